@@ -1,0 +1,37 @@
+"""Exceptions of jaxnc and a helper to validate only values that are known now."""
+
+from __future__ import annotations
+
+import jax
+import numpy as np
+
+__all__ = ["JaxncError", "ParameterError", "ProtocolError", "SolverError", "DataError"]
+
+
+class JaxncError(Exception):
+    """Base class of every error jaxnc raises on purpose; the CLI prints its message alone."""
+
+
+class ParameterError(JaxncError, ValueError):
+    """An impossible parameter or geometry value (negative rate, coverage outside [0, 1], ...)."""
+
+
+class ProtocolError(JaxncError, ValueError):
+    """A protocol string or step that cannot be understood."""
+
+
+class SolverError(JaxncError, RuntimeError):
+    """The ODE solver did not reach the end of a protocol step."""
+
+
+class DataError(JaxncError, ValueError):
+    """A data file that cannot be read as PLQY data."""
+
+
+def is_concrete(value) -> bool:
+    """True when `value` holds numbers now (not a tracer inside `jit`/`grad`/`vmap`)."""
+    return not any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree_util.tree_leaves(value))
+
+
+def all_finite(value) -> bool:
+    return bool(np.all(np.isfinite(np.asarray(value))))

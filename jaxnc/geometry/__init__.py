@@ -1,0 +1,5 @@
+"""Geometry layer: the nanocube lattice and its faces."""
+
+from ._assembly import Assembly
+
+__all__ = ["Assembly"]

@@ -1,0 +1,22 @@
+"""Models layer: processes composed into a vector field over a state pytree."""
+
+from ._base import AbstractModel, Cells, Coefficients, State
+from .field import FieldModel
+from .mean_field import MeanFieldModel
+
+MODELS = {"field": FieldModel, "mean_field": MeanFieldModel}
+
+
+def get_model(model) -> AbstractModel:
+    """A model instance from its name (`"field"`, `"mean_field"`) or an instance."""
+    from .._errors import ParameterError
+
+    if isinstance(model, AbstractModel):
+        return model
+    if model not in MODELS:
+        raise ParameterError(f"unknown model {model!r}; choose one of {', '.join(MODELS)}")
+    return MODELS[model]()
+
+
+__all__ = ["AbstractModel", "Cells", "Coefficients", "State", "FieldModel", "MeanFieldModel",
+           "MODELS", "get_model"]

@@ -1,0 +1,158 @@
+"""The composed model: state, per-step coefficients, vector field and observables.
+
+Both models integrate the same processes over *cells*. In `field` a cell is one lattice site;
+in `mean_field` a cell is a whole layer represented by one average cube. A model differs only
+in how it reduces an `Assembly` to `Cells` (its `cells` method); every rate law is shared, so
+the hierarchy stays consistent by construction and the reduction is what the tests check.
+"""
+
+from __future__ import annotations
+
+import abc
+from typing import ClassVar
+
+import equinox as eqx
+import jax.numpy as jnp
+from jaxtyping import Array, Float
+
+from ..geometry import Assembly
+from ..parameters import Parameters
+from ..physics import optics
+from ..physics.adsorption import AbstractAdsorption, ChargeEnhancedAdsorption
+from ..physics.generation import AbstractGeneration, BeerLambertGeneration
+from ..physics.transport import AbstractTransport, HinderedLatticeDiffusion
+from ..physics.trapping import AbstractTrapCharging, SurfaceTrapCharging
+
+__all__ = ["Cells", "State", "Coefficients", "AbstractModel"]
+
+
+class Cells(eqx.Module):
+    """What a model integrates over. Per-cube quantities are averages over a cell's cubes.
+
+    **Fields:**
+
+    - `weight`: cubes in each cell (0 for an empty site).
+    - `area`: mean relative surface area (trap sites) of a cube, `(L_i / edge_nm)**2`.
+    - `cross_section_size`: mean `(L_i / edge_nm)**p`, the size factor of the cross-section.
+    - `depth_cubes`: mean number of cubes above (Beer–Lambert depth).
+    - `open_faces`: mean open faces per cube (escape).
+    - `enclosure`: mean shared faces per cube over 6 (scales the initial free ligand).
+    - `links`: per axis, the number of shared faces between neighbouring cells.
+    """
+
+    weight: Float[Array, "..."]
+    area: Float[Array, "..."]
+    cross_section_size: Float[Array, "..."]
+    depth_cubes: Float[Array, "..."]
+    open_faces: Float[Array, "..."]
+    enclosure: Float[Array, "..."]
+    links: tuple[Float[Array, "..."], ...]
+
+    @property
+    def occupied(self):
+        return self.weight > 0
+
+
+class State(eqx.Module):
+    """ODE state: per-cell coverage `theta`, trapped charge `q`, free ligand `c` (ML per cube),
+    and the scalar `lost` (ML, total over the assembly)."""
+
+    coverage: Float[Array, "..."]
+    charge: Float[Array, "..."]
+    free_ligand: Float[Array, "..."]
+    lost: Float[Array, ""]
+
+
+class Coefficients(eqx.Module):
+    """Everything the vector field needs during one protocol step, computed once per step."""
+
+    cells: Cells
+    params: Parameters
+    generation_per_s: Float[Array, "..."]
+    k_ads_per_h: Float[Array, ""]
+    k_des_per_h: Float[Array, ""]
+    k_hop_per_h: Float[Array, ""]
+
+
+class AbstractModel(eqx.Module):
+    """A model of the assembly: swappable processes, composed into one vector field.
+
+    Subclasses provide `cells(assembly, params)`; everything else is shared.
+    """
+
+    generation: AbstractGeneration = BeerLambertGeneration()
+    trapping: AbstractTrapCharging = SurfaceTrapCharging()
+    adsorption: AbstractAdsorption = ChargeEnhancedAdsorption()
+    transport: AbstractTransport = HinderedLatticeDiffusion()
+
+    #: model name used by `simulate(model=...)`; set by each concrete model.
+    name: ClassVar[str]
+
+    @abc.abstractmethod
+    def cells(self, assembly: Assembly, params: Parameters) -> Cells:
+        """Reduce an assembly to the cells this model integrates over."""
+
+    # ---------------------------------------------------------------------------------------
+    def initial_state(self, cells: Cells, params: Parameters) -> State:
+        """Coverage `coverage_initial`, no charge, free ligand in proportion to enclosure."""
+        occ = cells.weight > 0
+        zeros = jnp.zeros_like(cells.weight)
+        return State(
+            coverage=jnp.where(occ, params.coverage_initial, 0.0),
+            charge=zeros,
+            free_ligand=jnp.where(occ, params.free_ligand_initial * cells.enclosure, 0.0),
+            lost=jnp.zeros(()),
+        )
+
+    def coefficients(
+        self, cells: Cells, assembly: Assembly, params: Parameters, wavelength_nm,
+        irradiance_mw_cm2, temperature_k,
+    ) -> Coefficients:
+        """Per-step constants: generation per cube, rate constants at this temperature."""
+        gap, lig, pitch = assembly.gap_nm, assembly.ligand_nm, assembly.pitch_nm
+        gen = self.generation.rate_per_s(
+            irradiance_mw_cm2, wavelength_nm, cells, assembly.edge_nm, pitch, params
+        )
+        k_ads, k_des = self.adsorption.rate_constants_per_h(gap, lig, temperature_k, params)
+        k_hop = self.transport.hop_rate_per_h(gap, lig, pitch, temperature_k, params)
+        return Coefficients(cells, params, jnp.where(cells.occupied, gen, 0.0), k_ads, k_des,
+                            k_hop)
+
+    def vector_field(self, t, y: State, co: Coefficients) -> State:
+        """Time derivatives per hour."""
+        cells, p = co.cells, co.params
+        theta, q, c = y.coverage, y.charge, y.free_ligand
+        carriers = co.generation_per_s * optics.lifetime_ns(theta, p) * 1e-9
+        dq = 3600.0 * self.trapping.rate_per_s(q, theta, carriers, p)
+        ads, des = self.adsorption.rates_per_h(theta, q, c, co.k_ads_per_h, co.k_des_per_h, p)
+        inflow = self.transport.net_inflow(c, cells.links, co.k_hop_per_h)
+        escape = self.transport.escape_per_h(c, cells.open_faces, co.k_hop_per_h, p)
+        occ = cells.occupied
+        per_cube_inflow = inflow / jnp.where(occ, cells.weight, 1.0)
+        dc = cells.area * (des - ads) + per_cube_inflow - escape
+        return State(
+            coverage=jnp.where(occ, ads - des, 0.0),
+            charge=jnp.where(occ, dq, 0.0),
+            free_ligand=jnp.where(occ, dc, 0.0),
+            lost=jnp.sum(jnp.where(occ, cells.weight * escape, 0.0)),
+        )
+
+    def probe_weight(self, cells: Cells, assembly: Assembly, params: Parameters):
+        """Absorbed probe photons per cell (any unit): the ensemble-average weights."""
+        frac = self.generation.absorbed_fraction(
+            params.probe_wavelength_nm, cells, assembly.edge_nm, assembly.pitch_nm, params
+        )
+        return jnp.where(cells.occupied, cells.weight * frac, 0.0)
+
+    def observables(self, y: State, cells: Cells, probe_weight, params: Parameters) -> dict:
+        """Ensemble PLQY (fraction), average lifetime (ns) and ligand totals (ML)."""
+        occ = cells.occupied
+        return dict(
+            plqy=optics.ensemble_plqy(optics.plqy(y.coverage, params), probe_weight),
+            lifetime_ns=optics.ensemble_lifetime_ns(
+                optics.lifetime_ns(y.coverage, params), probe_weight
+            ),
+            ligand_adsorbed=jnp.sum(jnp.where(occ, cells.weight * cells.area * y.coverage, 0.0)),
+            ligand_free=jnp.sum(jnp.where(occ, cells.weight * y.free_ligand, 0.0)),
+            ligand_lost=y.lost,
+        )

@@ -1,0 +1,29 @@
+"""`field`: the full 3D lattice, one cell per site."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from ..geometry import Assembly
+from ..parameters import Parameters
+from ._base import AbstractModel, Cells
+
+__all__ = ["FieldModel"]
+
+
+class FieldModel(AbstractModel):
+    """Every cube is its own cell; free ligand diffuses between shared faces of the lattice."""
+
+    name: ClassVar[str] = "field"
+
+    def cells(self, assembly: Assembly, params: Parameters) -> Cells:
+        rel = assembly.edge_relative
+        return Cells(
+            weight=assembly.mask,
+            area=rel**2,
+            cross_section_size=rel**params.cross_section_size_exponent,
+            depth_cubes=assembly.depth_cubes,
+            open_faces=assembly.open_faces,
+            enclosure=assembly.shared_faces / 6.0,
+            links=(assembly.link_x, assembly.link_y, assembly.link_z),
+        )

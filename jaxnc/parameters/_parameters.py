@@ -1,0 +1,154 @@
+"""The parameter container: every rate, energy and length the physics needs, units in the names."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import equinox as eqx
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array, Float
+
+from .._errors import ParameterError, is_concrete
+
+__all__ = ["Parameters", "PARAMETER_INFO"]
+
+
+def _scalar(value) -> Array:
+    return jnp.asarray(value, dtype=float)
+
+
+# name -> (constraint, one-line meaning). The unit is in the name.
+PARAMETER_INFO: dict[str, tuple[str, str]] = {
+    "k_radiative_per_ns": ("positive", "radiative recombination rate of one cube"),
+    "k_nonradiative_per_ns": ("nonnegative", "intrinsic non-radiative rate (fully passivated)"),
+    "k_trap_nonradiative_per_ns": (
+        "nonnegative",
+        "non-radiative rate through surface traps at zero ligand coverage",
+    ),
+    "cross_section_400nm_cm2": ("positive", "absorption cross-section of a 9.8 nm cube at 400 nm"),
+    "cross_section_size_exponent": ("finite", "sigma scales as (edge / 9.8 nm) ** exponent"),
+    "absorption_edge_nm": ("positive", "absorption onset; sigma grows with excess photon energy"),
+    "k_trap_per_s": ("nonnegative", "electron trapping rate per carrier into an empty trap site"),
+    "k_release_per_s": ("positive", "release (discharge) rate of a trapped electron"),
+    "charge_enhancement": ("finite", "Frumkin factor alpha: adsorption x exp(alpha * q)"),
+    "k_adsorption_per_h": ("nonnegative", "adsorption rate constant at 298.15 K, uncharged"),
+    "k_desorption_per_h": ("nonnegative", "second-order desorption rate constant at 298.15 K"),
+    "Ea_adsorption_kj_mol": ("finite", "activation energy of adsorption"),
+    "Ea_desorption_kj_mol": ("nonnegative", "activation energy of desorption"),
+    "diffusivity_nm2_s": ("nonnegative", "free-ligand diffusivity in an unhindered nanospace"),
+    "Ea_diffusion_kj_mol": ("finite", "activation energy of nanospace diffusion"),
+    "escape_fraction": ("fraction", "chance that ligand reaching an open face leaves the assembly"),
+    "steric_free_nm": ("finite", "free room (gap - ligand) at which desorption is half hindered"),
+    "steric_width_nm": ("positive", "width of the smooth steric and hindrance switches"),
+    "gap_reference_nm": ("positive", "gap at which the free-ligand dilution factor is 1"),
+    "coverage_initial": ("fraction", "ligand coverage of trap sites before the protocol"),
+    "free_ligand_initial": (
+        "nonnegative",
+        "free ligand around a fully enclosed cube before the protocol (monolayer equivalents)",
+    ),
+    "probe_wavelength_nm": ("positive", "excitation wavelength of the PLQY measurement"),
+}
+
+
+class Parameters(eqx.Module):
+    """Physical parameters of the reference model (DESIGN §1). All fields are traced scalars.
+
+    Build the calibrated default with [`Parameters.hashimoto2024`][] and change values with
+    `params.replace(name=value)`; `Parameters.describe()` lists each value with its unit
+    and source. Impossible values raise [`ParameterError`][] naming the field.
+
+    Rates are at the reference temperature 298.15 K; Arrhenius factors use the `Ea_*` fields.
+    Ligand amounts are in monolayer equivalents (ML): 1 ML passivates every trap site of one
+    cube of the mean edge length.
+    """
+
+    k_radiative_per_ns: Float[Array, ""] = eqx.field(converter=_scalar)
+    k_nonradiative_per_ns: Float[Array, ""] = eqx.field(converter=_scalar)
+    k_trap_nonradiative_per_ns: Float[Array, ""] = eqx.field(converter=_scalar)
+    cross_section_400nm_cm2: Float[Array, ""] = eqx.field(converter=_scalar)
+    cross_section_size_exponent: Float[Array, ""] = eqx.field(converter=_scalar)
+    absorption_edge_nm: Float[Array, ""] = eqx.field(converter=_scalar)
+    k_trap_per_s: Float[Array, ""] = eqx.field(converter=_scalar)
+    k_release_per_s: Float[Array, ""] = eqx.field(converter=_scalar)
+    charge_enhancement: Float[Array, ""] = eqx.field(converter=_scalar)
+    k_adsorption_per_h: Float[Array, ""] = eqx.field(converter=_scalar)
+    k_desorption_per_h: Float[Array, ""] = eqx.field(converter=_scalar)
+    Ea_adsorption_kj_mol: Float[Array, ""] = eqx.field(converter=_scalar)
+    Ea_desorption_kj_mol: Float[Array, ""] = eqx.field(converter=_scalar)
+    diffusivity_nm2_s: Float[Array, ""] = eqx.field(converter=_scalar)
+    Ea_diffusion_kj_mol: Float[Array, ""] = eqx.field(converter=_scalar)
+    escape_fraction: Float[Array, ""] = eqx.field(converter=_scalar)
+    steric_free_nm: Float[Array, ""] = eqx.field(converter=_scalar)
+    steric_width_nm: Float[Array, ""] = eqx.field(converter=_scalar)
+    gap_reference_nm: Float[Array, ""] = eqx.field(converter=_scalar)
+    coverage_initial: Float[Array, ""] = eqx.field(converter=_scalar)
+    free_ligand_initial: Float[Array, ""] = eqx.field(converter=_scalar)
+    probe_wavelength_nm: Float[Array, ""] = eqx.field(converter=_scalar)
+
+    def __check_init__(self):
+        for name, (constraint, meaning) in PARAMETER_INFO.items():
+            value = getattr(self, name)
+            if not is_concrete(value):
+                continue
+            v = float(np.asarray(value))
+            ok = np.isfinite(v) and {
+                "positive": v > 0,
+                "nonnegative": v >= 0,
+                "fraction": 0 <= v <= 1,
+                "finite": True,
+            }[constraint]
+            if not ok:
+                need = {
+                    "positive": "> 0",
+                    "nonnegative": ">= 0",
+                    "fraction": "in [0, 1]",
+                    "finite": "finite",
+                }[constraint]
+                raise ParameterError(f"Parameters.{name} must be {need} ({meaning}), got {v:g}")
+
+    @classmethod
+    def hashimoto2024(cls) -> Parameters:
+        """The default set, calibrated to Hashimoto et al., Nanoscale Adv. 2024, 6, 5563.
+
+        Every value's source is in `jaxnc.parameters.HASHIMOTO2024_SOURCES` and printed by
+        `Parameters.describe()`.
+        """
+        from ._sets import HASHIMOTO2024
+
+        return cls(**{k: v for k, (v, _src) in HASHIMOTO2024.items()})
+
+    @staticmethod
+    def names() -> tuple[str, ...]:
+        """All parameter names, in field order."""
+        return tuple(PARAMETER_INFO)
+
+    def replace(self, **changes) -> Parameters:
+        """A copy with some values changed; validated like a new set.
+
+        **Raises:** `ParameterError` for an unknown name or an impossible value.
+        """
+        unknown = sorted(set(changes) - set(PARAMETER_INFO))
+        if unknown:
+            raise ParameterError(
+                f"unknown parameter(s) {unknown}; known: {', '.join(PARAMETER_INFO)}"
+            )
+        values = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        values.update(changes)
+        return type(self)(**values)
+
+    def to_dict(self) -> dict[str, float]:
+        """Plain floats by name (needs concrete values)."""
+        return {k: float(np.asarray(getattr(self, k))) for k in PARAMETER_INFO}
+
+    def describe(self) -> str:
+        """A table of every value, its meaning and (for the default set) its source."""
+        from ._sets import HASHIMOTO2024
+
+        lines = []
+        for name, (_c, meaning) in PARAMETER_INFO.items():
+            value = float(np.asarray(getattr(self, name)))
+            default, source = HASHIMOTO2024[name]
+            src = source if np.isclose(value, default, rtol=1e-12, atol=0) else "user value"
+            lines.append(f"{name:30s} {value:12.5g}  {meaning}\n{'':30s} {'':12s}  [{src}]")
+        return "\n".join(lines)

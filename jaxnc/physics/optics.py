@@ -1,0 +1,49 @@
+"""Observables: per-cube and ensemble PLQY and average PL lifetime.
+
+Per cube `PLQY_i = k_r / (k_r + k_nr0 + k_trap_nr (1 - theta_i))` and `tau_i = 1/(k_r + k_nr_i)`.
+The ensemble PLQY is the mean weighted by absorbed probe photons; the average PL lifetime is
+the intensity-weighted mean `sum(a_i tau_i^2) / sum(a_i tau_i)` with amplitudes `a_i`
+proportional to the absorbed probe photons (the usual "average lifetime" of a multi-exponential
+decay).
+"""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+
+__all__ = [
+    "decay_rate_per_ns",
+    "plqy",
+    "lifetime_ns",
+    "ensemble_plqy",
+    "ensemble_lifetime_ns",
+]
+
+
+def decay_rate_per_ns(coverage, params):
+    """Total decay rate `k_r + k_nr0 + k_trap_nr (1 - theta)` (1/ns)."""
+    return (
+        params.k_radiative_per_ns
+        + params.k_nonradiative_per_ns
+        + params.k_trap_nonradiative_per_ns * (1.0 - coverage)
+    )
+
+
+def plqy(coverage, params):
+    """PL quantum yield (fraction) of a cube with trap coverage `coverage`."""
+    return params.k_radiative_per_ns / decay_rate_per_ns(coverage, params)
+
+
+def lifetime_ns(coverage, params):
+    """PL lifetime (ns) of a cube with trap coverage `coverage`."""
+    return 1.0 / decay_rate_per_ns(coverage, params)
+
+
+def ensemble_plqy(plqy_cells, probe_weight):
+    """Probe-absorption-weighted mean PLQY over cells."""
+    return jnp.sum(probe_weight * plqy_cells) / jnp.sum(probe_weight)
+
+
+def ensemble_lifetime_ns(lifetime_cells, probe_weight):
+    """Intensity-weighted average PL lifetime (ns) over cells."""
+    return jnp.sum(probe_weight * lifetime_cells**2) / jnp.sum(probe_weight * lifetime_cells)

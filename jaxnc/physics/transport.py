@@ -1,0 +1,77 @@
+"""Ligand transport through the inter-cube nanospaces, with escape through open faces.
+
+Finite volumes on the lattice graph: the flux through a shared face between cells `a` and `b`
+is `k_hop * links * (c_b - c_a)` with `k_hop = D_eff / pitch**2`; `links` counts the shared
+faces between the two cells (1 on the full lattice, a face count between layers in the
+mean-field reduction). Escape through each open face is `escape_fraction * k_hop * c`.
+Fluxes are antisymmetric, so the transport term conserves ligand exactly.
+"""
+
+from __future__ import annotations
+
+import abc
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+
+from .adsorption import arrhenius
+
+__all__ = ["hindrance", "AbstractTransport", "HinderedLatticeDiffusion"]
+
+
+def hindrance(gap_nm, ligand_nm, width_nm):
+    """Hindered-diffusion factor in [0, 1): the squared free fraction of the gap.
+
+    `((gap - ligand)_+ / gap)**2`, with the positive part smoothed over `width_nm`: it falls
+    smoothly to 0 as the gap closes on the ligand and tends to 1 for wide gaps (Renkin-like).
+    """
+    free_nm = width_nm * jax.nn.softplus((gap_nm - ligand_nm) / width_nm)
+    return (free_nm / gap_nm) ** 2
+
+
+def _net_inflow(c, links, k_hop):
+    """Net inflow into each cell from its neighbours along every axis (cell units / h)."""
+    net = jnp.zeros_like(c)
+    for axis, link in enumerate(links):
+        n = c.shape[axis]
+        hi = jax.lax.slice_in_dim(c, 1, n, axis=axis)
+        lo = jax.lax.slice_in_dim(c, 0, n - 1, axis=axis)
+        flux = k_hop * link * (hi - lo)  # from the +1 cell into the -1 cell
+        pad_lo = [(0, 0)] * c.ndim
+        pad_hi = [(0, 0)] * c.ndim
+        pad_lo[axis] = (0, 1)
+        pad_hi[axis] = (1, 0)
+        net = net + jnp.pad(flux, pad_lo) - jnp.pad(flux, pad_hi)
+    return net
+
+
+class AbstractTransport(eqx.Module):
+    """Free-ligand transport between cells and escape from the assembly."""
+
+    @abc.abstractmethod
+    def hop_rate_per_h(self, gap_nm, ligand_nm, pitch_nm, temperature_k, params):
+        """Exchange rate (1/h) through one shared face."""
+
+    @abc.abstractmethod
+    def net_inflow(self, free_ligand, links, k_hop):
+        """Net inflow of free ligand into each cell (summed over its cubes, per hour)."""
+
+    def escape_per_h(self, free_ligand, open_faces, k_hop, params):
+        """Escape rate per cube (ML/h) through its open faces."""
+        return params.escape_fraction * k_hop * open_faces * free_ligand
+
+
+class HinderedLatticeDiffusion(AbstractTransport):
+    """Nearest-neighbour diffusion with `D_eff = D0(T) * hindrance(gap, ligand)`."""
+
+    def diffusivity_nm2_s(self, gap_nm, ligand_nm, temperature_k, params):
+        d0 = arrhenius(params.diffusivity_nm2_s, params.Ea_diffusion_kj_mol, temperature_k)
+        return d0 * hindrance(gap_nm, ligand_nm, params.steric_width_nm)
+
+    def hop_rate_per_h(self, gap_nm, ligand_nm, pitch_nm, temperature_k, params):
+        d_eff = self.diffusivity_nm2_s(gap_nm, ligand_nm, temperature_k, params)
+        return 3600.0 * d_eff / pitch_nm**2
+
+    def net_inflow(self, free_ligand, links, k_hop):
+        return _net_inflow(free_ligand, links, k_hop)

@@ -1,0 +1,5 @@
+"""Protocol layer: fixed-duration light and dark steps, parsed from text or built in code."""
+
+from ._protocol import GRAMMAR, Protocol, Step
+
+__all__ = ["Protocol", "Step", "GRAMMAR"]

@@ -1,0 +1,81 @@
+"""The result of a simulation."""
+
+from __future__ import annotations
+
+import equinox as eqx
+import numpy as np
+from jaxtyping import Array, Bool, Float, Int
+
+from .._io import write_csv_atomic
+
+__all__ = ["Solution"]
+
+
+class Solution(eqx.Module):
+    """Saved trajectories of a simulation.
+
+    **Fields** (`T` saved times; a step boundary is saved once):
+
+    - `time_h`: `(T,)` time since the protocol start (h).
+    - `plqy`: `(T,)` ensemble PL quantum yield, a fraction in [0, 1].
+    - `lifetime_ns`: `(T,)` intensity-weighted average PL lifetime (ns).
+    - `ligand_adsorbed`, `ligand_free`, `ligand_lost`: `(T,)` ligand totals over the assembly,
+      in monolayer equivalents (ML; 1 ML covers every trap site of one mean-size cube).
+      `ligand_lost` is integrated from the escape flux as a state of its own.
+    - `coverage`, `charge`, `free_ligand`: `(T, *cells)` per-cell fields: the lattice
+      `(nx, ny, nz)` for `field`, the layers `(nz,)` for `mean_field`.
+    - `step_index`: `(T,)` protocol step each saved time belongs to.
+    - `step_ok`: `(n_steps,)` whether each step's solve succeeded.
+    - `solver_steps`: `(n_steps,)` accepted + rejected solver steps per protocol step.
+    - `model`: model name; `kinds`: `"light"`/`"dark"` per protocol step.
+    """
+
+    time_h: Float[Array, " T"]
+    plqy: Float[Array, " T"]
+    lifetime_ns: Float[Array, " T"]
+    ligand_adsorbed: Float[Array, " T"]
+    ligand_free: Float[Array, " T"]
+    ligand_lost: Float[Array, " T"]
+    coverage: Float[Array, "T ..."]
+    charge: Float[Array, "T ..."]
+    free_ligand: Float[Array, "T ..."]
+    step_index: Int[Array, " T"]
+    step_ok: Bool[Array, " steps"]
+    solver_steps: Int[Array, " steps"]
+    model: str = eqx.field(static=True)
+    kinds: tuple[str, ...] = eqx.field(static=True)
+
+    @property
+    def light(self) -> np.ndarray:
+        """`(T,)` 1 where the saved time belongs to a light step, else 0."""
+        is_light = np.array([k == "light" for k in self.kinds], dtype=int)
+        return is_light[np.asarray(self.step_index)]
+
+    @property
+    def ligand_total(self) -> Array:
+        """`(T,)` adsorbed + free + lost (ML); constant up to round-off."""
+        return self.ligand_adsorbed + self.ligand_free + self.ligand_lost
+
+    def step_slice(self, k: int) -> slice:
+        """Saved-time indices of protocol step `k` (including its start point)."""
+        idx = np.asarray(self.step_index)
+        where = np.nonzero(idx == k)[0]
+        start = where[0] - 1 if k > 0 else where[0]
+        return slice(int(start), int(where[-1]) + 1)
+
+    def columns(self) -> dict[str, np.ndarray]:
+        """The 1D trajectories as NumPy columns, in CSV order."""
+        return {
+            "time_h": np.asarray(self.time_h),
+            "step": np.asarray(self.step_index) + 1,
+            "light": self.light,
+            "plqy": np.asarray(self.plqy),
+            "lifetime_ns": np.asarray(self.lifetime_ns),
+            "ligand_adsorbed": np.asarray(self.ligand_adsorbed),
+            "ligand_free": np.asarray(self.ligand_free),
+            "ligand_lost": np.asarray(self.ligand_lost),
+        }
+
+    def to_csv(self, path) -> None:
+        """Write the 1D trajectories to `path` (CSV with a header), whole or not at all."""
+        write_csv_atomic(path, self.columns())
