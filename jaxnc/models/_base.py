@@ -40,13 +40,13 @@ class Cells(eqx.Module):
     - `links`: per axis, the number of shared faces between neighbouring cells.
     """
 
-    weight: Float[Array, "..."]
-    area: Float[Array, "..."]
-    cross_section_size: Float[Array, "..."]
-    depth_cubes: Float[Array, "..."]
-    open_faces: Float[Array, "..."]
-    enclosure: Float[Array, "..."]
-    links: tuple[Float[Array, "..."], ...]
+    weight: Float[Array, ...]
+    area: Float[Array, ...]
+    cross_section_size: Float[Array, ...]
+    depth_cubes: Float[Array, ...]
+    open_faces: Float[Array, ...]
+    enclosure: Float[Array, ...]
+    links: tuple[Float[Array, ...], ...]
 
     @property
     def occupied(self):
@@ -57,9 +57,9 @@ class State(eqx.Module):
     """ODE state: per-cell coverage `theta`, trapped charge `q`, free ligand `c` (ML per cube),
     and the scalar `lost` (ML, total over the assembly)."""
 
-    coverage: Float[Array, "..."]
-    charge: Float[Array, "..."]
-    free_ligand: Float[Array, "..."]
+    coverage: Float[Array, ...]
+    charge: Float[Array, ...]
+    free_ligand: Float[Array, ...]
     lost: Float[Array, ""]
 
 
@@ -68,7 +68,7 @@ class Coefficients(eqx.Module):
 
     cells: Cells
     params: Parameters
-    generation_per_s: Float[Array, "..."]
+    generation_per_s: Float[Array, ...]
     k_ads_per_h: Float[Array, ""]
     k_des_per_h: Float[Array, ""]
     k_hop_per_h: Float[Array, ""]

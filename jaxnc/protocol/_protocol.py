@@ -106,7 +106,8 @@ class Step:
 
 
 def _parse_step(text: str, index: int) -> Step:
-    words = text.split()
+    # "90 min" and "318 K" read like "90min" and "318K".
+    words = re.sub(r"(\d)\s+(?=[a-zA-Z°])", r"\1", text).split()
     where = f"step {index + 1} ({text.strip()!r})"
     kind = words[0].lower()
     if kind not in ("light", "dark"):
@@ -116,12 +117,10 @@ def _parse_step(text: str, index: int) -> Step:
         low = word.lower()
         if low in ("at", "for"):
             continue
-        for what, pattern in _PATTERNS.items():
-            m = pattern.match(low)
-            if m:
-                break
-        else:
+        matches = [(what, m) for what, pat in _PATTERNS.items() if (m := pat.match(low))]
+        if not matches:
             raise ProtocolError(f"unknown word {word!r} in {where}; {GRAMMAR}")
+        what, m = matches[0]
         if what in found:
             raise ProtocolError(f"{where} gives the {what} twice ({word!r}); {GRAMMAR}")
         number = float(m.group(1))

@@ -11,7 +11,7 @@ import optimistix as optx
 
 from .._errors import ParameterError, SolverError, is_concrete
 from ..geometry import Assembly
-from ..models import AbstractModel, get_model
+from ..models import AbstractModel, State, get_model
 from ..parameters import Parameters
 from ..protocol import Protocol
 from ._solution import Solution
@@ -53,12 +53,14 @@ class SolverSettings(eqx.Module):
     atol: jax.Array = eqx.field(default=1e-10, converter=lambda x: jnp.asarray(x, dtype=float))
     max_steps: int = eqx.field(static=True, default=16384)
     adjoint: diffrax.AbstractAdjoint = diffrax.RecursiveCheckpointAdjoint()
+    progress_meter: diffrax.AbstractProgressMeter = diffrax.NoProgressMeter()
 
 
 @eqx.filter_jit
-def _solve(model: AbstractModel, assembly, params, protocol, settings, saves_per_step: int):
+def _solve(model: AbstractModel, assembly, params, protocol, settings, saves_per_step: int,
+           initial_state):
     cells = model.cells(assembly, params)
-    y0 = model.initial_state(cells, params)
+    y0 = model.initial_state(cells, params) if initial_state is None else initial_state
     probe = model.probe_weight(cells, assembly, params)
     fractions = jnp.linspace(0.0, 1.0, saves_per_step)
     term = diffrax.ODETerm(model.vector_field)
@@ -81,6 +83,7 @@ def _solve(model: AbstractModel, assembly, params, protocol, settings, saves_per
             adjoint=settings.adjoint,
             max_steps=settings.max_steps,
             throw=False,
+            progress_meter=settings.progress_meter,
         )
         y_end = jax.tree.map(lambda a: a[-1], sol.ys)
         return y_end, (sol.ys, sol.result._value, sol.stats["num_steps"])
@@ -119,6 +122,8 @@ def simulate(
     solver: diffrax.AbstractSolver | None = None,
     adjoint: diffrax.AbstractAdjoint | None = None,
     throw: bool = True,
+    progress: bool = False,
+    initial_state: State | None = None,
 ) -> Solution:
     """Simulate an assembly through a protocol.
 
@@ -138,6 +143,10 @@ def simulate(
     - `max_steps`: solver steps allowed per protocol step.
     - `solver`: a diffrax solver (default: [`default_solver`][], Kvaerno5 with Newton).
     - `adjoint`: a diffrax adjoint (default `RecursiveCheckpointAdjoint()`).
+    - `initial_state`: a `jaxnc.models.State` to start from instead of the parameter set's
+      (`coverage_initial`, no charge, `free_ligand_initial` scaled by enclosure); its arrays
+      must have the model's cell shape (e.g. the `final_state` of an earlier solution).
+    - `progress`: show a tqdm progress bar for each protocol step.
     - `throw`: raise `SolverError` if a step fails; if False the failure is recorded in
       `Solution.status` and the affected values are NaN/inf.
 
@@ -167,9 +176,10 @@ def simulate(
         atol=atol,
         max_steps=int(max_steps),
         adjoint=diffrax.RecursiveCheckpointAdjoint() if adjoint is None else adjoint,
+        progress_meter=diffrax.TqdmProgressMeter() if progress else diffrax.NoProgressMeter(),
     )
     time_h, states, obs, codes, num_steps = _solve(
-        model, assembly, params, protocol, settings, int(saves_per_step)
+        model, assembly, params, protocol, settings, int(saves_per_step), initial_state
     )
     ok = codes == 0
     if throw:
@@ -209,6 +219,8 @@ def _raise_if_failed(codes: np.ndarray, protocol: Protocol, settings: SolverSett
             raise SolverError(
                 f"protocol step {k + 1} ({step}) failed: {message} "
                 f"(max_steps={settings.max_steps}, rtol={float(settings.rtol):g}, "
-                f"atol={float(settings.atol):g}). Try a larger max_steps, looser tolerances, "
-                f"or check the parameters for extreme values."
+                f"atol={float(settings.atol):g}). Try a larger max_steps or looser tolerances "
+                f"(below rtol ~1e-9 float64 round-off in the fast trap-charging rate can stall "
+                f"the step-size controller under light), or check the parameters for extreme "
+                f"values."
             )

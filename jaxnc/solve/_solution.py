@@ -63,6 +63,17 @@ class Solution(eqx.Module):
         start = where[0] - 1 if k > 0 else where[0]
         return slice(int(start), int(where[-1]) + 1)
 
+    def final_state(self):
+        """The last saved state as a `jaxnc.models.State`, to continue with `initial_state=`."""
+        from ..models import State
+
+        return State(
+            coverage=self.coverage[-1],
+            charge=self.charge[-1],
+            free_ligand=self.free_ligand[-1],
+            lost=self.ligand_lost[-1],
+        )
+
     def columns(self) -> dict[str, np.ndarray]:
         """The 1D trajectories as NumPy columns, in CSV order."""
         return {

@@ -1,0 +1,5 @@
+import sys
+
+from jaxnc.cli import main
+
+sys.exit(main())

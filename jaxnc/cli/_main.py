@@ -1,0 +1,152 @@
+"""The `jaxnc` command line. Bad input: one line on stderr naming what is wrong, exit code 2."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+__all__ = ["main", "build_parser"]
+
+EXIT_BAD_INPUT = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage error as one line and exits 2."""
+
+    def error(self, message):
+        raise _UsageError(f"{self.prog}: error: {message} (see '{self.prog} --help')")
+
+
+class _UsageError(Exception):
+    pass
+
+
+def _parse_set(items: list[str]) -> dict[str, float]:
+    from .._errors import ParameterError
+
+    out = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise ParameterError(f"--set expects NAME=VALUE, got {item!r}")
+        try:
+            out[name.strip()] = float(value)
+        except ValueError:
+            raise ParameterError(f"--set {name}: {value!r} is not a number") from None
+    return out
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="jaxnc",
+        description=(
+            "Differentiable model of light-driven, reversible PL enhancement in CsPbBr3 "
+            "nanocube assemblies (Hashimoto et al., Nanoscale Adv. 2024)."
+        ),
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sim = sub.add_parser(
+        "simulate",
+        help="simulate an assembly through a light/dark protocol",
+        description="Simulate an assembly through a protocol; write the PLQY, average lifetime "
+        "and ligand budget over time as CSV, optionally a PNG plot.",
+    )
+    sim.add_argument("--assembly", choices=("isolated", "monolayer", "supercrystal"),
+                     default="supercrystal", help="assembly type (default: supercrystal)")
+    sim.add_argument("--protocol", default="light 468nm 3h; dark 600h",
+                     help="protocol text, e.g. 'light 468nm 10mW/cm2 3h; dark 600h at 318K'")
+    sim.add_argument("--nx", type=int, default=8, help="cubes along x (default 8)")
+    sim.add_argument("--ny", type=int, default=8, help="cubes along y (default 8)")
+    sim.add_argument("--nz", type=int, default=4, help="layers of a supercrystal (default 4)")
+    sim.add_argument("--n", type=int, default=16, help="number of isolated cubes (default 16)")
+    sim.add_argument("--edge-nm", type=float, default=9.8, help="cube edge (nm, default 9.8)")
+    sim.add_argument("--gap-nm", type=float, default=3.0, help="inter-cube gap (nm, default 3.0)")
+    sim.add_argument("--ligand-nm", type=float, default=1.6,
+                     help="ligand length (nm, default 1.6)")
+    sim.add_argument("--model", choices=("field", "mean_field"), default="field",
+                     help="full 3D lattice or one cube per layer (default field)")
+    sim.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                     help="override a parameter of the default set (repeatable)")
+    sim.add_argument("--saves-per-step", type=int, default=61,
+                     help="saved times per protocol step (default 61)")
+    sim.add_argument("--out", required=True, help="output CSV file")
+    sim.add_argument("--plot", help="output PNG file")
+    sim.add_argument("--quiet", action="store_true", help="no progress bar, no summary")
+    return parser
+
+
+def _assembly_from_args(args):
+    from ..geometry import Assembly
+
+    lengths = dict(edge_nm=args.edge_nm, gap_nm=args.gap_nm, ligand_nm=args.ligand_nm)
+    if args.assembly == "isolated":
+        return Assembly.isolated(args.n, **lengths)
+    if args.assembly == "monolayer":
+        return Assembly.monolayer(args.nx, args.ny, **lengths)
+    return Assembly.supercrystal(args.nx, args.ny, args.nz, **lengths)
+
+
+def summary_table(rows: list[tuple[str, object]]) -> str:
+    """A plain-text table: label, PLQY start/max/end (%), lifetime end (ns), ligand lost (%)."""
+    import numpy as np
+
+    head = (f"{'sample':24s} {'PLQY0 %':>8s} {'max %':>7s} {'end %':>7s} "
+            f"{'tau_end ns':>10s} {'lost %':>7s}")
+    lines = [head, "-" * len(head)]
+    for label, sol in rows:
+        pl = 100 * np.asarray(sol.plqy)
+        lost = 100 * float(sol.ligand_lost[-1] / sol.ligand_total[0])
+        lines.append(f"{label:24s} {pl[0]:8.1f} {pl.max():7.1f} {pl[-1]:7.1f} "
+                     f"{float(sol.lifetime_ns[-1]):10.1f} {lost:7.2f}")
+    return "\n".join(lines)
+
+
+def _cmd_simulate(args) -> int:
+    from ..parameters import Parameters
+    from ..protocol import Protocol
+    from ..solve import simulate
+
+    protocol = Protocol.parse(args.protocol)
+    params = Parameters.hashimoto2024().replace(**_parse_set(args.set))
+    assembly = _assembly_from_args(args)
+    sol = simulate(assembly, params, protocol, model=args.model,
+                   saves_per_step=args.saves_per_step, progress=not args.quiet)
+    sol.to_csv(args.out)
+    if args.plot:
+        from ..plot import plot_solutions
+
+        plot_solutions({f"{args.assembly} ({args.model})": sol}, args.plot,
+                       title=str(protocol))
+    if not args.quiet:
+        print(summary_table([(args.assembly, sol)]))
+        print(f"wrote {args.out}" + (f" and {args.plot}" if args.plot else ""))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    from .._errors import JaxncError
+
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        if args.command is None:
+            parser.print_help()
+            return EXIT_BAD_INPUT
+        return {"simulate": _cmd_simulate}[args.command](args)
+    except _UsageError as e:
+        print(str(e), file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except JaxncError as e:
+        print(f"jaxnc: error: {e}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except OSError as e:
+        print(f"jaxnc: error: {e.strerror or e}: {e.filename or ''}".rstrip(": "),
+              file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("jaxnc: interrupted; nothing was written", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,61 @@
+"""Matplotlib figures of simulations. Files are written whole or not at all."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from .._io import atomic_path  # noqa: E402
+
+__all__ = ["plot_solutions"]
+
+
+def _shade_light(ax, sol) -> None:
+    t = np.asarray(sol.time_h)
+    for k, kind in enumerate(sol.kinds):
+        if kind == "light":
+            s = sol.step_slice(k)
+            ax.axvspan(t[s][0], t[s][-1], color="#4a7bd1", alpha=0.12, lw=0)
+
+
+def plot_solutions(solutions: dict, path, *, title: str | None = None) -> None:
+    """PLQY and ligand budget against time for one or more simulations.
+
+    **Arguments:**
+
+    - `solutions`: `{label: Solution}`; all should share one protocol (light steps are shaded
+      from the first).
+    - `path`: output image (PNG by extension).
+    - `title`: optional figure title.
+    """
+    fig, (ax_pl, ax_lig) = plt.subplots(2, 1, figsize=(7.5, 6.5), sharex=True,
+                                        height_ratios=(2, 1.2))
+    first = next(iter(solutions.values()))
+    _shade_light(ax_pl, first)
+    _shade_light(ax_lig, first)
+    for (label, sol), color in zip(solutions.items(), plt.cm.tab10.colors, strict=False):
+        t = np.asarray(sol.time_h)
+        ax_pl.plot(t, 100 * np.asarray(sol.plqy), color=color, lw=1.8, label=label)
+        total = np.asarray(sol.ligand_total)
+        ax_lig.plot(t, np.asarray(sol.ligand_adsorbed) / total, color=color, lw=1.6,
+                    label=f"{label}: adsorbed")
+        ax_lig.plot(t, np.asarray(sol.ligand_lost) / total, color=color, lw=1.2, ls="--",
+                    label=f"{label}: lost")
+    ax_pl.set_ylabel("PLQY (%)")
+    ax_pl.set_ylim(bottom=0)
+    ax_pl.legend(loc="best", frameon=False)
+    ax_pl.grid(alpha=0.3)
+    ax_lig.set_xlabel("time (h)   (shaded: light on)")
+    ax_lig.set_ylabel("fraction of ligand")
+    ax_lig.set_ylim(0, 1.02)
+    ax_lig.grid(alpha=0.3)
+    ax_lig.legend(loc="best", frameon=False, fontsize=8)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=130, format=str(path).rsplit(".", 1)[-1].lower())
+    plt.close(fig)

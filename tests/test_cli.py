@@ -1,0 +1,57 @@
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from jaxnc.cli import main
+
+
+def test_help_lists_the_simulate_command(capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["--help"])
+    assert e.value.code == 0
+    assert "simulate" in capsys.readouterr().out
+
+
+def test_simulate_writes_csv_and_plot(tmp_path, capsys):
+    out, png = tmp_path / "run.csv", tmp_path / "run.png"
+    code = main(["simulate", "--assembly", "monolayer", "--nx", "3", "--ny", "3",
+                 "--protocol", "light 468nm 2h; dark 50h", "--saves-per-step", "11",
+                 "--out", str(out), "--plot", str(png), "--quiet"])
+    assert code == 0
+    data = np.genfromtxt(out, delimiter=",", names=True)
+    assert len(data) == 21
+    assert {"time_h", "plqy", "lifetime_ns", "ligand_lost"} <= set(data.dtype.names)
+    assert 0 < data["plqy"].min() and data["plqy"].max() < 1
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert not list(tmp_path.glob(".*part"))  # no temporary files left behind
+
+
+@pytest.mark.parametrize(
+    "argv, named",
+    [
+        (["simulate", "--assembly", "blob", "--out", "x.csv"], "blob"),
+        (["simulate", "--protocol", "light 3h; dusk 1h", "--out", "x.csv"], "dusk"),
+        (["simulate", "--gap-nm", "-2", "--out", "x.csv"], "gap_nm"),
+        (["simulate", "--set", "k_desorption_per_h=-1", "--out", "x.csv"], "k_desorption"),
+        (["simulate", "--set", "nonsense=1", "--out", "x.csv"], "nonsense"),
+        (["simulate", "--nx", "two", "--out", "x.csv"], "two"),
+        (["simulate"], "--out"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(argv, named, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and named in err
+    assert not (tmp_path / "x.csv").exists()
+
+
+def test_installed_entry_point_reports_without_traceback(tmp_path):
+    exe = [sys.executable, "-m", "jaxnc"]
+    r = subprocess.run(exe + ["simulate", "--protocol", "light 3h blue", "--out",
+                              str(tmp_path / "x.csv")], capture_output=True, text=True)
+    assert r.returncode == 2
+    assert "Traceback" not in r.stderr and "'blue'" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
