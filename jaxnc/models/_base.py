@@ -37,6 +37,8 @@ class Cells(eqx.Module):
     - `depth_cubes`: mean number of cubes above (Beer–Lambert depth).
     - `open_faces`: mean open faces per cube (escape).
     - `enclosure`: mean shared faces per cube over 6 (scales the initial free ligand).
+    - `confined`: fraction of the cell's cubes with at least one shared face, i.e. with a
+      nanospace that can hold free ligand.
     - `links`: per axis, the number of shared faces between neighbouring cells.
     """
 
@@ -46,6 +48,7 @@ class Cells(eqx.Module):
     depth_cubes: Float[Array, ...]
     open_faces: Float[Array, ...]
     enclosure: Float[Array, ...]
+    confined: Float[Array, ...]
     links: tuple[Float[Array, ...], ...]
 
     @property
@@ -126,7 +129,8 @@ class AbstractModel(eqx.Module):
         dq = 3600.0 * self.trapping.rate_per_s(q, theta, carriers, p)
         ads, des = self.adsorption.rates_per_h(theta, q, c, co.k_ads_per_h, co.k_des_per_h, p)
         inflow = self.transport.net_inflow(c, cells.links, co.k_hop_per_h)
-        escape = self.transport.escape_per_h(c, cells.open_faces, co.k_hop_per_h, p)
+        escape = self.transport.escape_per_h(c, cells.open_faces, cells.confined,
+                                             co.k_hop_per_h, p)
         occ = cells.occupied
         per_cube_inflow = inflow / jnp.where(occ, cells.weight, 1.0)
         dc = cells.area * (des - ads) + per_cube_inflow - escape

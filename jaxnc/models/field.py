@@ -25,5 +25,6 @@ class FieldModel(AbstractModel):
             depth_cubes=assembly.depth_cubes,
             open_faces=assembly.open_faces,
             enclosure=assembly.shared_faces / 6.0,
+            confined=(assembly.shared_faces > 0).astype(float),
             links=(assembly.link_x, assembly.link_y, assembly.link_z),
         )

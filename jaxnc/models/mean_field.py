@@ -40,5 +40,6 @@ class MeanFieldModel(AbstractModel):
             depth_cubes=layer_mean(assembly.depth_cubes),
             open_faces=layer_mean(assembly.open_faces),
             enclosure=layer_mean(assembly.shared_faces / 6.0),
+            confined=layer_mean((assembly.shared_faces > 0).astype(float)),
             links=(jnp.sum(assembly.link_z, axis=(0, 1)),),
         )

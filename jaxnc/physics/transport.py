@@ -3,7 +3,10 @@
 Finite volumes on the lattice graph: the flux through a shared face between cells `a` and `b`
 is `k_hop * links * (c_b - c_a)` with `k_hop = D_eff / pitch**2`; `links` counts the shared
 faces between the two cells (1 on the full lattice, a face count between layers in the
-mean-field reduction). Escape through each open face is `escape_fraction * k_hop * c`.
+mean-field reduction). Escape through each open face of a cube that shares a face with another
+(its free ligand sits in a nanospace and must find the way out) is `escape_fraction * k_hop * c`;
+a cube that shares no face has no nanospace, and its free ligand leaves at the unhindered
+`k_hop * c` per face (H2024: free ligand around isolated cubes is lost).
 Fluxes are antisymmetric, so the transport term conserves ligand exactly.
 """
 
@@ -57,9 +60,14 @@ class AbstractTransport(eqx.Module):
     def net_inflow(self, free_ligand, links, k_hop):
         """Net inflow of free ligand into each cell (summed over its cubes, per hour)."""
 
-    def escape_per_h(self, free_ligand, open_faces, k_hop, params):
-        """Escape rate per cube (ML/h) through its open faces."""
-        return params.escape_fraction * k_hop * open_faces * free_ligand
+    def escape_per_h(self, free_ligand, open_faces, confined, k_hop, params):
+        """Escape rate per cube (ML/h) through its open faces.
+
+        `confined` is the fraction of cubes that hold a nanospace (share a face); the rest
+        lose free ligand without hindrance.
+        """
+        chance = confined * params.escape_fraction + (1.0 - confined)
+        return chance * k_hop * open_faces * free_ligand
 
 
 class HinderedLatticeDiffusion(AbstractTransport):

@@ -31,19 +31,29 @@ def plot_solutions(solutions: dict, path, *, title: str | None = None) -> None:
     - `path`: output image (PNG by extension).
     - `title`: optional figure title.
     """
-    fig, (ax_pl, ax_lig) = plt.subplots(2, 1, figsize=(7.5, 6.5), sharex=True,
-                                        height_ratios=(2, 1.2))
+    fig = plt.figure(figsize=(9.5, 6.5))
+    grid = fig.add_gridspec(2, 3, height_ratios=(2, 1.2))
+    ax_pl = fig.add_subplot(grid[0, :2])
+    ax_zoom = fig.add_subplot(grid[0, 2], sharey=ax_pl)
+    ax_lig = fig.add_subplot(grid[1, :], sharex=ax_pl)
     first = next(iter(solutions.values()))
-    _shade_light(ax_pl, first)
-    _shade_light(ax_lig, first)
+    for ax in (ax_pl, ax_zoom, ax_lig):
+        _shade_light(ax, first)
     for (label, sol), color in zip(solutions.items(), plt.cm.tab10.colors, strict=False):
         t = np.asarray(sol.time_h)
-        ax_pl.plot(t, 100 * np.asarray(sol.plqy), color=color, lw=1.8, label=label)
+        for ax in (ax_pl, ax_zoom):
+            ax.plot(t, 100 * np.asarray(sol.plqy), color=color, lw=1.8, label=label)
         total = np.asarray(sol.ligand_total)
         ax_lig.plot(t, np.asarray(sol.ligand_adsorbed) / total, color=color, lw=1.6,
                     label=f"{label}: adsorbed")
         ax_lig.plot(t, np.asarray(sol.ligand_lost) / total, color=color, lw=1.2, ls="--",
                     label=f"{label}: lost")
+    # The first step in detail: light steps last hours, dark steps hundreds of hours.
+    t_first = np.asarray(first.time_h)[first.step_slice(0)]
+    ax_zoom.set_xlim(0, 1.5 * t_first[-1])
+    ax_zoom.set_xlabel(f"time (h), first {1.5 * t_first[-1]:g} h")
+    ax_zoom.grid(alpha=0.3)
+    ax_zoom.tick_params(labelleft=False)
     ax_pl.set_ylabel("PLQY (%)")
     ax_pl.set_ylim(bottom=0)
     ax_pl.legend(loc="best", frameon=False)
