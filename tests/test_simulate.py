@@ -65,14 +65,15 @@ def test_ligand_is_conserved_and_bounded_over_1200h(params):
     asm = jaxnc.Assembly.supercrystal(
         4, 4, 3, vacancy_fraction=0.15, edge_sd_nm=1.1, key=jax.random.PRNGKey(3)
     )
-    p = params.replace(escape_fraction=1e-3)  # a leaky assembly: loss is large enough to see
+    # A leaky assembly: about a fifth of the ligand escapes, so all three pools are sizeable.
+    p = params.replace(escape_fraction=3e-6)
     proto = "light 3h; dark 600h; light 3h; dark 594h"
     sol = jaxnc.simulate(asm, p, proto, model="field")
     assert float(sol.time_h[-1]) == pytest.approx(1200.0)
     total = np.asarray(sol.ligand_total)
     assert np.max(np.abs(total - total[0])) <= 1e-9 * total[0]
     lost = np.asarray(sol.ligand_lost)
-    assert lost[-1] > 1e-3 * total[0]
+    assert 0.05 * total[0] < lost[-1] < 0.5 * total[0]
     assert np.all(np.diff(lost) >= -1e-12 * total[0])  # lost only grows
     cov = np.asarray(sol.coverage)[:, np.asarray(asm.mask) > 0]
     # Bounds hold for the exact flow; the solver may undershoot by ~atol.
