@@ -1,0 +1,63 @@
+import numpy as np
+import pytest
+
+from jaxnc import DataError
+from jaxnc.fit import Dataset
+
+GOOD = """time_h,plqy_percent,light,temperature_k,sample
+0,16.0,1,298.15,a
+1,50.0,1,298.15,a
+3,68.0,0,298.15,a
+0,17.0,0,318.15,b
+10,15.0,0,318.15,b
+"""
+
+
+def _write(tmp_path, text, name="d.csv"):
+    p = tmp_path / name
+    p.write_text(text)
+    return p
+
+
+def test_reads_samples_and_converts_percent(tmp_path):
+    d = Dataset.from_csv(_write(tmp_path, GOOD))
+    assert d.samples == ["a", "b"]
+    np.testing.assert_allclose(d.curves[0].plqy, [0.16, 0.50, 0.68])
+    np.testing.assert_allclose(d.curves[1].temperature_k, [318.15, 318.15])
+    np.testing.assert_array_equal(d.curves[0].light, [1, 1, 0])
+
+
+def test_minimal_file_has_one_sample(tmp_path):
+    d = Dataset.from_csv(_write(tmp_path, "time_h,plqy\n0,0.2\n1,0.3\n"))
+    assert len(d) == 1 and d.curves[0].light is None
+
+
+@pytest.mark.parametrize(
+    "text, where",
+    [
+        ("", "empty file"),
+        ("time_h\n0\n", "row 1"),
+        ("time_h,plqy,plqy_percent\n0,0.1,10\n", "exactly one"),
+        ("time_h,plqy\n", "no data rows"),
+        ("time_h,plqy,colour\n0,0.1,red\n", "'colour'"),
+        ("time_h,plqy\n0,0.1\n1,abc\n", "row 3, column plqy: 'abc'"),
+        ("time_h,plqy\n0,0.1\n1,nan\n", "row 3, column plqy"),
+        ("time_h,plqy\n0,0.1\n1,1.5\n", "row 3, column plqy"),
+        ("time_h,plqy\n-1,0.1\n1,0.2\n", "row 2, column time_h"),
+        ("time_h,plqy\n0,0.1\n2,0.2\n1,0.3\n", "row 4, column time_h"),
+        ("time_h,plqy,light\n0,0.1,2\n", "row 2, column light"),
+        ("time_h,plqy\n0,0.1,7\n", "row 2: 3 fields"),
+        ("time_h,plqy,temperature_k\n0,0.1,-5\n", "row 2, column temperature_k"),
+    ],
+)
+def test_bad_files_name_file_row_and_column(tmp_path, text, where):
+    path = _write(tmp_path, text)
+    with pytest.raises(DataError) as err:
+        Dataset.from_csv(path)
+    msg = str(err.value)
+    assert str(path) in msg and where in msg and "\n" not in msg
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(DataError, match="not found"):
+        Dataset.from_csv(tmp_path / "nope.csv")
