@@ -55,3 +55,35 @@ def test_installed_entry_point_reports_without_traceback(tmp_path):
     assert r.returncode == 2
     assert "Traceback" not in r.stderr and "'blue'" in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_kinetics_writes_rate_constants_and_ea(tmp_path, capsys):
+    import json
+
+    r = 8.314462618e-3
+    lines = ["time_h,plqy,light,temperature_k,sample"]
+    for temp in (298.15, 318.15, 338.15):
+        k = 0.0128 * np.exp(-42.1 / r * (1 / temp - 1 / 298.15))
+        for t in np.linspace(0, 600, 21):
+            y = 0.16 + 0.52 / (1 + k * 0.52 * t)
+            lines.append(f"{t},{y},0,{temp},T{temp:g}")
+    data = tmp_path / "dark.csv"
+    data.write_text("\n".join(lines) + "\n")
+    out, png = tmp_path / "k.json", tmp_path / "arr.png"
+    assert main(["kinetics", str(data), "--law", "pso", "--out", str(out),
+                 "--plot", str(png)]) == 0
+    result = json.loads(out.read_text())
+    assert [e["temperature_k"] for e in result["rate_constants"]] == [298.15, 318.15, 338.15]
+    assert {"k", "stderr"} <= set(result["rate_constants"][0])
+    assert result["Ea_kj_mol"] == pytest.approx(42.1, abs=1e-3)  # noise-free data
+    assert "Ea_stderr_kj_mol" in result
+    assert png.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_kinetics_bad_file_is_one_line(tmp_path, capsys):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("time_h,plqy\n0,0.5\n1,oops\n")
+    assert main(["kinetics", str(bad), "--out", str(tmp_path / "k.json")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "row 3" in err and "plqy" in err
+    assert not (tmp_path / "k.json").exists()

@@ -72,7 +72,39 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--out", required=True, help="output CSV file")
     sim.add_argument("--plot", help="output PNG file")
     sim.add_argument("--quiet", action="store_true", help="no progress bar, no summary")
+    kin = sub.add_parser(
+        "kinetics",
+        help="rate-law fits to dark decays, then an Arrhenius line",
+        description="Fit a rate law to the dark decay (rows with light == 0, or all rows) of "
+        "each sample, then ln k against 1/T over the samples' temperature_k.",
+    )
+    kin.add_argument("data", help="PLQY CSV file (columns time_h, plqy or plqy_percent, ...)")
+    kin.add_argument("--law", choices=("pso", "first-order"), default="pso",
+                     help="rate law (default pso: pseudo-second-order)")
+    kin.add_argument("--out", required=True, help="output JSON file")
+    kin.add_argument("--plot", help="output PNG: Arrhenius plot")
     return parser
+
+
+def _cmd_kinetics(args) -> int:
+    from .._io import write_json_atomic
+    from ..fit import Dataset, kinetics
+
+    result = kinetics(Dataset.from_csv(args.data), law=args.law)
+    out = result.to_json()
+    out["settings"] = dict(data=str(args.data), law=args.law)
+    write_json_atomic(args.out, out)
+    if args.plot:
+        from ..plot import plot_arrhenius
+
+        plot_arrhenius(result, args.plot)
+    for entry in out["rate_constants"]:
+        print(f"{entry['sample']:16s} T = {entry['temperature_k']:7.2f} K  "
+              f"k = {entry['k']:.4g} +- {entry['stderr']:.2g}")
+    if "Ea_kj_mol" in out:
+        print(f"Ea = {out['Ea_kj_mol']:.2f} +- {out['Ea_stderr_kj_mol']:.2f} kJ/mol")
+    print(f"wrote {args.out}" + (f" and {args.plot}" if args.plot else ""))
+    return 0
 
 
 def _assembly_from_args(args):
@@ -132,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command is None:
             parser.print_help()
             return EXIT_BAD_INPUT
-        return {"simulate": _cmd_simulate}[args.command](args)
+        return {"simulate": _cmd_simulate, "kinetics": _cmd_kinetics}[args.command](args)
     except _UsageError as e:
         print(str(e), file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -10,7 +10,7 @@ import numpy as np  # noqa: E402
 
 from .._io import atomic_path  # noqa: E402
 
-__all__ = ["plot_solutions"]
+__all__ = ["plot_solutions", "plot_arrhenius"]
 
 
 def _shade_light(ax, sol) -> None:
@@ -65,6 +65,28 @@ def plot_solutions(solutions: dict, path, *, title: str | None = None) -> None:
     ax_lig.legend(loc="best", frameon=False, fontsize=8)
     if title:
         fig.suptitle(title)
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=130, format=str(path).rsplit(".", 1)[-1].lower())
+    plt.close(fig)
+
+
+def plot_arrhenius(result, path) -> None:
+    """ln k against 1000/T with error bars and the fitted Arrhenius line."""
+    temps = np.array([t for _, t, _ in result.fits])
+    k = np.array([f.k for *_, f in result.fits])
+    err = np.array([f.k_stderr for *_, f in result.fits]) / k
+    fig, ax = plt.subplots(figsize=(5.5, 4.2))
+    ax.errorbar(1000 / temps, np.log(k), yerr=err, fmt="o", capsize=3, label=result.law)
+    if result.arrhenius:
+        a = result.arrhenius
+        x = np.linspace(temps.min(), temps.max(), 50)
+        ax.plot(1000 / x, a["ln_A"] - a["Ea_kj_mol"] / (8.314462618e-3 * x), "-",
+                label=f"Ea = {a['Ea_kj_mol']:.1f} ± {a['Ea_stderr_kj_mol']:.1f} kJ/mol")
+    ax.set_xlabel("1000 / T (1/K)")
+    ax.set_ylabel("ln k")
+    ax.legend(frameon=False)
+    ax.grid(alpha=0.3)
     fig.tight_layout()
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=130, format=str(path).rsplit(".", 1)[-1].lower())
