@@ -38,6 +38,7 @@ def test_simulate_writes_csv_and_plot(tmp_path, capsys):
         (["simulate", "--set", "nonsense=1", "--out", "x.csv"], "nonsense"),
         (["simulate", "--nx", "two", "--out", "x.csv"], "two"),
         (["simulate"], "--out"),
+        (["simulate", "--out", "x.csv", "--plot", "x.jpgg"], "extension"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(argv, named, capsys, tmp_path, monkeypatch):

@@ -90,6 +90,10 @@ def _cmd_kinetics(args) -> int:
     from .._io import write_json_atomic
     from ..fit import Dataset, kinetics
 
+    if args.plot:
+        from ..plot import check_plot_path
+
+        check_plot_path(args.plot)
     result = kinetics(Dataset.from_csv(args.data), law=args.law)
     out = result.to_json()
     out["settings"] = dict(data=str(args.data), law=args.law)
@@ -138,6 +142,10 @@ def _cmd_simulate(args) -> int:
     from ..protocol import Protocol
     from ..solve import simulate
 
+    if args.plot:
+        from ..plot import check_plot_path
+
+        check_plot_path(args.plot)  # before a long run, not after it
     protocol = Protocol.parse(args.protocol)
     params = Parameters.hashimoto2024().replace(**_parse_set(args.set))
     assembly = _assembly_from_args(args)

@@ -1,5 +1,5 @@
 """Plot layer: matplotlib figures."""
 
-from ._plots import plot_arrhenius, plot_solutions
+from ._plots import check_plot_path, plot_arrhenius, plot_solutions
 
-__all__ = ["plot_solutions", "plot_arrhenius"]
+__all__ = ["plot_solutions", "plot_arrhenius", "check_plot_path"]

@@ -8,9 +8,32 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from .._errors import ParameterError  # noqa: E402
 from .._io import atomic_path  # noqa: E402
 
-__all__ = ["plot_solutions", "plot_arrhenius"]
+__all__ = ["plot_solutions", "plot_arrhenius", "check_plot_path"]
+
+_FORMATS = ("png", "pdf", "svg")
+
+
+def check_plot_path(path) -> str:
+    """The image format named by `path`'s extension; `ParameterError` if it is not one we write."""
+    fmt = str(path).rsplit(".", 1)[-1].lower() if "." in str(path) else ""
+    if fmt not in _FORMATS:
+        raise ParameterError(f"plot file {str(path)!r}: extension must be one of {_FORMATS}")
+    return fmt
+
+
+def _save(fig, path) -> None:
+    """Save whole or not at all, in the format the file extension names."""
+    try:
+        fmt = check_plot_path(path)
+    except ParameterError:
+        plt.close(fig)
+        raise
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=130, format=fmt)
+    plt.close(fig)
 
 
 def _shade_light(ax, sol) -> None:
@@ -66,9 +89,7 @@ def plot_solutions(solutions: dict, path, *, title: str | None = None) -> None:
     if title:
         fig.suptitle(title)
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=130, format=str(path).rsplit(".", 1)[-1].lower())
-    plt.close(fig)
+    _save(fig, path)
 
 
 def plot_arrhenius(result, path) -> None:
@@ -88,6 +109,4 @@ def plot_arrhenius(result, path) -> None:
     ax.legend(frameon=False)
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=130, format=str(path).rsplit(".", 1)[-1].lower())
-    plt.close(fig)
+    _save(fig, path)
