@@ -88,3 +88,40 @@ def test_kinetics_bad_file_is_one_line(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "row 3" in err and "plqy" in err
     assert not (tmp_path / "k.json").exists()
+
+
+@pytest.mark.parametrize(
+    "extra, named",
+    [(["--free", "k_typo"], "k_typo"), (["--plot", "fit.gif"], "extension")],
+)
+def test_fit_bad_arguments_are_one_line(tmp_path, capsys, extra, named):
+    data = tmp_path / "d.csv"
+    data.write_text("time_h,plqy,light\n0,0.2,1\n1,0.4,1\n2,0.5,1\n")
+    out = tmp_path / "fit.json"
+    assert main(["fit", str(data), "--out", str(out), "--quiet"] + extra) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and named in err
+    assert not out.exists()
+
+
+@pytest.mark.slow
+def test_fit_command_writes_json_and_plot(tmp_path):
+    import json
+
+    import jaxnc
+
+    asm = jaxnc.Assembly.isolated(4)
+    sol = jaxnc.simulate(asm, jaxnc.Parameters.hashimoto2024(), "light 1h; dark 100h",
+                         model="mean_field", saves_per_step=11)
+    rows = ["time_h,plqy,light"] + [f"{float(t)!r},{float(v)!r},{lt}" for t, v, lt in
+                                    zip(sol.time_h, sol.plqy, sol.light, strict=True)]
+    data = tmp_path / "d.csv"
+    data.write_text("\n".join(rows) + "\n")
+    out, png = tmp_path / "fit.json", tmp_path / "fit.png"
+    assert main(["fit", str(data), "--out", str(out), "--plot", str(png), "--assembly",
+                 "isolated", "--n", "4", "--free", "k_desorption_per_h", "--set",
+                 "k_desorption_per_h=0.004", "--quiet"]) == 0
+    result = json.loads(out.read_text())
+    # Noise-free data of the same model: the start (x1.8) must come back to the truth.
+    assert result["values"]["k_desorption_per_h"] == pytest.approx(2.2681e-3, rel=1e-3)
+    assert png.read_bytes()[:4] == b"\x89PNG"

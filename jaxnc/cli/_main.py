@@ -36,6 +36,19 @@ def _parse_set(items: list[str]) -> dict[str, float]:
     return out
 
 
+def _add_assembly_args(p) -> None:
+    p.add_argument("--assembly", choices=("isolated", "monolayer", "supercrystal"),
+                   default="supercrystal", help="assembly type (default: supercrystal)")
+    p.add_argument("--nx", type=int, default=8, help="cubes along x (default 8)")
+    p.add_argument("--ny", type=int, default=8, help="cubes along y (default 8)")
+    p.add_argument("--nz", type=int, default=4, help="layers of a supercrystal (default 4)")
+    p.add_argument("--n", type=int, default=16, help="number of isolated cubes (default 16)")
+    p.add_argument("--edge-nm", type=float, default=9.8, help="cube edge (nm, default 9.8)")
+    p.add_argument("--gap-nm", type=float, default=3.0, help="inter-cube gap (nm, default 3.0)")
+    p.add_argument("--ligand-nm", type=float, default=1.6,
+                   help="ligand length (nm, default 1.6)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="jaxnc",
@@ -51,18 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Simulate an assembly through a protocol; write the PLQY, average lifetime "
         "and ligand budget over time as CSV, optionally a PNG plot.",
     )
-    sim.add_argument("--assembly", choices=("isolated", "monolayer", "supercrystal"),
-                     default="supercrystal", help="assembly type (default: supercrystal)")
+    _add_assembly_args(sim)
     sim.add_argument("--protocol", default="light 468nm 3h; dark 600h",
                      help="protocol text, e.g. 'light 468nm 10mW/cm2 3h; dark 600h at 318K'")
-    sim.add_argument("--nx", type=int, default=8, help="cubes along x (default 8)")
-    sim.add_argument("--ny", type=int, default=8, help="cubes along y (default 8)")
-    sim.add_argument("--nz", type=int, default=4, help="layers of a supercrystal (default 4)")
-    sim.add_argument("--n", type=int, default=16, help="number of isolated cubes (default 16)")
-    sim.add_argument("--edge-nm", type=float, default=9.8, help="cube edge (nm, default 9.8)")
-    sim.add_argument("--gap-nm", type=float, default=3.0, help="inter-cube gap (nm, default 3.0)")
-    sim.add_argument("--ligand-nm", type=float, default=1.6,
-                     help="ligand length (nm, default 1.6)")
     sim.add_argument("--model", choices=("field", "mean_field"), default="field",
                      help="full 3D lattice or one cube per layer (default field)")
     sim.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
@@ -72,6 +76,31 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--out", required=True, help="output CSV file")
     sim.add_argument("--plot", help="output PNG file")
     sim.add_argument("--quiet", action="store_true", help="no progress bar, no summary")
+    fp = sub.add_parser(
+        "fit",
+        help="fit model parameters to measured PLQY curves",
+        description="Fit free parameters of the model to PLQY curves by gradient descent "
+        "through the solver (Adam warm-up, then L-BFGS); write values, standard errors and "
+        "correlations as JSON.",
+    )
+    fp.add_argument("data", help="PLQY CSV file (time_h, plqy or plqy_percent, light, ...)")
+    fp.add_argument("--out", required=True, help="output JSON file")
+    fp.add_argument("--free", default="k_desorption_per_h,k_adsorption_per_h,"
+                    "k_trap_nonradiative_per_ns",
+                    help="comma-separated parameter names to fit (default: %(default)s)")
+    fp.add_argument("--model", choices=("field", "mean_field"), default="mean_field",
+                    help="model (default mean_field)")
+    _add_assembly_args(fp)
+    fp.add_argument("--protocol", help="protocol for every sample (default: from the light "
+                    "and temperature_k columns)")
+    fp.add_argument("--irradiance-mw-cm2", type=float, default=10.0,
+                    help="irradiance of light steps read from the data (default 10)")
+    fp.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                    help="starting value of a parameter (repeatable)")
+    fp.add_argument("--max-iter", type=int, default=100, help="L-BFGS iterations (default 100)")
+    fp.add_argument("--plot", help="output PNG: data, fit and residuals")
+    fp.add_argument("--quiet", action="store_true", help="no progress bar, no summary")
+
     kin = sub.add_parser(
         "kinetics",
         help="rate-law fits to dark decays, then an Arrhenius line",
@@ -84,6 +113,37 @@ def build_parser() -> argparse.ArgumentParser:
     kin.add_argument("--out", required=True, help="output JSON file")
     kin.add_argument("--plot", help="output PNG: Arrhenius plot")
     return parser
+
+
+def _cmd_fit(args) -> int:
+    from .._io import write_json_atomic
+    from ..fit import Dataset, fit
+    from ..parameters import Parameters
+
+    if args.plot:
+        from ..plot import check_plot_path
+
+        check_plot_path(args.plot)
+    data = Dataset.from_csv(args.data)
+    params = Parameters.hashimoto2024().replace(**_parse_set(args.set))
+    free = [n.strip() for n in args.free.split(",") if n.strip()]
+    result = fit(data, _assembly_from_args(args), params, free, model=args.model,
+                 protocol=args.protocol, irradiance_mw_cm2=args.irradiance_mw_cm2,
+                 max_iter=args.max_iter, progress=not args.quiet)
+    out = result.to_json()
+    out["settings"].update(data=str(args.data), assembly=args.assembly)
+    write_json_atomic(args.out, out)
+    if args.plot:
+        from ..plot import plot_fit
+
+        plot_fit(data, result, _assembly_from_args(args), args.plot)
+    if not args.quiet:
+        for name in free:
+            print(f"{name:30s} {result.values[name]:12.5g} +- {result.stderr[name]:.2g}")
+        print(f"rmse_plqy {result.rmse_plqy:.4f}, {result.iterations} iterations, "
+              f"{result.wall_s:.1f} s; wrote {args.out}" + (f" and {args.plot}" if args.plot
+                                                           else ""))
+    return 0
 
 
 def _cmd_kinetics(args) -> int:
@@ -172,7 +232,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command is None:
             parser.print_help()
             return EXIT_BAD_INPUT
-        return {"simulate": _cmd_simulate, "kinetics": _cmd_kinetics}[args.command](args)
+        commands = {"simulate": _cmd_simulate, "fit": _cmd_fit, "kinetics": _cmd_kinetics}
+        return commands[args.command](args)
     except _UsageError as e:
         print(str(e), file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -1,7 +1,11 @@
-"""Fit layer: measured data, kinetics analysis (pseudo-second-order / first-order, Arrhenius)."""
+"""Fit layer: measured data, gradient-based parameter fits, kinetics analysis (pseudo-second-
+order / first-order rate laws, Arrhenius)."""
 
 from ._data import Curve, Dataset
+from ._fit import FitResult, Transform, fit, protocol_from_curve
 from ._kinetics import LAWS, DecayFit, KineticsResult, arrhenius_fit, fit_decay, kinetics
 
-__all__ = ["Curve", "Dataset", "LAWS", "DecayFit", "KineticsResult", "arrhenius_fit",
-           "fit_decay", "kinetics"]
+__all__ = [
+    "Curve", "Dataset", "FitResult", "Transform", "fit", "protocol_from_curve",
+    "LAWS", "DecayFit", "KineticsResult", "arrhenius_fit", "fit_decay", "kinetics",
+]

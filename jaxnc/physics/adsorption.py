@@ -28,6 +28,7 @@ __all__ = [
 
 GAS_CONSTANT_KJ_MOL_K = 8.314462618e-3
 REFERENCE_TEMPERATURE_K = 298.15
+_CHARGE_CAP = 2.0
 
 
 def arrhenius(k_ref, Ea_kj_mol, temperature_k):
@@ -69,6 +70,9 @@ class ChargeEnhancedAdsorption(AbstractAdsorption):
         return k_ads * dilution, k_des * steric_factor(gap_nm, ligand_nm, params)
 
     def rates_per_h(self, coverage, charge, free_ligand, k_ads, k_des, params):
-        ads = k_ads * jnp.exp(params.charge_enhancement * charge) * free_ligand * (1.0 - coverage)
+        # Charge is a fraction in [0, 1]; the cap at 2 never binds for the physical state but
+        # keeps exp() finite for wild Newton trial states (an inf there turns the adjoint NaN).
+        boost = jnp.exp(params.charge_enhancement * jnp.minimum(charge, _CHARGE_CAP))
+        ads = k_ads * boost * free_ligand * (1.0 - coverage)
         des = k_des * coverage**2
         return ads, des

@@ -35,8 +35,15 @@ def plqy(coverage, params):
 
 
 def lifetime_ns(coverage, params):
-    """PL lifetime (ns) of a cube with trap coverage `coverage`."""
-    return 1.0 / decay_rate_per_ns(coverage, params)
+    """PL lifetime (ns) of a cube with trap coverage `coverage`.
+
+    The decay rate is floored at half its full-coverage value: this never binds for
+    coverage in [0, 1], but keeps the lifetime finite for the out-of-range trial states a
+    Newton iteration may visit (a coverage above ~1.3 would otherwise divide by zero and
+    poison the adjoint with NaN).
+    """
+    floor = 0.5 * (params.k_radiative_per_ns + params.k_nonradiative_per_ns)
+    return 1.0 / jnp.maximum(decay_rate_per_ns(coverage, params), floor)
 
 
 def ensemble_plqy(plqy_cells, probe_weight):

@@ -11,7 +11,7 @@ import numpy as np  # noqa: E402
 from .._errors import ParameterError  # noqa: E402
 from .._io import atomic_path  # noqa: E402
 
-__all__ = ["plot_solutions", "plot_arrhenius", "check_plot_path"]
+__all__ = ["plot_solutions", "plot_arrhenius", "plot_fit", "check_plot_path"]
 
 _FORMATS = ("png", "pdf", "svg")
 
@@ -108,5 +108,39 @@ def plot_arrhenius(result, path) -> None:
     ax.set_ylabel("ln k")
     ax.legend(frameon=False)
     ax.grid(alpha=0.3)
+    fig.tight_layout()
+    _save(fig, path)
+
+
+def plot_fit(data, result, assembly, path) -> None:
+    """Data, fitted model and residuals for every curve of a fit."""
+    from ..fit import protocol_from_curve
+    from ..protocol import Protocol
+    from ..solve import simulate
+
+    settings = result.settings
+    fig, (ax, ax_res) = plt.subplots(2, 1, figsize=(7.5, 6), sharex=True,
+                                     height_ratios=(2.2, 1))
+    for curve, color in zip(data.curves, plt.cm.tab10.colors, strict=False):
+        proto = (Protocol.parse(settings["protocol"]) if settings.get("protocol")
+                 else protocol_from_curve(curve,
+                                          irradiance_mw_cm2=settings["irradiance_mw_cm2"]))
+        sol = simulate(assembly, result.params, proto, model=settings["model"],
+                       saves_per_step=201)
+        t, pl = np.asarray(sol.time_h), np.asarray(sol.plqy)
+        ax.plot(curve.time_h, 100 * curve.plqy, "o", ms=3.5, color=color,
+                label=f"{curve.sample}: data")
+        ax.plot(t, 100 * pl, "-", color=color, lw=1.6, label=f"{curve.sample}: fit")
+        ax_res.plot(curve.time_h, 100 * (curve.plqy - np.interp(curve.time_h, t, pl)), "o",
+                    ms=3, color=color)
+    ax.set_ylabel("PLQY (%)")
+    ax.legend(frameon=False, fontsize=8)
+    ax.grid(alpha=0.3)
+    ax.set_title(f"rmse {100 * result.rmse_plqy:.2f} PLQY points; free: "
+                 f"{', '.join(result.free)}", fontsize=9)
+    ax_res.axhline(0, color="k", lw=0.8)
+    ax_res.set_ylabel("data - fit (points)")
+    ax_res.set_xlabel("time (h)")
+    ax_res.grid(alpha=0.3)
     fig.tight_layout()
     _save(fig, path)

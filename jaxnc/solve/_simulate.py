@@ -16,7 +16,7 @@ from ..parameters import Parameters
 from ..protocol import Protocol
 from ._solution import Solution
 
-__all__ = ["simulate", "SolverSettings", "default_solver"]
+__all__ = ["simulate", "solve_at", "SolverSettings", "default_solver"]
 
 # First trial step (h): about the time trap charging takes (seconds), so the controller grows it.
 DT0_H = 1e-4
@@ -57,17 +57,24 @@ class SolverSettings(eqx.Module):
 
 
 @eqx.filter_jit
-def _solve(model: AbstractModel, assembly, params, protocol, settings, saves_per_step: int,
-           initial_state):
+def solve_at(model: AbstractModel, assembly, params, protocol, settings, local_times_h,
+             initial_state=None):
+    """Integrate through `protocol`, saving at `local_times_h[k]` (h from step `k`'s start).
+
+    `local_times_h` has shape `(n_steps, K)`, each row non-decreasing within
+    `[0, duration_k]`; the last entry of every row must be the step's end (the next step
+    starts from it). Returns per-step saved states and observables, shapes `(n_steps, K, ...)`,
+    the diffrax result code per step and the solver steps per step. Traceable: the fitter
+    calls it under `jit`, `grad` and `vmap`.
+    """
     cells = model.cells(assembly, params)
     y0 = model.initial_state(cells, params) if initial_state is None else initial_state
     probe = model.probe_weight(cells, assembly, params)
-    fractions = jnp.linspace(0.0, 1.0, saves_per_step)
     term = diffrax.ODETerm(model.vector_field)
     controller = diffrax.PIDController(rtol=settings.rtol, atol=settings.atol)
 
     def one_step(y, drive):
-        duration_h, wavelength_nm, irradiance, temperature_k = drive
+        duration_h, wavelength_nm, irradiance, temperature_k, ts = drive
         co = model.coefficients(cells, assembly, params, wavelength_nm, irradiance,
                                 temperature_k)
         sol = diffrax.diffeqsolve(
@@ -78,7 +85,7 @@ def _solve(model: AbstractModel, assembly, params, protocol, settings, saves_per
             dt0=DT0_H,
             y0=y,
             args=co,
-            saveat=diffrax.SaveAt(ts=duration_h * fractions),
+            saveat=diffrax.SaveAt(ts=ts),
             stepsize_controller=controller,
             adjoint=settings.adjoint,
             max_steps=settings.max_steps,
@@ -89,18 +96,27 @@ def _solve(model: AbstractModel, assembly, params, protocol, settings, saves_per
         return y_end, (sol.ys, sol.result._value, sol.stats["num_steps"])
 
     drives = (protocol.duration_h, protocol.wavelength_nm, protocol.irradiance_mw_cm2,
-              protocol.temperature_k)
+              protocol.temperature_k, local_times_h)
     _, (ys, codes, num_steps) = jax.lax.scan(one_step, y0, drives)
-    # ys leaves: (steps, saves, ...). Drop each later step's first save: it repeats the
+    obs = jax.vmap(jax.vmap(lambda y: model.observables(y, cells, probe, params)))(ys)
+    return ys, obs, codes, num_steps
+
+
+@eqx.filter_jit
+def _solve(model: AbstractModel, assembly, params, protocol, settings, saves_per_step: int,
+           initial_state):
+    fractions = jnp.linspace(0.0, 1.0, saves_per_step)
+    local = protocol.duration_h[:, None] * fractions[None, :]
+    ys, obs, codes, num_steps = solve_at(model, assembly, params, protocol, settings, local,
+                                         initial_state)
+    # Leaves are (steps, saves, ...). Drop each later step's first save: it repeats the
     # previous step's last one.
-    first = jax.tree.map(lambda a: a[0], ys)
-    rest = jax.tree.map(lambda a: a[1:, 1:].reshape((-1,) + a.shape[2:]), ys)
-    states = jax.tree.map(lambda a, b: jnp.concatenate([a, b], axis=0), first, rest)
+    def join(a):
+        return jnp.concatenate([a[0], a[1:, 1:].reshape((-1,) + a.shape[2:])], axis=0)
+
     starts = jnp.concatenate([jnp.zeros(1), jnp.cumsum(protocol.duration_h)[:-1]])
-    times = starts[:, None] + protocol.duration_h[:, None] * fractions[None, :]
-    time_h = jnp.concatenate([times[0], times[1:, 1:].reshape(-1)])
-    obs = jax.vmap(lambda y: model.observables(y, cells, probe, params))(states)
-    return time_h, states, obs, codes, num_steps
+    time_h = join(starts[:, None] + local)
+    return time_h, jax.tree.map(join, ys), jax.tree.map(join, obs), codes, num_steps
 
 
 def _step_index(n_steps: int, saves_per_step: int) -> np.ndarray:
