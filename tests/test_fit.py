@@ -67,3 +67,46 @@ def test_unknown_free_parameter_is_refused(tmp_path):
     _, data = _synthetic(tmp_path, jaxnc.Assembly.isolated(1), "mean_field", "light 1h", 5)
     with pytest.raises(jaxnc.ParameterError, match="k_typo"):
         fit(data, jaxnc.Assembly.isolated(1), jaxnc.Parameters.hashimoto2024(), ["k_typo"])
+
+
+INTERRUPTED_RUN = """
+import os, signal, sys
+import jaxnc
+from jaxnc.fit import Dataset, fit
+data = Dataset.from_csv(sys.argv[1])
+true = jaxnc.Parameters.hashimoto2024()
+free = {free!r}
+start = true.replace(**{{n: 2 * float(getattr(true, n)) for n in free}})
+
+def interrupt(iteration, loss):
+    if iteration == 35:  # five L-BFGS iterations in
+        os.kill(os.getpid(), signal.SIGINT)
+
+fit(data, jaxnc.Assembly.supercrystal(2, 2, 1), start, free, progress=False,
+    checkpoint=sys.argv[2], checkpoint_every=1000, callback=interrupt)
+"""
+
+
+@pytest.mark.slow
+def test_fit_interrupted_by_sigint_resumes_to_the_same_loss(tmp_path):
+    import subprocess
+    import sys
+
+    asm = jaxnc.Assembly.supercrystal(2, 2, 1)
+    free = FREE[:2]
+    true, data = _synthetic(tmp_path, asm, "mean_field", "light 2h; dark 100h", 11)
+    start = true.replace(**{n: 2 * float(getattr(true, n)) for n in free})
+    whole = fit(data, asm, start, free, progress=False)
+
+    ckpt = tmp_path / "fit.npz"
+    script = tmp_path / "run.py"
+    script.write_text(INTERRUPTED_RUN.format(free=free))
+    proc = subprocess.run([sys.executable, str(script), str(tmp_path / "synthetic.csv"),
+                           str(ckpt)], capture_output=True, text=True, timeout=600)
+    assert proc.returncode != 0 and "KeyboardInterrupt" in proc.stderr
+    assert ckpt.exists()  # written on the interrupt, although the period was never reached
+    resumed = fit(data, asm, start, free, progress=False, checkpoint=ckpt, resume=True)
+    assert len(resumed.history) == len(whole.history)
+    assert resumed.loss == pytest.approx(whole.loss, rel=1e-8)
+    for n in free:
+        assert resumed.values[n] == pytest.approx(whole.values[n], rel=1e-8)

@@ -99,6 +99,11 @@ def build_parser() -> argparse.ArgumentParser:
                     help="starting value of a parameter (repeatable)")
     fp.add_argument("--max-iter", type=int, default=100, help="L-BFGS iterations (default 100)")
     fp.add_argument("--plot", help="output PNG: data, fit and residuals")
+    fp.add_argument("--checkpoint", help="checkpoint file (.npz): saved every "
+                    "--checkpoint-every iterations and on Ctrl-C")
+    fp.add_argument("--checkpoint-every", type=int, default=10, help="default 10")
+    fp.add_argument("--resume", action="store_true",
+                    help="continue from --checkpoint instead of starting over")
     fp.add_argument("--quiet", action="store_true", help="no progress bar, no summary")
 
     kin = sub.add_parser(
@@ -116,6 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _cmd_fit(args) -> int:
+    from .._errors import ParameterError
     from .._io import write_json_atomic
     from ..fit import Dataset, fit
     from ..parameters import Parameters
@@ -124,12 +130,16 @@ def _cmd_fit(args) -> int:
         from ..plot import check_plot_path
 
         check_plot_path(args.plot)
+    if args.resume and not args.checkpoint:
+        raise ParameterError("--resume needs --checkpoint FILE")
     data = Dataset.from_csv(args.data)
     params = Parameters.hashimoto2024().replace(**_parse_set(args.set))
     free = [n.strip() for n in args.free.split(",") if n.strip()]
     result = fit(data, _assembly_from_args(args), params, free, model=args.model,
                  protocol=args.protocol, irradiance_mw_cm2=args.irradiance_mw_cm2,
-                 max_iter=args.max_iter, progress=not args.quiet)
+                 max_iter=args.max_iter, progress=not args.quiet,
+                 checkpoint=args.checkpoint, checkpoint_every=args.checkpoint_every,
+                 resume=args.resume)
     out = result.to_json()
     out["settings"].update(data=str(args.data), assembly=args.assembly)
     write_json_atomic(args.out, out)
@@ -245,7 +255,9 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
-        print("jaxnc: interrupted; nothing was written", file=sys.stderr)
+        ckpt = getattr(locals().get("args"), "checkpoint", None)
+        where = f"; state saved in {ckpt}, continue with --resume" if ckpt else ""
+        print(f"jaxnc: interrupted; no output written{where}", file=sys.stderr)
         return 130
 
 

@@ -11,7 +11,9 @@ to natural units by the delta method.
 from __future__ import annotations
 
 import dataclasses
+import json
 import time
+from pathlib import Path
 
 import diffrax
 import equinox as eqx
@@ -21,6 +23,7 @@ import numpy as np
 import optax
 
 from .._errors import DataError, ParameterError
+from .._io import atomic_path
 from ..geometry import Assembly
 from ..models import get_model
 from ..parameters import PARAMETER_INFO, Parameters
@@ -216,6 +219,10 @@ def fit(
     rtol: float = 1e-7,
     atol: float = 1e-10,
     progress: bool = True,
+    checkpoint=None,
+    checkpoint_every: int = 10,
+    resume: bool = False,
+    callback=None,
 ) -> FitResult:
     """Fit free parameters of the model to PLQY curves.
 
@@ -231,6 +238,11 @@ def fit(
     - `max_iter`, `gtol`: L-BFGS iterations and gradient-norm stop.
     - `rtol`, `atol`: ODE tolerances.
     - `progress`: tqdm bar with the current loss.
+    - `checkpoint`: a file (`.npz`) where the optimiser state is saved every
+      `checkpoint_every` iterations, on Ctrl-C (then `KeyboardInterrupt` is re-raised) and at
+      the end; with `resume=True` the fit continues from it and follows the same path as an
+      uninterrupted fit.
+    - `callback`: called as `callback(iteration, loss)` after every completed iteration.
 
     **Returns:** a [`FitResult`][].
 
@@ -284,48 +296,67 @@ def fit(
         return (optax.apply_updates(z, updates), state, value,
                 optax.tree_utils.tree_norm(grad))
 
-    history: list[float] = []
+    n_points = int(sum(len(c) for c in data.curves))
+    ckpt = _Checkpoint(checkpoint, free, n_points) if checkpoint is not None else None
+    run = ckpt.load(adam, lbfgs) if (ckpt is not None and resume) else None
+    if run is None:
+        best_loss = float(value_and_grad(problem, z)[0])
+        run = dict(phase="adam", k=0, z=z, state=adam.init(z), best_z=z, best_loss=best_loss,
+                   history=[])
     bar = None
     if progress:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=warmup_steps + max_iter, desc="fit", unit="it")
-    best_z, best_loss = z, float(value_and_grad(problem, z)[0])
-    state = adam.init(z)
-    for _ in range(warmup_steps):
-        z_new, state, value = adam_step(problem, z, state)
-        history.append(float(value))
-        if float(value) < best_loss:
-            best_z, best_loss = z, float(value)
-        z = z_new
+        bar = tqdm(total=warmup_steps + max_iter, desc="fit", unit="it",
+                   initial=len(run["history"]))
+    try:
+        while run["phase"] != "done":
+            if run["phase"] == "adam" and run["k"] >= warmup_steps:
+                run.update(phase="lbfgs", k=0, z=run["best_z"],
+                           state=lbfgs.init(run["best_z"]))
+                continue
+            if run["phase"] == "lbfgs" and run["k"] >= max_iter:
+                run["phase"] = "done"
+                continue
+            z = run["z"]
+            if run["phase"] == "adam":
+                z_new, state, value = adam_step(problem, z, run["state"])
+                gnorm = np.inf
+            else:
+                z_new, state, value, gnorm = lbfgs_step(problem, z, run["state"])
+            value = float(value)
+            # Commit the step only once it is complete, so an interrupt leaves a consistent run.
+            if value <= run["best_loss"]:
+                run["best_z"], run["best_loss"] = z, value
+            run.update(z=z_new, state=state, k=run["k"] + 1)
+            run["history"].append(value)
+            if run["phase"] == "lbfgs" and (float(gnorm) < gtol or not np.isfinite(value)):
+                run["phase"] = "done"
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix(loss=f"{value:.3e}", phase=run["phase"])
+            if ckpt is not None and len(run["history"]) % checkpoint_every == 0:
+                ckpt.save(run)
+            if callback is not None:
+                callback(len(run["history"]), value)
+    except KeyboardInterrupt:
+        if ckpt is not None:
+            ckpt.save(run)
+        raise
+    finally:
         if bar is not None:
-            bar.update(1)
-            bar.set_postfix(loss=f"{float(value):.3e}", phase="adam")
-    z = best_z
-    state = lbfgs.init(z)
-    iterations = warmup_steps
-    for _ in range(max_iter):
-        z_new, state, value, gnorm = lbfgs_step(problem, z, state)
-        history.append(float(value))
-        iterations += 1
-        if float(value) <= best_loss:
-            best_z, best_loss = z, float(value)
-        z = z_new
-        if bar is not None:
-            bar.update(1)
-            bar.set_postfix(loss=f"{float(value):.3e}", phase="lbfgs")
-        if float(gnorm) < gtol or not np.isfinite(float(value)):
-            break
-    final_loss = float(value_and_grad(problem, z)[0])
-    if np.isfinite(final_loss) and final_loss <= best_loss:
-        best_z, best_loss = z, final_loss
-    if bar is not None:
-        bar.close()
+            bar.close()
+    final_loss = float(value_and_grad(problem, run["z"])[0])
+    if np.isfinite(final_loss) and final_loss <= run["best_loss"]:
+        run["best_z"], run["best_loss"] = run["z"], final_loss
+    if ckpt is not None:
+        ckpt.save(run)
+    best_z, best_loss, history = run["best_z"], run["best_loss"], run["history"]
+    iterations = len(history)
     wall = time.perf_counter() - t_start
 
     stderr, corr = _laplace(problem, best_z)
     fitted = problem.params(best_z)
-    n_points = int(sum(len(c) for c in data.curves))
     return FitResult(
         free=free,
         values={n: float(np.asarray(getattr(fitted, n))) for n in free},
@@ -343,6 +374,39 @@ def fit(
                       protocol=None if protocol is None else str(protocol)),
         history=history,
     )
+
+
+class _Checkpoint:
+    """The optimiser's whole state in one `.npz`, written whole or not at all."""
+
+    def __init__(self, path, free: list[str], n_points: int):
+        self.path = Path(path)
+        self.tag = dict(free=list(free), n_points=n_points)
+
+    def save(self, run: dict) -> None:
+        leaves = jax.tree.leaves((run["z"], run["state"], run["best_z"]))
+        meta = dict(self.tag, phase=run["phase"], k=run["k"], best_loss=run["best_loss"],
+                    history=run["history"])
+        with atomic_path(self.path) as tmp, open(tmp, "wb") as fh:
+            np.savez(fh, meta=np.asarray(json.dumps(meta)),
+                     **{f"leaf{i}": np.asarray(x) for i, x in enumerate(leaves)})
+
+    def load(self, adam, lbfgs) -> dict | None:
+        if not self.path.exists():
+            return None
+        with np.load(self.path) as f:
+            meta = json.loads(str(f["meta"]))
+            leaves = [f[f"leaf{i}"] for i in range(len(f.files) - 1)]
+        if {k: meta[k] for k in self.tag} != self.tag:
+            raise DataError(f"{self.path}: checkpoint is of another fit (free {meta['free']}, "
+                            f"{meta['n_points']} points); remove it or drop --resume")
+        z = jnp.asarray(leaves[0])
+        opt = adam if meta["phase"] == "adam" else lbfgs
+        template = (z, opt.init(z), z)
+        z, state, best_z = jax.tree.unflatten(jax.tree.structure(template),
+                                              [jnp.asarray(x) for x in leaves])
+        return dict(phase=meta["phase"], k=meta["k"], z=z, state=state, best_z=best_z,
+                    best_loss=meta["best_loss"], history=list(meta["history"]))
 
 
 def _laplace(problem: _Problem, z) -> tuple[list[float], np.ndarray]:
