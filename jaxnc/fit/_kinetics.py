@@ -15,6 +15,7 @@ covariance scaled by the reduced chi-square. AIC per fit: `n ln(RSS/n) + 2 p`.
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 import jax
 import jax.numpy as jnp
@@ -56,6 +57,21 @@ class DecayFit:
     n: int
 
 
+@functools.partial(jax.jit, static_argnums=0)
+def _least_squares(law: str, z0, t, y):
+    """Levenberg–Marquardt fit of `law`; returns parameters, residuals and their Jacobian."""
+    f = LAWS[law]
+
+    def residual(z, args):
+        tt, yy = args
+        return f(z, tt) - yy
+
+    sol = optx.least_squares(residual, optx.LevenbergMarquardt(rtol=1e-10, atol=1e-12), z0,
+                             args=(t, y), max_steps=2000, throw=False)
+    z = sol.value
+    return z, residual(z, (t, y)), jax.jacfwd(residual)(z, (t, y))
+
+
 def fit_decay(time_h, plqy, law: str = "pso") -> DecayFit:
     """Fit `law` to one decay curve (time from 0 at the start of the dark step, PLQY fraction).
 
@@ -67,7 +83,6 @@ def fit_decay(time_h, plqy, law: str = "pso") -> DecayFit:
     y = np.asarray(plqy, dtype=float)
     if len(t) < 4:
         raise DataError(f"a {law} fit needs at least 4 points, got {len(t)}")
-    f = LAWS[law]
     y_inf0 = float(y.min()) - 0.05 * float(np.ptp(y) + 1e-12)
     d0 = float(y[0]) - y_inf0
     if d0 <= 0:
@@ -77,16 +92,8 @@ def fit_decay(time_h, plqy, law: str = "pso") -> DecayFit:
     t_half = float(t[half[0]]) if half.size and t[half[0]] > 0 else float(t[-1]) / 2
     k0 = 1.0 / (d0 * t_half) if law == "pso" else np.log(2.0) / t_half
     z0 = jnp.asarray([y_inf0, d0, np.log(k0)])
-    tj, yj = jnp.asarray(t), jnp.asarray(y)
-
-    def residual(z, _):
-        return f(z, tj) - yj
-
-    sol = optx.least_squares(residual, optx.LevenbergMarquardt(rtol=1e-10, atol=1e-12), z0,
-                             max_steps=2000, throw=False)
-    z = sol.value
-    res = np.asarray(residual(z, None))
-    jac = np.asarray(jax.jacfwd(lambda zz: residual(zz, None))(z))
+    z, res, jac = _least_squares(law, z0, jnp.asarray(t), jnp.asarray(y))
+    z, res, jac = np.asarray(z), np.asarray(res), np.asarray(jac)
     n, p = len(t), 3
     rss = float(res @ res)
     s2 = rss / max(n - p, 1)
