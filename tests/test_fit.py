@@ -67,6 +67,9 @@ def test_unknown_free_parameter_is_refused(tmp_path):
     _, data = _synthetic(tmp_path, jaxnc.Assembly.isolated(1), "mean_field", "light 1h", 5)
     with pytest.raises(jaxnc.ParameterError, match="k_typo"):
         fit(data, jaxnc.Assembly.isolated(1), jaxnc.Parameters.hashimoto2024(), ["k_typo"])
+    zero = jaxnc.Parameters.hashimoto2024().replace(escape_fraction=0.0)
+    with pytest.raises(jaxnc.ParameterError, match="escape_fraction starts at 0"):
+        fit(data, jaxnc.Assembly.isolated(1), zero, ["escape_fraction"])
 
 
 INTERRUPTED_RUN = """

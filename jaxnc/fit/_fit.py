@@ -266,8 +266,14 @@ def fit(
         steps.append(tuple(step.tolist()))
         slots.append(tuple(slot.tolist()))
         targets.append(jnp.asarray(c.plqy))
+    if len(set(free)) != len(free):
+        raise ParameterError(f"free parameters repeat a name: {free}")
     x0 = {n: float(np.asarray(getattr(params, n))) for n in free}
     transforms = tuple(Transform.for_parameter(n, x0[n]) for n in free)
+    for n, t in zip(free, transforms, strict=True):
+        if not np.isfinite(float(t.forward(x0[n]))):
+            raise ParameterError(f"free parameter {n} starts at {x0[n]:g}, where its {t.kind} "
+                                 f"transform is undefined; start it inside the open range")
     settings = SolverSettings(rtol=rtol, atol=atol)
     problem = _Problem(get_model(model), assembly, params, tuple(protocols), tuple(grids),
                        tuple(steps), tuple(slots), tuple(targets), settings, tuple(free),
