@@ -42,25 +42,21 @@ def test_protocol_is_read_from_the_light_column(tmp_path):
     np.testing.assert_allclose(proto.duration_h, [3.0, 30.0, 1.0])
 
 
-def test_mean_field_fit_recovers_parameters(tmp_path):
-    asm = jaxnc.Assembly.supercrystal(4, 4, 2)
-    true, data = _synthetic(tmp_path, asm, "mean_field", "light 3h; dark 300h", 31)
+@pytest.mark.parametrize(
+    "model, shape, saves",
+    [("mean_field", (4, 4, 2), 31),
+     pytest.param("field", (2, 2, 2), 21, marks=pytest.mark.slow)],
+)
+def test_fit_recovers_parameters(tmp_path, model, shape, saves):
+    asm = jaxnc.Assembly.supercrystal(*shape)
+    true, data = _synthetic(tmp_path, asm, model, "light 3h; dark 300h", saves)
     start = true.replace(**{n: 2 * float(getattr(true, n)) for n in FREE})
-    result = fit(data, asm, start, FREE, model="mean_field", progress=False)
+    result = fit(data, asm, start, FREE, model=model, progress=False)
     _check_recovery(result, true)
     assert result.correlation.shape == (3, 3)
     np.testing.assert_allclose(np.diag(result.correlation), 1.0)
     assert set(result.to_json()) >= {"values", "stderr", "correlation", "loss", "rmse_plqy",
                                      "iterations", "wall_s", "settings"}
-
-
-@pytest.mark.slow
-def test_field_fit_recovers_parameters(tmp_path):
-    asm = jaxnc.Assembly.supercrystal(2, 2, 2)
-    true, data = _synthetic(tmp_path, asm, "field", "light 3h; dark 300h", 21)
-    start = true.replace(**{n: 2 * float(getattr(true, n)) for n in FREE})
-    result = fit(data, asm, start, FREE, model="field", progress=False)
-    _check_recovery(result, true)
 
 
 def test_unknown_free_parameter_is_refused(tmp_path):
