@@ -285,8 +285,8 @@ def fit(
     lbfgs = optax.lbfgs()
 
     @eqx.filter_jit
-    def value_and_grad(problem, z):
-        return jax.value_and_grad(problem.loss)(z)
+    def loss_only(problem, z):
+        return problem.loss(z)  # forward solve only: compiles ~5x faster than a gradient
 
     @eqx.filter_jit
     def adam_step(problem, z, state):
@@ -306,7 +306,7 @@ def fit(
     ckpt = _Checkpoint(checkpoint, free, n_points) if checkpoint is not None else None
     run = ckpt.load(adam, lbfgs) if (ckpt is not None and resume) else None
     if run is None:
-        best_loss = float(value_and_grad(problem, z)[0])
+        best_loss = float(loss_only(problem, z))
         run = dict(phase="adam", k=0, z=z, state=adam.init(z), best_z=z, best_loss=best_loss,
                    history=[])
     bar = None
@@ -352,7 +352,7 @@ def fit(
     finally:
         if bar is not None:
             bar.close()
-    final_loss = float(value_and_grad(problem, run["z"])[0])
+    final_loss = float(loss_only(problem, run["z"]))
     if np.isfinite(final_loss) and final_loss <= run["best_loss"]:
         run["best_z"], run["best_loss"] = run["z"], final_loss
     if ckpt is not None:
