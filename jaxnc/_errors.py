@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import jax
-import numpy as np
 
 __all__ = ["JaxncError", "ParameterError", "ProtocolError", "SolverError", "DataError"]
 
@@ -31,7 +30,3 @@ class DataError(JaxncError, ValueError):
 def is_concrete(value) -> bool:
     """True when `value` holds numbers now (not a tracer inside `jit`/`grad`/`vmap`)."""
     return not any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree_util.tree_leaves(value))
-
-
-def all_finite(value) -> bool:
-    return bool(np.all(np.isfinite(np.asarray(value))))

@@ -135,7 +135,8 @@ def _cmd_fit(args) -> int:
     data = Dataset.from_csv(args.data)
     params = Parameters.hashimoto2024().replace(**_parse_set(args.set))
     free = [n.strip() for n in args.free.split(",") if n.strip()]
-    result = fit(data, _assembly_from_args(args), params, free, model=args.model,
+    assembly = _assembly_from_args(args)
+    result = fit(data, assembly, params, free, model=args.model,
                  protocol=args.protocol, irradiance_mw_cm2=args.irradiance_mw_cm2,
                  max_iter=args.max_iter, progress=not args.quiet,
                  checkpoint=args.checkpoint, checkpoint_every=args.checkpoint_every,
@@ -146,7 +147,7 @@ def _cmd_fit(args) -> int:
     if args.plot:
         from ..plot import plot_fit
 
-        plot_fit(data, result, _assembly_from_args(args), args.plot)
+        plot_fit(data, result, assembly, args.plot)
     if not args.quiet:
         for name in free:
             print(f"{name:30s} {result.values[name]:12.5g} +- {result.stderr[name]:.2g}")

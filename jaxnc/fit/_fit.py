@@ -148,6 +148,7 @@ class FitResult:
     iterations: int
     wall_s: float
     params: Parameters
+    protocols: list[Protocol]
     settings: dict
     history: list[float]
 
@@ -275,7 +276,8 @@ def fit(
             raise ParameterError(f"free parameter {n} starts at {x0[n]:g}, where its {t.kind} "
                                  f"transform is undefined; start it inside the open range")
     settings = SolverSettings(rtol=rtol, atol=atol)
-    problem = _Problem(get_model(model), assembly, params, tuple(protocols), tuple(grids),
+    model = get_model(model)
+    problem = _Problem(model, assembly, params, tuple(protocols), tuple(grids),
                        tuple(steps), tuple(slots), tuple(targets), settings, tuple(free),
                        transforms)
     z = jnp.asarray([t.forward(x0[n]) for n, t in zip(free, transforms, strict=True)])
@@ -374,7 +376,8 @@ def fit(
         iterations=iterations,
         wall_s=wall,
         params=fitted,
-        settings=dict(model=get_model(model).name, free=free, warmup_steps=warmup_steps,
+        protocols=protocols,
+        settings=dict(model=model.name, free=free, warmup_steps=warmup_steps,
                       learning_rate=learning_rate, max_iter=max_iter, gtol=gtol, rtol=rtol,
                       atol=atol, irradiance_mw_cm2=irradiance_mw_cm2,
                       protocol=None if protocol is None else str(protocol)),

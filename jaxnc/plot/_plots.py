@@ -114,17 +114,13 @@ def plot_arrhenius(result, path) -> None:
 
 def plot_fit(data, result, assembly, path) -> None:
     """Data, fitted model and residuals for every curve of a fit."""
-    from ..fit import protocol_from_curve
-    from ..protocol import Protocol
     from ..solve import simulate
 
     settings = result.settings
     fig, (ax, ax_res) = plt.subplots(2, 1, figsize=(7.5, 6), sharex=True,
                                      height_ratios=(2.2, 1))
-    for curve, color in zip(data.curves, plt.cm.tab10.colors, strict=False):
-        proto = (Protocol.parse(settings["protocol"]) if settings.get("protocol")
-                 else protocol_from_curve(curve,
-                                          irradiance_mw_cm2=settings["irradiance_mw_cm2"]))
+    for curve, proto, color in zip(data.curves, result.protocols, plt.cm.tab10.colors,
+                                   strict=False):
         sol = simulate(assembly, result.params, proto, model=settings["model"],
                        saves_per_step=201)
         t, pl = np.asarray(sol.time_h), np.asarray(sol.plqy)
