@@ -20,6 +20,7 @@ from ._errors import (  # noqa: E402
     ProtocolError,
     SolverError,
 )
+from .fit import Dataset, FitResult, fit, kinetics  # noqa: E402
 from .geometry import Assembly  # noqa: E402
 from .models import FieldModel, MeanFieldModel  # noqa: E402
 from .parameters import Parameters  # noqa: E402
@@ -34,6 +35,10 @@ __all__ = [
     "Protocol",
     "Step",
     "simulate",
+    "Dataset",
+    "fit",
+    "FitResult",
+    "kinetics",
     "Solution",
     "FieldModel",
     "MeanFieldModel",

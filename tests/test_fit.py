@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 import jaxnc
-from jaxnc.fit import Dataset, fit, protocol_from_curve
+from jaxnc.fit import Dataset, fit, protocol_from_curve, synthetic_dataset
+from jaxnc.fit._fit import _build_groups
 
 FREE = ["k_desorption_per_h", "k_adsorption_per_h", "k_trap_nonradiative_per_ns"]
 
@@ -59,6 +60,72 @@ def test_fit_recovers_parameters(tmp_path, model, shape, saves):
                                      "iterations", "wall_s", "settings"}
 
 
+def _joint_data(asm, noise, seed):
+    """Four samples: two dark temperatures x two starting coverages."""
+    true = jaxnc.Parameters.hashimoto2024()
+    coverage = {"a": 0.15, "b": 0.25, "c": 0.20, "d": 0.30}
+    temperature = {"a": 298.15, "b": 298.15, "c": 318.15, "d": 318.15}
+    params = {s: true.replace(coverage_initial=v) for s, v in coverage.items()}
+    protocols = {s: f"light 3h; dark 200h at {temperature[s]}K" for s in coverage}
+    return true, coverage, synthetic_dataset(asm, params, protocols, saves_per_step=16,
+                                             noise=noise, seed=seed)
+
+
+def test_joint_fit_recovers_global_and_per_sample_parameters():
+    asm = jaxnc.Assembly.supercrystal(2, 2, 2)
+    true, coverage, data = _joint_data(asm, 0.01, 1)
+    # Same assembly and step kinds: the four curves form one vmapped batch.
+    groups = _build_groups(data, [asm] * 4, [protocol_from_curve(c) for c in data.curves])
+    assert len(groups) == 1 and groups[0].rows == (0, 1, 2, 3)
+    free = ["k_desorption_per_h", "Ea_desorption_kj_mol", "k_adsorption_per_h"]
+    start = true.replace(k_desorption_per_h=2 * true.k_desorption_per_h,
+                         Ea_desorption_kj_mol=0.5 * true.Ea_desorption_kj_mol,
+                         k_adsorption_per_h=2 * true.k_adsorption_per_h, coverage_initial=0.4)
+    result = fit(data, asm, start, free, per_sample=["coverage_initial"], progress=False)
+    for n in free:
+        truth = float(getattr(true, n))
+        assert abs(result.values[n] - truth) <= max(0.05 * truth, 2 * result.stderr[n]), n
+    for s, truth in coverage.items():
+        got, se = result.sample_values[s]["coverage_initial"], result.sample_stderr[s][
+            "coverage_initial"]
+        assert abs(got - truth) <= max(0.05 * truth, 2 * se), s
+        assert float(result.sample_params[s].coverage_initial) == got
+    assert result.columns == free + [f"coverage_initial[{s}]" for s in "abcd"]
+    assert result.correlation.shape == (7, 7)
+    assert 0.001 < result.rmse_plqy < 0.01
+
+
+def test_batched_fit_equals_separate_fits():
+    """With only per-sample parameters the joint problem splits into independent ones."""
+    asm = jaxnc.Assembly.supercrystal(2, 2, 1)
+    true, _, data = _joint_data(asm, 0.01, 2)
+    start = true.replace(k_desorption_per_h=2 * true.k_desorption_per_h)
+    joint = fit(data, asm, start, [], per_sample=["k_desorption_per_h"], progress=False)
+    for curve in data.curves:
+        alone = fit(Dataset((curve,)), asm, start, ["k_desorption_per_h"], progress=False)
+        # Both stop when a step changes the loss by < ftol = 1e-10 relative: at a quadratic
+        # minimum that leaves parameters within ~sqrt(1e-10) = 1e-5 relative of it.
+        assert joint.sample_values[curve.sample]["k_desorption_per_h"] == pytest.approx(
+            alone.values["k_desorption_per_h"], rel=1e-4)
+        # Same Jacobian column; only the residual variance differs (pooled over the four
+        # curves in the joint fit, with one degree of freedom per sample spent).
+        s2_joint = joint.loss / (joint.n_points - 4)
+        s2_alone = alone.loss / (alone.n_points - 1)
+        assert joint.sample_stderr[curve.sample]["k_desorption_per_h"] == pytest.approx(
+            alone.stderr["k_desorption_per_h"] * np.sqrt(s2_joint / s2_alone), rel=1e-3)
+
+
+def test_multi_start_keeps_the_best_start():
+    asm = jaxnc.Assembly.supercrystal(2, 2, 1)
+    true, _, data = _joint_data(asm, 0.01, 3)
+    free = ["k_desorption_per_h", "k_adsorption_per_h"]
+    result = fit(data, asm, true, free, starts=3, seed=5, progress=False)
+    assert len(result.starts) == 3
+    assert result.loss == pytest.approx(min(s["loss"] for s in result.starts), rel=1e-12)
+    again = fit(data, asm, true, free, starts=3, seed=5, progress=False)
+    assert [s["loss"] for s in again.starts] == [s["loss"] for s in result.starts]
+
+
 def test_unknown_free_parameter_is_refused(tmp_path):
     _, data = _synthetic(tmp_path, jaxnc.Assembly.isolated(1), "mean_field", "light 1h", 5)
     with pytest.raises(jaxnc.ParameterError, match="k_typo"):
@@ -78,7 +145,7 @@ free = {free!r}
 start = true.replace(**{{n: 2 * float(getattr(true, n)) for n in free}})
 
 def interrupt(iteration, loss):
-    if iteration == 35:  # five L-BFGS iterations in
+    if iteration == 3:  # three Levenberg-Marquardt iterations in
         os.kill(os.getpid(), signal.SIGINT)
 
 fit(data, jaxnc.Assembly.supercrystal(2, 2, 1), start, free, progress=False,

@@ -79,17 +79,26 @@ def build_parser() -> argparse.ArgumentParser:
     fp = sub.add_parser(
         "fit",
         help="fit model parameters to measured PLQY curves",
-        description="Fit free parameters of the model to PLQY curves by gradient descent "
-        "through the solver (Adam warm-up, then L-BFGS); write values, standard errors and "
-        "correlations as JSON.",
+        description="Fit free parameters of the model to PLQY curves with derivatives "
+        "through the solver (Levenberg-Marquardt on forward-mode Jacobians by default); "
+        "all samples of the file share the --free parameters and are solved as one batch; "
+        "write values, standard errors and correlations as JSON.",
     )
     fp.add_argument("data", help="PLQY CSV file (time_h, plqy or plqy_percent, light, ...)")
     fp.add_argument("--out", required=True, help="output JSON file")
     fp.add_argument("--free", default="k_desorption_per_h,k_adsorption_per_h,"
                     "k_trap_nonradiative_per_ns",
                     help="comma-separated parameter names to fit (default: %(default)s)")
+    fp.add_argument("--per-sample", default="", metavar="NAME,...",
+                    help="parameters fitted separately for every sample (e.g. "
+                    "coverage_initial); default none")
     fp.add_argument("--model", choices=("field", "mean_field"), default="mean_field",
                     help="model (default mean_field)")
+    fp.add_argument("--method", choices=("lm", "adam-lbfgs"), default="lm",
+                    help="optimiser: Levenberg-Marquardt (default) or optax Adam then L-BFGS")
+    fp.add_argument("--starts", type=int, default=1,
+                    help="number of starts (multi-start; default 1)")
+    fp.add_argument("--seed", type=int, default=0, help="seed of the extra starts (default 0)")
     _add_assembly_args(fp)
     fp.add_argument("--protocol", help="protocol for every sample (default: from the light "
                     "and temperature_k columns)")
@@ -97,7 +106,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="irradiance of light steps read from the data (default 10)")
     fp.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                     help="starting value of a parameter (repeatable)")
-    fp.add_argument("--max-iter", type=int, default=100, help="L-BFGS iterations (default 100)")
+    fp.add_argument("--max-iter", type=int, default=100,
+                    help="iterations per start (default 100)")
     fp.add_argument("--plot", help="output PNG: data, fit and residuals")
     fp.add_argument("--checkpoint", help="checkpoint file (.npz): saved every "
                     "--checkpoint-every iterations and on Ctrl-C")
@@ -135,9 +145,11 @@ def _cmd_fit(args) -> int:
     data = Dataset.from_csv(args.data)
     params = Parameters.hashimoto2024().replace(**_parse_set(args.set))
     free = [n.strip() for n in args.free.split(",") if n.strip()]
+    per_sample = [n.strip() for n in args.per_sample.split(",") if n.strip()]
     assembly = _assembly_from_args(args)
-    result = fit(data, assembly, params, free, model=args.model,
+    result = fit(data, assembly, params, free, model=args.model, per_sample=per_sample,
                  protocol=args.protocol, irradiance_mw_cm2=args.irradiance_mw_cm2,
+                 method=args.method, starts=args.starts, seed=args.seed,
                  max_iter=args.max_iter, progress=not args.quiet,
                  checkpoint=args.checkpoint, checkpoint_every=args.checkpoint_every,
                  resume=args.resume)
@@ -151,6 +163,11 @@ def _cmd_fit(args) -> int:
     if not args.quiet:
         for name in free:
             print(f"{name:30s} {result.values[name]:12.5g} +- {result.stderr[name]:.2g}")
+        for sample, values in result.sample_values.items():
+            for name, value in values.items():
+                label = f"{name}[{sample}]"
+                print(f"{label:30s} {value:12.5g} +- "
+                      f"{result.sample_stderr[sample][name]:.2g}")
         print(f"rmse_plqy {result.rmse_plqy:.4f}, {result.iterations} iterations, "
               f"{result.wall_s:.1f} s; wrote {args.out}" + (f" and {args.plot}" if args.plot
                                                            else ""))

@@ -133,6 +133,25 @@ class Dataset:
     def __len__(self) -> int:
         return len(self.curves)
 
+    def to_csv(self, path) -> None:
+        """Write all curves to one CSV (with a `sample` column) that `from_csv` reads back;
+        written whole or not at all. Optional columns are written when every curve has them.
+        """
+        from .._io import atomic_path
+
+        optional = [k for k in ("light", "temperature_k", "lifetime_ns")
+                    if all(getattr(c, k) is not None for c in self.curves)]
+        header = ["sample", "time_h", "plqy", *optional]
+        with atomic_path(path) as tmp, open(tmp, "w") as fh:
+            fh.write(",".join(header) + "\n")
+            for c in self.curves:
+                cols = [c.time_h, c.plqy] + [getattr(c, k) for k in optional]
+                for i in range(len(c)):
+                    cells = [repr(float(col[i])) for col in cols]
+                    if "light" in optional:
+                        cells[2] = str(int(c.light[i]))
+                    fh.write(",".join([c.sample, *cells]) + "\n")
+
 
 def _check_ranges(name: str, values: dict[str, list[float]]) -> None:
     limits = {

@@ -119,10 +119,13 @@ def plot_fit(data, result, assembly, path) -> None:
     settings = result.settings
     fig, (ax, ax_res) = plt.subplots(2, 1, figsize=(7.5, 6), sharex=True,
                                      height_ratios=(2.2, 1))
-    for curve, proto, color in zip(data.curves, result.protocols, plt.cm.tab10.colors,
-                                   strict=False):
-        sol = simulate(assembly, result.params, proto, model=settings["model"],
-                       saves_per_step=201)
+    n = len(data.curves)
+    colors = (plt.cm.tab10.colors[:n] if n <= 10 else
+              [plt.cm.viridis(i / (n - 1)) for i in range(n)])
+    for curve, proto, color in zip(data.curves, result.protocols, colors, strict=True):
+        asm = assembly[curve.sample] if isinstance(assembly, dict) else assembly
+        sol = simulate(asm, result.sample_params.get(curve.sample, result.params), proto,
+                       model=settings["model"], saves_per_step=201)
         t, pl = np.asarray(sol.time_h), np.asarray(sol.plqy)
         ax.plot(curve.time_h, 100 * curve.plqy, "o", ms=3.5, color=color,
                 label=f"{curve.sample}: data")
@@ -130,10 +133,11 @@ def plot_fit(data, result, assembly, path) -> None:
         ax_res.plot(curve.time_h, 100 * (curve.plqy - np.interp(curve.time_h, t, pl)), "o",
                     ms=3, color=color)
     ax.set_ylabel("PLQY (%)")
-    ax.legend(frameon=False, fontsize=8)
+    ax.legend(frameon=False, fontsize=7 if n <= 4 else 5, ncol=1 if n <= 4 else 2)
     ax.grid(alpha=0.3)
     ax.set_title(f"rmse {100 * result.rmse_plqy:.2f} PLQY points; free: "
-                 f"{', '.join(result.free)}", fontsize=9)
+                 f"{', '.join(result.free + [n + '[sample]' for n in result.per_sample])}",
+                 fontsize=9)
     ax_res.axhline(0, color="k", lw=0.8)
     ax_res.set_ylabel("data - fit (points)")
     ax_res.set_xlabel("time (h)")
