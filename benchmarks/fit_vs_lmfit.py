@@ -1,15 +1,24 @@
 """jaxnc's fitter against what an experimentalist would use today: lmfit (least squares with a
-finite-difference Jacobian) driving `scipy.integrate.solve_ivp` on the same mean-field
+finite-difference Jacobian) driving `scipy.integrate.solve_ivp` (BDF) on the same mean-field
 equations, written in NumPy here.
 
     .venv/bin/pip install lmfit        # optional benchmark dependency ([bench] extra)
-    .venv/bin/python benchmarks/fit_vs_lmfit.py [--noise 0.01] [--seed 0]
+    .venv/bin/python benchmarks/fit_vs_lmfit.py [--scenario single|joint16|both] [--json F]
 
-Both start from the same point (each free parameter x2 off the truth) on the same synthetic
-data (default parameters, 4x4x2 supercrystal, "light 3h; dark 300h", 1 % noise) and report
-wall time (jaxnc's includes its compilation, reported apart too) and final loss (sum of
-squared PLQY residuals). The NumPy right-hand side mirrors `jaxnc/models/_base.py` for the
-mean-field cells; its agreement with jaxnc at the true parameters is printed first.
+Scenarios (synthetic data from the default parameters, 4x4x2 supercrystal, 1 % noise, the
+same data and the same start for both fitters, rtol 1e-7 / atol 1e-10 for both integrators):
+
+- `single`: one curve, "light 3h; dark 300h", 62 points; k_des, k_ads, k_trap_nr free, each
+  started x2 off.
+- `joint16`: the paper's kind of experiment, 16 curves (dark decay at 288-318 K after 3 h of
+  light, four starting coverages each); global k_des, k_ads, k_trap_nr, Ea_des plus a
+  per-sample coverage_initial: 20 unknowns, 992 points (see `fit_batch.py`).
+
+jaxnc's wall time includes its compilation; the table also gives a second, warm call (what
+every later fit of the same structure costs in one session). Losses are sums of squared PLQY
+residuals; both fitted parameter sets are also scored with jaxnc's model so that they are
+compared on one model (the NumPy right-hand side's agreement with jaxnc at the truth is
+printed first).
 """
 
 from __future__ import annotations
@@ -21,136 +30,205 @@ import numpy as np
 from scipy.integrate import solve_ivp
 
 import jaxnc
-from jaxnc.fit import Dataset, fit
+from jaxnc.fit import fit, protocol_from_curve, synthetic_dataset
 from jaxnc.models import get_model
 
-FREE = ("k_desorption_per_h", "k_adsorption_per_h", "k_trap_nonradiative_per_ns")
-PROTOCOL = "light 3h; dark 300h"
+R_KJ_MOL_K = 8.314462618e-3
+T_REF_K = 298.15
+SAVES = 31
 
 
 class NumpyMeanField:
-    """The mean-field vector field in NumPy, for the given assembly and fixed parameters."""
+    """The mean-field vector field in NumPy for one assembly; fixed parameters from `params`,
+    the fitted ones (k_des, k_ads, k_trap_nr, Ea_des, coverage_initial) given per call."""
 
     def __init__(self, asm, params):
-        model = get_model("mean_field")
-        cells = model.cells(asm, params)
+        self.model = get_model("mean_field")
+        self.asm, self.params = asm, params
+        self.cells = self.model.cells(asm, params)
         self.p = params.to_dict()
-        self.weight = np.asarray(cells.weight)
-        self.area = np.asarray(cells.area)
-        self.open = np.asarray(cells.open_faces)
-        self.confined = np.asarray(cells.confined)
-        self.enclosure = np.asarray(cells.enclosure)
-        self.links = np.asarray(cells.links[0])
-        self.probe = np.asarray(model.probe_weight(cells, asm, params))
-        light = model.coefficients(cells, asm, params, 468.0, 10.0, 298.15)
-        self.gen_light = np.asarray(light.generation_per_s)
-        # At 298.15 K the Arrhenius factors are 1; keep jaxnc's geometry factors.
-        self.dilution_times_ka_over_ka = float(light.k_ads_per_h) / self.p["k_adsorption_per_h"]
-        self.steric = float(light.k_des_per_h) / self.p["k_desorption_per_h"]
-        self.k_hop = float(light.k_hop_per_h)
+        self.weight = np.asarray(self.cells.weight)
+        self.area = np.asarray(self.cells.area)
+        self.open = np.asarray(self.cells.open_faces)
+        self.confined = np.asarray(self.cells.confined)
+        self.enclosure = np.asarray(self.cells.enclosure)
+        self.links = np.asarray(self.cells.links[0])
+        self.probe = np.asarray(self.model.probe_weight(self.cells, asm, params))
         self.nz = len(self.weight)
+        self._coefficients = {}
 
-    def y0(self):
-        p = self.p
-        return np.concatenate([np.full(self.nz, p["coverage_initial"]), np.zeros(self.nz),
-                               p["free_ligand_initial"] * self.enclosure, [0.0]])
+    def coefficients(self, light: bool, temperature_k: float):
+        """Generation, k_ads / k_ads_ref, steric factor of k_des and k_hop, from jaxnc."""
+        key = (light, temperature_k)
+        if key not in self._coefficients:
+            co = self.model.coefficients(self.cells, self.asm, self.params, 468.0,
+                                         10.0 if light else 0.0, temperature_k)
+            arr = np.exp(-self.p["Ea_desorption_kj_mol"] / R_KJ_MOL_K
+                         * (1 / temperature_k - 1 / T_REF_K))
+            self._coefficients[key] = (
+                np.asarray(co.generation_per_s),
+                float(co.k_ads_per_h) / self.p["k_adsorption_per_h"],
+                float(co.k_des_per_h) / (self.p["k_desorption_per_h"] * arr),
+                float(co.k_hop_per_h))
+        return self._coefficients[key]
 
-    def rhs(self, t, y, gen, k_d, k_a, k_tnr):
+    def rhs(self, t, y, gen, k_a, k_d, k_tnr, k_hop):
         p, nz = self.p, self.nz
         th, q, c = y[:nz], y[nz:2 * nz], y[2 * nz:3 * nz]
         kr, knr = p["k_radiative_per_ns"], p["k_nonradiative_per_ns"]
         decay = np.maximum(kr + knr + k_tnr * (1 - th), 0.5 * (kr + knr))
         n = gen / decay * 1e-9
         dq = 3600 * (p["k_trap_per_s"] * n * (1 - q) * (1 - th) - p["k_release_per_s"] * q)
-        ads = (k_a * self.dilution_times_ka_over_ka * np.exp(p["charge_enhancement"]
-               * np.minimum(q, 2.0)) * c * (1 - th))
-        des = k_d * self.steric * th**2
-        flux = self.k_hop * self.links * (c[1:] - c[:-1])
+        ads = k_a * np.exp(p["charge_enhancement"] * np.minimum(q, 2.0)) * c * (1 - th)
+        des = k_d * th**2
+        flux = k_hop * self.links * (c[1:] - c[:-1])
         inflow = np.zeros(nz)
         inflow[:-1] += flux
         inflow[1:] -= flux
         chance = self.confined * p["escape_fraction"] + (1 - self.confined)
-        esc = chance * self.k_hop * self.open * c
+        esc = chance * k_hop * self.open * c
         dc = self.area * (des - ads) + inflow / self.weight - esc
         return np.concatenate([ads - des, dq, dc, [np.sum(self.weight * esc)]])
 
-    def plqy(self, th, k_tnr):
-        p = self.p
-        kr = p["k_radiative_per_ns"]
-        pl = kr / (kr + p["k_nonradiative_per_ns"] + k_tnr * (1 - th))
-        return (self.probe[:, None] * pl).sum(0) / self.probe.sum()
-
-    def predict(self, times, light_end_h, total_h, k_d, k_a, k_tnr, rtol, atol):
-        y = self.y0()
+    def predict(self, curve, v, rtol, atol):
+        """PLQY at the curve's times; `v`: k_des, k_ads, k_tnr, Ea_des, coverage_initial."""
+        protocol = protocol_from_curve(curve)
+        bounds = np.concatenate([[0.0], np.cumsum(np.asarray(protocol.duration_h))])
+        times = curve.time_h
+        y = np.concatenate([np.full(self.nz, v["coverage_initial"]), np.zeros(self.nz),
+                            self.p["free_ligand_initial"] * self.enclosure, [0.0]])
         out = []
-        for t0, t1, gen in ((0.0, light_end_h, self.gen_light),
-                            (light_end_h, total_h, 0 * self.gen_light)):
-            sel = (times > t0) | ((times == t0) & (t0 == 0.0))
-            sel &= times <= t1
+        for k, kind in enumerate(protocol.kinds):
+            t0, t1 = bounds[k], bounds[k + 1]
+            temp = float(protocol.temperature_k[k])
+            gen, ka, kd, k_hop = self.coefficients(kind == "light", temp)
+            kd = kd * v["k_desorption_per_h"] * np.exp(
+                -v["Ea_desorption_kj_mol"] / R_KJ_MOL_K * (1 / temp - 1 / T_REF_K))
+            sel = ((times > t0) | ((times == t0) & (k == 0))) & (times <= t1)
             wanted = times[sel]
             extra = not (wanted.size and wanted[-1] == t1)
             t_eval = np.append(wanted, t1) if extra else wanted  # the end carries the state
-            sol = solve_ivp(self.rhs, (t0, t1), y, method="BDF", t_eval=t_eval,
-                            args=(gen, k_d, k_a, k_tnr), rtol=rtol, atol=atol)
+            sol = solve_ivp(self.rhs, (t0, t1), y, method="BDF", t_eval=t_eval, rtol=rtol,
+                            atol=atol, args=(gen, ka * v["k_adsorption_per_h"], kd,
+                                             v["k_trap_nonradiative_per_ns"], k_hop))
             states = sol.y[:, :-1] if extra else sol.y
-            out.append(self.plqy(states[: self.nz], k_tnr))
+            kr = self.p["k_radiative_per_ns"]
+            pl = kr / (kr + self.p["k_nonradiative_per_ns"]
+                       + v["k_trap_nonradiative_per_ns"] * (1 - states[: self.nz]))
+            out.append((self.probe[:, None] * pl).sum(0) / self.probe.sum())
             y = sol.y[:, -1]
         return np.concatenate(out)
 
 
-def main():
-    import lmfit
-
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--noise", type=float, default=0.01)
-    ap.add_argument("--seed", type=int, default=0)
-    args = ap.parse_args()
+def scenario(name):
     asm = jaxnc.Assembly.supercrystal(4, 4, 2)
     true = jaxnc.Parameters.hashimoto2024()
-    sol = jaxnc.simulate(asm, true, PROTOCOL, model="mean_field", saves_per_step=31)
-    times = np.asarray(sol.time_h)
-    rng = np.random.default_rng(args.seed)
-    y = np.asarray(sol.plqy) * (1 + args.noise * rng.standard_normal(times.size))
-    path = "/tmp/jaxnc_fit_vs_lmfit.csv"
-    rows = ["time_h,plqy,light"] + [f"{t!r},{v!r},{lt}" for t, v, lt in
-                                    zip(times.tolist(), y.tolist(), sol.light, strict=True)]
-    with open(path, "w") as fh:
-        fh.write("\n".join(rows) + "\n")
-    data = Dataset.from_csv(path)
-    rtol, atol = 1e-7, 1e-10
+    rates = ["k_desorption_per_h", "k_adsorption_per_h", "k_trap_nonradiative_per_ns"]
+    if name == "single":
+        data = synthetic_dataset(asm, true, {"sample": "light 3h; dark 300h"},
+                                 saves_per_step=SAVES)
+        start = true.replace(**{n: 2 * float(getattr(true, n)) for n in rates})
+        return asm, true, data, start, rates, []
+    import fit_batch
 
+    true, data, start = fit_batch.sixteen_samples(asm, "mean_field", SAVES)
+    return asm, true, data, start, fit_batch.GLOBAL, ["coverage_initial"]
+
+
+def jaxnc_loss(asm, data, params_by_sample):
+    """Sum of squared residuals of jaxnc's model (default tolerances) at given parameters."""
+    total = 0.0
+    for curve in data.curves:
+        sol = jaxnc.simulate(asm, params_by_sample[curve.sample], protocol_from_curve(curve),
+                             model="mean_field", saves_per_step=SAVES)
+        assert np.allclose(np.asarray(sol.time_h), curve.time_h)
+        total += float(np.sum((np.asarray(sol.plqy) - curve.plqy) ** 2))
+    return total
+
+
+def run(name, rtol=1e-7, atol=1e-10):
+    import lmfit
+
+    asm, true, data, start, free, per_sample = scenario(name)
     ref = NumpyMeanField(asm, true)
-    truth = [float(getattr(true, n)) for n in FREE]
-    check = ref.predict(times, 3.0, 303.0, *truth, rtol, atol)
-    print(f"NumPy RHS vs jaxnc at the truth: max |dPLQY| = "
-          f"{np.max(np.abs(check - np.asarray(sol.plqy))):.2e}")
+    names = ["k_desorption_per_h", "k_adsorption_per_h", "k_trap_nonradiative_per_ns",
+             "Ea_desorption_kj_mol", "coverage_initial"]
 
-    start = true.replace(**{n: 2 * v for n, v in zip(FREE, truth, strict=True)})
-    t0 = time.perf_counter()
-    res = fit(data, asm, start, list(FREE), model="mean_field", progress=False, rtol=rtol,
-              atol=atol)
-    jaxnc_s = time.perf_counter() - t0
+    def values_of(p):
+        return {n: float(getattr(p, n)) for n in names}
+
+    truth_by_sample = {c.sample: true.replace(coverage_initial=float(c.sample[-4:]))
+                       if per_sample else true for c in data.curves}
+    worst = max(np.max(np.abs(ref.predict(c, values_of(truth_by_sample[c.sample]), rtol, atol)
+                              - jaxnc.simulate(asm, truth_by_sample[c.sample],
+                                               protocol_from_curve(c), model="mean_field",
+                                               saves_per_step=SAVES).plqy))
+                for c in data.curves[:2])
+    print(f"\n== {name}: {len(data.curves)} curve(s), {sum(map(len, data.curves))} points, "
+          f"{len(free) + len(per_sample) * len(data.curves)} unknowns")
+    print(f"NumPy RHS vs jaxnc at the truth: max |dPLQY| = {worst:.2e}")
+
+    walls = []
+    for _ in range(2):
+        t0 = time.perf_counter()
+        res = fit(data, asm, start, free, per_sample=per_sample, progress=False, rtol=rtol,
+                  atol=atol)
+        walls.append(time.perf_counter() - t0)
 
     params = lmfit.Parameters()
-    for n, v in zip(FREE, truth, strict=True):
-        params.add(n, value=2 * v, min=0)
+    for n in free:
+        params.add(n, value=float(getattr(start, n)), min=0)
+    for i, _ in enumerate(data.curves if per_sample else []):
+        params.add(f"coverage_{i}", value=float(start.coverage_initial), min=1e-6, max=1 - 1e-6)
+    base = values_of(start)
+
+    def per_curve(pars):
+        for i, c in enumerate(data.curves):
+            v = dict(base, **{n: pars[n].value for n in free})
+            if per_sample:
+                v["coverage_initial"] = pars[f"coverage_{i}"].value
+            yield c, v
 
     def residual(pars):
-        k = [pars[n].value for n in FREE]
-        return ref.predict(times, 3.0, 303.0, *k, rtol, atol) - y
+        return np.concatenate([ref.predict(c, v, rtol, atol) - c.plqy
+                               for c, v in per_curve(pars)])
 
     t0 = time.perf_counter()
     out = lmfit.minimize(residual, params, method="leastsq")
     lmfit_s = time.perf_counter() - t0
     lmfit_loss = float(np.sum(out.residual**2))
+    lm_params = {c.sample: start.replace(**v) for c, v in per_curve(out.params)}
+    scored = jaxnc_loss(asm, data, lm_params)
 
-    print(f"{'':10s} {'wall s':>8s} {'loss':>12s} {'evals':>6s}  values (truth: {truth})")
-    print(f"{'jaxnc':10s} {jaxnc_s:8.1f} {res.loss:12.6e} {res.iterations:6d}  "
-          f"{[round(res.values[n], 8) for n in FREE]}")
-    print(f"{'lmfit':10s} {lmfit_s:8.1f} {lmfit_loss:12.6e} {out.nfev:6d}  "
-          f"{[round(out.params[n].value, 8) for n in FREE]}")
-    print(f"lmfit / jaxnc wall time = {lmfit_s / jaxnc_s:.2f}; "
-          f"loss ratio jaxnc / lmfit = {res.loss / lmfit_loss:.6f}")
+    print(f"{'':28s} {'wall s':>8s} {'loss (own)':>12s} {'loss (jaxnc)':>13s} {'evals':>6s}")
+    print(f"{'jaxnc lm, cold (compile)':28s} {walls[0]:8.2f} {res.loss:12.6e} {res.loss:13.6e} "
+          f"{res.iterations:6d}")
+    print(f"{'jaxnc lm, warm':28s} {walls[1]:8.2f}")
+    print(f"{'lmfit leastsq + solve_ivp':28s} {lmfit_s:8.2f} {lmfit_loss:12.6e} {scored:13.6e} "
+          f"{out.nfev:6d}")
+    print(f"lmfit / jaxnc wall: {lmfit_s / walls[0]:.2f} cold, {lmfit_s / walls[1]:.1f} warm; "
+          f"jaxnc loss / lmfit loss on jaxnc's model: {res.loss / scored:.8f}")
+    for n in free:
+        print(f"  {n:30s} truth {float(getattr(true, n)):.6g}  jaxnc {res.values[n]:.6g}  "
+              f"lmfit {out.params[n].value:.6g}")
+    return dict(scenario=name, points=int(sum(map(len, data.curves))),
+                unknowns=len(free) + len(per_sample) * len(data.curves),
+                jaxnc_cold_s=walls[0], jaxnc_warm_s=walls[1], jaxnc_loss=res.loss,
+                jaxnc_iterations=res.iterations, lmfit_s=lmfit_s, lmfit_loss_own=lmfit_loss,
+                lmfit_loss_jaxnc_model=scored, lmfit_evaluations=int(out.nfev))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--scenario", choices=("single", "joint16", "both"), default="both")
+    ap.add_argument("--json", help="write the figures here")
+    args = ap.parse_args()
+    names = ("single", "joint16") if args.scenario == "both" else (args.scenario,)
+    results = [run(n) for n in names]
+    if args.json:
+        from jaxnc._io import write_json_atomic
+
+        write_json_atomic(args.json, dict(results=results))
 
 
 if __name__ == "__main__":

@@ -1,4 +1,8 @@
-"""Calibrate the kinetic core of `Parameters.hashimoto2024()` to the paper's stated numbers.
+"""Stage 1 of the calibration of `Parameters.hashimoto2024()` (scipy least squares).
+
+Its k_trap_nonradiative_per_ns and free_ligand_initial are kept in the default set; the other
+values it fits were refined by `experiments/calibrate_hashimoto2024.py` (stage 2, jaxnc.fit,
+per-sample starting coverage), so rerunning this script starts from, and moves, those.
 
 Targets (Hashimoto et al., Nanoscale Adv. 2024, 6, 5563; see data/hashimoto2024_reference.json):
 

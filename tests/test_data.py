@@ -61,3 +61,16 @@ def test_bad_files_name_file_row_and_column(tmp_path, text, where):
 def test_missing_file(tmp_path):
     with pytest.raises(DataError, match="not found"):
         Dataset.from_csv(tmp_path / "nope.csv")
+
+
+def test_blank_lifetime_cells_mean_not_measured_and_round_trip(tmp_path):
+    text = "time_h,plqy,lifetime_ns\n0,0.16,10.5\n1,0.4,\n3,0.68,22.6\n"
+    d = Dataset.from_csv(_write(tmp_path, text))
+    np.testing.assert_array_equal(np.isnan(d.curves[0].lifetime_ns), [False, True, False])
+    d.to_csv(tmp_path / "again.csv")
+    again = Dataset.from_csv(tmp_path / "again.csv")
+    np.testing.assert_array_equal(again.curves[0].lifetime_ns, d.curves[0].lifetime_ns)
+    np.testing.assert_array_equal(again.curves[0].plqy, d.curves[0].plqy)
+    # Only lifetimes may be blank: a blank PLQY is still an error naming row and column.
+    with pytest.raises(DataError, match="row 3, column plqy"):
+        Dataset.from_csv(_write(tmp_path, "time_h,plqy\n0,0.2\n1,\n", "blank.csv"))

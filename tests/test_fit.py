@@ -126,6 +126,31 @@ def test_multi_start_keeps_the_best_start():
     assert [s["loss"] for s in again.starts] == [s["loss"] for s in result.starts]
 
 
+def test_lifetimes_pin_the_overall_rate_scale(tmp_path):
+    """PLQY fixes only ratios of k_r, k_nr, k_trap_nr; the lifetime column fixes their scale."""
+    asm = jaxnc.Assembly.supercrystal(2, 2, 1)
+    true = jaxnc.Parameters.hashimoto2024()
+    data = synthetic_dataset(asm, true, {"s": "light 3h; dark 100h"}, saves_per_step=16,
+                             noise=0.01, seed=4, lifetimes=True)
+    path = tmp_path / "with_lifetimes.csv"
+    data.to_csv(path)
+    data = Dataset.from_csv(path)  # the column survives the CSV round trip
+    free = ["k_radiative_per_ns", "k_nonradiative_per_ns", "k_trap_nonradiative_per_ns"]
+    start = true.replace(**{n: 1.5 * float(getattr(true, n)) for n in free})
+    result = fit(data, asm, start, free, progress=False)
+    for n in free:
+        truth = float(getattr(true, n))
+        assert abs(result.values[n] - truth) <= max(0.05 * truth, 2 * result.stderr[n]), n
+        assert result.stderr[n] < 0.05 * truth, n  # pinned, not just covered
+    # 1 % noise on lifetimes of 6-23 ns: rms misfit at noise level.
+    assert 0.02 < result.rmse_lifetime_ns < 0.3
+    assert result.settings["lifetime_weight_per_ns"] == 0.01
+    # Without the lifetimes the scale is free: the standard errors say so.
+    blind = fit(data, asm, start, free, progress=False, lifetime_weight_per_ns=0.0)
+    assert blind.rmse_lifetime_ns is None
+    assert all(blind.stderr[n] > blind.values[n] for n in free)
+
+
 def test_unknown_free_parameter_is_refused(tmp_path):
     _, data = _synthetic(tmp_path, jaxnc.Assembly.isolated(1), "mean_field", "light 1h", 5)
     with pytest.raises(jaxnc.ParameterError, match="k_typo"):

@@ -28,7 +28,8 @@ def test_dark_decay_without_readsorption_is_pseudo_second_order(params, temperat
     # k(T) = k_d(298.15) exp(-Ea/R (1/T - 1/298.15)) times the steric factor at 3.0/1.6 nm.
     free = 3.0 - 1.6
     steric = 1.0 / (1.0 + np.exp(-(free - 0.5) / 0.2))
-    k = 2.2681e-3 * np.exp(-42.1 / R_KJ * (1 / temperature_k - 1 / 298.15)) * steric
+    k = float(p.k_desorption_per_h) * steric * np.exp(
+        -float(p.Ea_desorption_kj_mol) / R_KJ * (1 / temperature_k - 1 / 298.15))
     t = np.asarray(sol.time_h)
     expected = theta0 / (1.0 + k * theta0 * t)
     theta = np.asarray(sol.coverage)[:, 0, 0, 0]

@@ -2,7 +2,8 @@
 
 Format (DESIGN §3): a header row; `time_h` and one of `plqy` (fraction 0–1) or
 `plqy_percent` (0–100) required; optional `light` (0/1), `temperature_k`, `sample`,
-`lifetime_ns`. Rows of one sample must have non-negative, increasing times.
+`lifetime_ns` (ns; a blank cell: not measured at that time). Rows of one sample must have
+non-negative, increasing times.
 """
 
 from __future__ import annotations
@@ -92,6 +93,9 @@ class Dataset:
                 raise DataError(f"{name}, row {r}: {len(row)} fields, header has {len(header)}")
             for h in numeric:
                 text = row[col[h]].strip()
+                if h == "lifetime_ns" and not text:
+                    values[h].append(math.nan)  # lifetime not measured at this time
+                    continue
                 try:
                     v = float(text)
                 except ValueError:
@@ -147,7 +151,7 @@ class Dataset:
             for c in self.curves:
                 cols = [c.time_h, c.plqy] + [getattr(c, k) for k in optional]
                 for i in range(len(c)):
-                    cells = [repr(float(col[i])) for col in cols]
+                    cells = ["" if np.isnan(col[i]) else repr(float(col[i])) for col in cols]
                     if "light" in optional:
                         cells[2] = str(int(c.light[i]))
                     fh.write(",".join([c.sample, *cells]) + "\n")
@@ -165,7 +169,7 @@ def _check_ranges(name: str, values: dict[str, list[float]]) -> None:
         for r, v in enumerate(vs, start=2):
             if h == "light" and v not in (0.0, 1.0):
                 raise DataError(f"{name}, row {r}, column light: {v:g} is not 0 or 1")
-            if h in limits:
+            if h in limits and not math.isnan(v):
                 lo, hi, what = limits[h]
                 if not lo <= v <= hi:
                     raise DataError(f"{name}, row {r}, column {h}: {v:g} is not {what}")

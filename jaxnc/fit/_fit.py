@@ -142,7 +142,9 @@ class FitResult:
       sample, their fitted values and standard errors (`{sample: {name: value}}`).
     - `columns`, `correlation`: the label of every fitted quantity (`name` for a global one,
       `name[sample]` for a per-sample one) and their correlation matrix in that order.
-    - `loss` (sum of squared PLQY residuals, fraction²), `rmse_plqy` (fraction), `n_points`,
+    - `loss` (sum of squared residuals, fraction²: PLQY, plus lifetimes in ns times
+      `lifetime_weight_per_ns` where the data have them), `rmse_plqy` (fraction),
+      `rmse_lifetime_ns` (ns, or None without lifetime data), `n_points` (PLQY points),
       `iterations` (optimiser iterations over all starts; one residual-and-Jacobian
       evaluation each for `"lm"`), `wall_s`, `method`.
     - `params` (the fitted `Parameters` of the first sample), `sample_params` (by sample),
@@ -170,6 +172,7 @@ class FitResult:
     sample_params: dict[str, Parameters] = dataclasses.field(default_factory=dict)
     starts: list[dict] = dataclasses.field(default_factory=list)
     method: str = "lm"
+    rmse_lifetime_ns: float | None = None
 
     def to_json(self) -> dict:
         return dict(
@@ -183,6 +186,7 @@ class FitResult:
             correlation=np.asarray(self.correlation).tolist(),
             loss=self.loss,
             rmse_plqy=self.rmse_plqy,
+            rmse_lifetime_ns=self.rmse_lifetime_ns,
             n_points=self.n_points,
             iterations=self.iterations,
             wall_s=self.wall_s,
@@ -207,10 +211,13 @@ class _Group(eqx.Module):
     slot: jax.Array
     target: jax.Array
     mask: jax.Array
+    lifetime: jax.Array | None
+    lifetime_mask: jax.Array | None
     rows: tuple = eqx.field(static=True)
 
     def batch(self):
-        return self.protocol, self.grid, self.step, self.slot, self.target, self.mask
+        return (self.protocol, self.grid, self.step, self.slot, self.target, self.mask,
+                self.lifetime, self.lifetime_mask)
 
 
 class _Problem(eqx.Module):
@@ -225,6 +232,7 @@ class _Problem(eqx.Module):
     transforms: tuple = eqx.field(static=True)
     sample_transforms: tuple = eqx.field(static=True)
     n_samples: int = eqx.field(static=True)
+    lifetime_weight: float = eqx.field(static=True, default=0.01)
 
     @property
     def size(self) -> int:
@@ -243,11 +251,14 @@ class _Problem(eqx.Module):
         return self.base.replace(**values)
 
     def _sample_residual(self, assembly, settings, w, protocol, grid, step, slot, target,
-                         mask):
+                         mask, lifetime, lifetime_mask):
         g = len(self.free)
         p = self.params_of(w[:g], w[g:])
         _, obs, codes, _ = solve_at(self.model, assembly, p, protocol, settings, grid)
         r = (obs["plqy"][step, slot] - target) * mask
+        if lifetime is not None:  # in PLQY units: lifetime_weight (fraction per ns) x ns
+            tau = obs["lifetime_ns"][step, slot]
+            r = jnp.concatenate([r, self.lifetime_weight * (tau - lifetime) * lifetime_mask])
         return jnp.where(jnp.all(codes == 0), r, jnp.nan)  # a failed solve is rejected
 
     def _w(self, z, group):
@@ -303,8 +314,13 @@ _residuals_and_jacobian = eqx.filter_jit(lambda problem, z: problem.residuals_an
 _loss = eqx.filter_jit(lambda problem, z: problem.loss(z))
 
 
-def _build_groups(data: Dataset, assemblies: list[Assembly], protocols: list[Protocol]):
-    """Batch curves that share an assembly and a step sequence; pad them to equal shape."""
+def _build_groups(data: Dataset, assemblies: list[Assembly], protocols: list[Protocol],
+                  lifetimes: bool = False):
+    """Batch curves that share an assembly and a step sequence; pad them to equal shape.
+
+    With `lifetimes`, every sample also carries its `lifetime_ns` column (blank cells and
+    curves without the column masked out).
+    """
     keyed: dict = {}
     for i, (asm, proto) in enumerate(zip(assemblies, protocols, strict=True)):
         keyed.setdefault((id(asm), proto.kinds), []).append(i)
@@ -313,7 +329,7 @@ def _build_groups(data: Dataset, assemblies: list[Assembly], protocols: list[Pro
         prepared = [_save_grid(data.curves[i].time_h, protocols[i]) for i in rows]
         width = max(grid.shape[1] for grid, _, _ in prepared)
         n = max(len(data.curves[i]) for i in rows)
-        grids, steps, slots, targets, masks = [], [], [], [], []
+        grids, steps, slots, targets, masks, taus, tau_masks = [], [], [], [], [], [], []
         for i, (grid, step, slot) in zip(rows, prepared, strict=True):
             pad = np.repeat(grid[:, -1:], width - grid.shape[1], axis=1)  # the step's end
             grids.append(np.concatenate([grid, pad], axis=1))
@@ -322,16 +338,24 @@ def _build_groups(data: Dataset, assemblies: list[Assembly], protocols: list[Pro
             slots.append(np.pad(slot, (0, n - m)))
             targets.append(np.pad(data.curves[i].plqy, (0, n - m)))
             masks.append(np.pad(np.ones(m), (0, n - m)))
+            tau = data.curves[i].lifetime_ns
+            tau = np.full(m, np.nan) if tau is None else tau
+            taus.append(np.pad(np.nan_to_num(tau), (0, n - m)))
+            tau_masks.append(np.pad(np.isfinite(tau).astype(float), (0, n - m)))
         protocol = jax.tree.map(lambda *a: jnp.stack(a), *[protocols[i] for i in rows])
-        groups.append(_Group(assemblies[rows[0]], protocol, jnp.asarray(np.stack(grids)),
-                             jnp.asarray(np.stack(steps)), jnp.asarray(np.stack(slots)),
-                             jnp.asarray(np.stack(targets)), jnp.asarray(np.stack(masks)),
-                             tuple(rows)))
+        stack = lambda a: jnp.asarray(np.stack(a))  # noqa: E731
+        groups.append(_Group(assemblies[rows[0]], protocol, stack(grids), stack(steps),
+                             stack(slots), stack(targets), stack(masks),
+                             stack(taus) if lifetimes else None,
+                             stack(tau_masks) if lifetimes else None, tuple(rows)))
     return tuple(groups)
 
 
 # ---------------------------------------------------------------------------- optimisers
 METHODS = ("lm", "adam-lbfgs")
+
+
+MAX_STEP = 2.0
 
 
 def _lm_iteration(evaluate, run, cache, *, ftol, xtol, gtol):
@@ -347,12 +371,16 @@ def _lm_iteration(evaluate, run, cache, *, ftol, xtol, gtol):
     grad = jac.T @ r
     a = jac.T @ jac
     d = np.diag(a).copy()
-    d = np.maximum(d, 1e-12 * max(d.max(), 1e-300))  # Marquardt scaling, kept positive
+    d = np.maximum(d, 1e-8 * max(d.max(), 1e-300))  # Marquardt scaling, kept positive
     if not np.isfinite(mu):
         mu = 1e-3 * d.max()
     if np.max(np.abs(grad)) <= gtol:
         return cache, True
     h = np.linalg.solve(a + mu * np.diag(d), -grad)
+    # Along directions the data hardly constrain, the step can be huge: cap it (in the
+    # transformed space, MAX_STEP = 2 is a factor e^2 ~ 7 on a rate) to stay where the solver
+    # works; the gain ratio then judges the shortened step like any other.
+    h *= min(1.0, MAX_STEP / max(np.max(np.abs(h)), 1e-300))
     small = np.linalg.norm(h) <= xtol * (np.linalg.norm(z) + xtol)
     r_new, jac_new = evaluate(z + h)
     loss_new = float(r_new @ r_new)
@@ -401,6 +429,7 @@ def fit(
     per_sample: list[str] = (),
     protocol: Protocol | str | None = None,
     irradiance_mw_cm2: float = 10.0,
+    lifetime_weight_per_ns: float = 0.01,
     method: str = "lm",
     starts: int = 1,
     seed: int = 0,
@@ -437,6 +466,10 @@ def fit(
     - `model`: `"mean_field"` (default, fast) or `"field"`.
     - `protocol`: one protocol for every curve; default: from each curve's `light` and
       `temperature_k` columns, light at `irradiance_mw_cm2` (mW/cm²) and 468 nm.
+    - `lifetime_weight_per_ns`: where the data have a `lifetime_ns` column, its residuals
+      (ns) enter the loss multiplied by this weight (PLQY fraction per ns): the default 0.01
+      counts 1 ns of lifetime misfit like 1 PLQY point, about the ratio of typical measurement
+      errors. 0 ignores lifetimes.
     - `method`: `"lm"` (default): Levenberg–Marquardt on the residuals with their Jacobian by
       forward-mode differentiation through the solver (one compiled function, one
       evaluation per iteration; best for up to ~10 parameters per sample); `"adam-lbfgs"`:
@@ -496,10 +529,21 @@ def fit(
             raise ParameterError(f"free parameter {n} starts at {x0[n]:g}, where its "
                                  f"{transforms[n].kind} transform is undefined; start it inside "
                                  f"the open range")
-    problem = _Problem(get_model(model), params, _build_groups(data, assemblies, protocols),
-                       SolverSettings(rtol=rtol, atol=atol), tuple(free), tuple(per_sample),
-                       tuple(transforms[n] for n in free),
-                       tuple(transforms[n] for n in per_sample), len(samples))
+    if not lifetime_weight_per_ns >= 0:
+        raise ParameterError(f"lifetime_weight_per_ns must be >= 0, got {lifetime_weight_per_ns}")
+    lifetimes = lifetime_weight_per_ns > 0 and any(
+        c.lifetime_ns is not None and np.isfinite(c.lifetime_ns).any() for c in data.curves)
+    groups = _build_groups(data, assemblies, protocols, lifetimes)
+    problem = _Problem(get_model(model), params, groups, SolverSettings(rtol=rtol, atol=atol),
+                       tuple(free), tuple(per_sample), tuple(transforms[n] for n in free),
+                       tuple(transforms[n] for n in per_sample), len(samples),
+                       float(lifetime_weight_per_ns))
+    # Which entries of the residual vector are PLQY (the rest are weighted lifetimes).
+    is_plqy = np.concatenate([np.tile(np.r_[np.ones(g.target.shape[1], bool),
+                                            np.zeros(g.target.shape[1] if lifetimes else 0,
+                                                     bool)], len(g.rows)) for g in groups])
+    n_lifetimes = int(sum(np.isfinite(c.lifetime_ns).sum() for c in data.curves
+                          if c.lifetime_ns is not None)) if lifetimes else 0
     z0 = np.concatenate([[float(transforms[n].forward(x0[n])) for n in free],
                          np.tile([float(transforms[n].forward(x0[n])) for n in per_sample],
                                  len(samples))])
@@ -509,7 +553,13 @@ def fit(
     n_points = int(sum(len(c) for c in data.curves))
 
     def evaluate(z):
-        r, jac = _residuals_and_jacobian(problem, jnp.asarray(z))
+        try:
+            r, jac = _residuals_and_jacobian(problem, jnp.asarray(z))
+        except eqx.EquinoxRuntimeError:
+            # A solver check failed inside the compiled solve (e.g. non-finite input to a
+            # linear solve at a wild trial point): a failed evaluation, rejected by the
+            # optimiser like a failed integration.
+            return np.full(is_plqy.size, np.nan), np.full((is_plqy.size, problem.size), np.nan)
         return np.asarray(r), np.asarray(jac)
 
     t_start = time.perf_counter()
@@ -582,7 +632,7 @@ def fit(
     r, jac = evaluate(best_z)  # compiled already for "lm"
     best_loss = float(r @ r)
     labels = free + [f"{n}[{s}]" for s in samples for n in per_sample]
-    sd, corr = _laplace(r, jac, n_points, problem, best_z)
+    sd, corr = _laplace(r, jac, n_points + n_lifetimes, problem, best_z)
     zg, zs = problem.split(jnp.asarray(best_z))
     sample_params = {s: problem.params_of(zg, zs[i]) for i, s in enumerate(samples)}
     first = sample_params[samples[0]]
@@ -603,7 +653,9 @@ def fit(
         stderr=dict(zip(free, sd[:g], strict=True)),
         correlation=corr,
         loss=best_loss,
-        rmse_plqy=float(np.sqrt(best_loss / n_points)),
+        rmse_plqy=float(np.sqrt(np.sum(r[is_plqy] ** 2) / n_points)),
+        rmse_lifetime_ns=(float(np.sqrt(np.sum(r[~is_plqy] ** 2) / n_lifetimes)
+                                / lifetime_weight_per_ns) if n_lifetimes else None),
         n_points=n_points,
         iterations=len(run["history"]),
         wall_s=wall,
@@ -614,6 +666,7 @@ def fit(
                       start_spread=start_spread, max_iter=max_iter, ftol=ftol, xtol=xtol,
                       gtol=gtol, warmup_steps=warmup_steps, learning_rate=learning_rate,
                       rtol=rtol, atol=atol, irradiance_mw_cm2=irradiance_mw_cm2,
+                      lifetime_weight_per_ns=lifetime_weight_per_ns if lifetimes else None,
                       protocol=None if protocol is None else str(protocol)),
         history=list(run["history"]),
         columns=labels,

@@ -21,6 +21,7 @@ def synthetic_dataset(
     saves_per_step: int = 31,
     noise: float = 0.01,
     seed: int = 0,
+    lifetimes: bool = False,
 ) -> Dataset:
     """Simulate one curve per sample and add multiplicative Gaussian noise.
 
@@ -33,9 +34,10 @@ def synthetic_dataset(
     - `saves_per_step`: rows per protocol step (evenly spaced, as `simulate` saves them).
     - `noise`: relative standard deviation: `plqy * (1 + noise * N(0, 1))`, clipped to [0, 1].
     - `seed`: NumPy seed of the noise.
+    - `lifetimes`: also a `lifetime_ns` column (average lifetime, same relative noise).
 
     **Returns:** a [`Dataset`][] with `time_h`, `plqy`, `light` and `temperature_k` per curve,
-    as `Dataset.from_csv` would read them.
+    (and `lifetime_ns`) per curve, as `Dataset.from_csv` would read them.
     """
     from ..solve import simulate
 
@@ -49,7 +51,11 @@ def synthetic_dataset(
         clean = np.asarray(sol.plqy)
         y = np.clip(clean * (1 + noise * rng.standard_normal(clean.shape)), 0.0, 1.0)
         temps = np.asarray(proto.temperature_k)[np.asarray(sol.step_index)]
+        tau = None
+        if lifetimes:
+            tau = np.asarray(sol.lifetime_ns)
+            tau = tau * (1 + noise * rng.standard_normal(tau.shape))
         curves.append(Curve(sample=str(sample), time_h=np.asarray(sol.time_h, dtype=float),
                             plqy=y, light=np.asarray(sol.light, dtype=float),
-                            temperature_k=temps))
+                            temperature_k=temps, lifetime_ns=tau))
     return Dataset(curves=tuple(curves), source="synthetic")
