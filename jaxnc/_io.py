@@ -46,3 +46,14 @@ def write_json_atomic(path, obj) -> None:
     with atomic_path(path) as tmp, open(tmp, "w") as fh:
         json.dump(obj, fh, indent=2)
         fh.write("\n")
+
+
+def write_csv_text_atomic(path, rows: list[dict], fields) -> None:
+    """Write dict rows (numbers or text) as CSV with a header, whole or not at all."""
+    import csv
+
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(fields), extrasaction="ignore")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: "" if row.get(k) is None else row[k] for k in fields})

@@ -130,3 +130,41 @@ def test_fit_command_writes_json_and_plot(tmp_path):
     assert result["columns"] == ["k_desorption_per_h", "coverage_initial[a]",
                                  "coverage_initial[b]"]
     assert png.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_reproduce_writes_the_table_and_figures(tmp_path):
+    import csv
+
+    out = tmp_path / "rep"
+    assert main(["reproduce", "hashimoto2024", "--out", str(out), "--quiet"]) == 0
+    for name in ("activation.png", "cycles.png", "arrhenius.png", "lifetimes.png"):
+        assert (out / name).read_bytes()[:4] == b"\x89PNG", name
+    with open(out / "comparison.csv") as fh:
+        rows = {r["quantity"]: r for r in csv.DictReader(fh)}
+    assert "apparent Ea of the PSO dark decay" in (out / "comparison.md").read_text()
+
+    def check(quantity, paper, within):
+        row = rows[quantity]
+        assert float(row["paper"]) == paper
+        assert float(row["difference"]) == pytest.approx(float(row["model"]) - paper)
+        assert abs(float(row["difference"])) <= within, quantity
+
+    # Calibration targets come back to the solver's and the fit's precision (0.1 points);
+    # the PSO law is only approximate for the model's decay (re-adsorption during the dark),
+    # so the apparent Ea is allowed 1 kJ/mol, the kinetics test's resolution.
+    check("initial PLQY, 3D array", 16.0, 0.1)
+    check("initial PLQY, isolated cubes", 19.4, 0.1)
+    check("maximum PLQY under 468 nm light, 3D array", 68.3, 0.1)
+    check("apparent Ea of the PSO dark decay", 42.1, 1.0)
+    check("average PL lifetime, 3D array after light", 22.6, 0.1)
+    # The known gap is reported, not hidden: one k_r cannot give 10.5 ns at 16 %.
+    assert float(rows["average PL lifetime, 3D array in the dark"]["difference"]) < -4
+
+
+def test_reproduce_refuses_a_file_as_folder(tmp_path, capsys):
+    target = tmp_path / "taken"
+    target.write_text("user data")
+    assert main(["reproduce", "hashimoto2024", "--out", str(target), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "not a folder" in err
+    assert target.read_text() == "user data"

@@ -127,6 +127,19 @@ def build_parser() -> argparse.ArgumentParser:
                      help="rate law (default pso: pseudo-second-order)")
     kin.add_argument("--out", required=True, help="output JSON file")
     kin.add_argument("--plot", help="output PNG: Arrhenius plot")
+
+    rep = sub.add_parser(
+        "reproduce",
+        help="run a paper's experiments with the default parameters and compare",
+        description="Run the experiments of a paper with Parameters.hashimoto2024() and write "
+        "its figures and a table of each stated number beside the model's.",
+    )
+    rep.add_argument("paper", choices=("hashimoto2024",),
+                     help="which paper (hashimoto2024: Nanoscale Adv. 2024, 6, 5563)")
+    rep.add_argument("--out", required=True, help="output folder (created if missing)")
+    rep.add_argument("--model", choices=("field", "mean_field"), default="mean_field",
+                     help="model (default mean_field: about a minute; field: many minutes)")
+    rep.add_argument("--quiet", action="store_true", help="no progress lines")
     return parser
 
 
@@ -199,6 +212,50 @@ def _cmd_kinetics(args) -> int:
     return 0
 
 
+def _cmd_reproduce(args) -> int:
+    from pathlib import Path
+
+    from .._io import write_csv_text_atomic, write_json_atomic
+    from ..fit import hashimoto2024
+    from ..plot import plot_reproduction
+
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        from .._errors import ParameterError
+
+        raise ParameterError(f"--out {args.out}: exists and is not a folder")
+    rep = hashimoto2024(model=args.model, progress=None if args.quiet else print)
+    out.mkdir(parents=True, exist_ok=True)
+    table = rep.table_markdown()
+    with _atomic_text(out / "comparison.md") as fh:
+        fh.write(f"# Hashimoto et al. 2024 against jaxnc ({rep.model}, default parameters)\n\n")
+        fh.write(table)
+    write_csv_text_atomic(out / "comparison.csv", rep.rows,
+                          ("quantity", "unit", "paper", "model", "difference", "note"))
+    kin = rep.kinetics.to_json()
+    kin["settings"] = dict(source="simulated dark decays", model=rep.model)
+    write_json_atomic(out / "kinetics.json", kin)
+    figures = plot_reproduction(rep, out)
+    if not args.quiet:
+        print(table)
+        print(f"wrote {out / 'comparison.md'}, comparison.csv, kinetics.json and "
+              f"{', '.join(Path(f).name for f in figures)}")
+    return 0
+
+
+def _atomic_text(path):
+    import contextlib
+
+    from .._io import atomic_path
+
+    @contextlib.contextmanager
+    def opened():
+        with atomic_path(path) as tmp, open(tmp, "w") as fh:
+            yield fh
+
+    return opened()
+
+
 def _assembly_from_args(args):
     from ..geometry import Assembly
 
@@ -260,7 +317,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command is None:
             parser.print_help()
             return EXIT_BAD_INPUT
-        commands = {"simulate": _cmd_simulate, "fit": _cmd_fit, "kinetics": _cmd_kinetics}
+        commands = {"simulate": _cmd_simulate, "fit": _cmd_fit, "kinetics": _cmd_kinetics,
+                    "reproduce": _cmd_reproduce}
         return commands[args.command](args)
     except _UsageError as e:
         print(str(e), file=sys.stderr)

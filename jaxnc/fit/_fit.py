@@ -484,7 +484,7 @@ def fit(
       relative or moves the transformed parameters by less than `xtol` relative; `gtol`: stop
       when the gradient's largest entry (L-BFGS: norm) is below it.
     - `rtol`, `atol`: ODE tolerances.
-    - `progress`: tqdm bar with the current loss.
+    - `progress`: tqdm bar with the current loss (on a terminal only).
     - `checkpoint`: a `.npz` file where the optimiser state is saved every `checkpoint_every`
       iterations, on Ctrl-C (then `KeyboardInterrupt` is re-raised) and at the end, written
       whole; with `resume=True` the fit continues from it along the same path as an
@@ -576,7 +576,7 @@ def fit(
     if progress:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=per_start * int(starts), desc="fit", unit="it",
+        bar = tqdm(total=per_start * int(starts), desc="fit", unit="it", disable=None,
                    initial=len(run["history"]))
     cache = None
     try:

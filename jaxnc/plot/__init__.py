@@ -1,5 +1,6 @@
 """Plot layer: matplotlib figures."""
 
-from ._plots import check_plot_path, plot_arrhenius, plot_fit, plot_solutions
+from ._plots import check_plot_path, plot_arrhenius, plot_fit, plot_reproduction, plot_solutions
 
-__all__ = ["plot_solutions", "plot_arrhenius", "plot_fit", "check_plot_path"]
+__all__ = ["plot_solutions", "plot_arrhenius", "plot_fit", "plot_reproduction",
+           "check_plot_path"]

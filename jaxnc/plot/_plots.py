@@ -11,7 +11,8 @@ import numpy as np  # noqa: E402
 from .._errors import ParameterError  # noqa: E402
 from .._io import atomic_path  # noqa: E402
 
-__all__ = ["plot_solutions", "plot_arrhenius", "plot_fit", "check_plot_path"]
+__all__ = ["plot_solutions", "plot_arrhenius", "plot_fit", "plot_reproduction",
+           "check_plot_path"]
 
 _FORMATS = ("png", "pdf", "svg")
 
@@ -144,3 +145,70 @@ def plot_fit(data, result, assembly, path) -> None:
     ax_res.grid(alpha=0.3)
     fig.tight_layout()
     _save(fig, path)
+
+
+def plot_reproduction(rep, out_dir) -> list[str]:
+    """Figures of a [`Reproduction`][jaxnc.fit.Reproduction]: `activation.png` (3D array vs
+    isolated cubes vs 2D array), `cycles.png`, `arrhenius.png`, `lifetimes.png` in `out_dir`.
+
+    **Returns:** the paths written.
+    """
+    from pathlib import Path
+
+    out = Path(out_dir)
+    sols = rep.solutions
+    paths = []
+
+    fig, (ax_on, ax_off) = plt.subplots(1, 2, figsize=(10, 4.2), width_ratios=(1, 2))
+    for name, label, color in (("3d", "3D array", "C0"), ("2d", "2D array", "C2"),
+                               ("isolated", "isolated cubes", "C3")):
+        sol = sols[name]
+        t, pl = np.asarray(sol.time_h), 100 * np.asarray(sol.plqy)
+        on, off = sol.step_slice(0), sol.step_slice(1)
+        ax_on.plot(t[on], pl[on], color=color, lw=1.8, label=label)
+        ax_off.plot(t[off], pl[off], color=color, lw=1.8, label=label)
+    ax_on.set_title("468 nm light", fontsize=10)
+    ax_off.set_title("dark", fontsize=10)
+    for ax in (ax_on, ax_off):
+        ax.set_xlabel("time (h)")
+        ax.grid(alpha=0.3)
+    ax_on.set_ylabel("PLQY (%)")
+    ax_on.axhline(68.3, color="k", ls=":", lw=1)
+    ax_on.text(0.05, 69.5, "paper max 68.3 %", fontsize=8)
+    ax_on.legend(frameon=False, fontsize=8)
+    fig.suptitle(f"Photoactivation and dark recovery ({rep.model})", fontsize=11)
+    fig.tight_layout()
+    paths.append(out / "activation.png")
+    _save(fig, paths[-1])
+
+    fig, ax = plt.subplots(figsize=(9, 3.8))
+    sol = sols["cycles"]
+    ax.plot(np.asarray(sol.time_h), 100 * np.asarray(sol.plqy), color="C0", lw=1.6)
+    _shade_light(ax, sol)
+    ax.set_xlabel("time (h)")
+    ax.set_ylabel("PLQY (%)")
+    ax.set_title("Three light (shaded) / dark cycles, 3D array", fontsize=10)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    paths.append(out / "cycles.png")
+    _save(fig, paths[-1])
+
+    paths.append(out / "arrhenius.png")
+    plot_arrhenius(rep.kinetics, paths[-1])
+
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    sol = sols["3d"]
+    t, tau = np.asarray(sol.time_h), np.asarray(sol.lifetime_ns)
+    ax.plot(t, tau, color="C0", lw=1.6, label="model, 3D array")
+    ax.axhline(10.5, color="C1", ls="--", lw=1, label="paper: dark 10.5 ns")
+    ax.axhline(22.6, color="C2", ls="--", lw=1, label="paper: after light 22.6 ns")
+    _shade_light(ax, sol)
+    ax.set_xscale("symlog", linthresh=3.0)
+    ax.set_xlabel("time (h, linear to 3 h, then log)")
+    ax.set_ylabel("average PL lifetime (ns)")
+    ax.legend(frameon=False, fontsize=8)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    paths.append(out / "lifetimes.png")
+    _save(fig, paths[-1])
+    return [str(p) for p in paths]

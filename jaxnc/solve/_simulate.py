@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import diffrax
 import equinox as eqx
 import jax
@@ -162,7 +164,7 @@ def simulate(
     - `initial_state`: a `jaxnc.models.State` to start from instead of the parameter set's
       (`coverage_initial`, no charge, `free_ligand_initial` scaled by enclosure); its arrays
       must have the model's cell shape (e.g. the `final_state` of an earlier solution).
-    - `progress`: show a tqdm progress bar for each protocol step.
+    - `progress`: show a tqdm progress bar for each protocol step (on a terminal only).
     - `throw`: raise `SolverError` if a step fails; if False the failure is recorded in
       `Solution.status` and the affected values are NaN/inf.
 
@@ -192,7 +194,9 @@ def simulate(
         atol=atol,
         max_steps=int(max_steps),
         adjoint=diffrax.RecursiveCheckpointAdjoint() if adjoint is None else adjoint,
-        progress_meter=diffrax.TqdmProgressMeter() if progress else diffrax.NoProgressMeter(),
+        # A bar only on a terminal: piped to a file, tqdm's redraws are line noise.
+        progress_meter=(diffrax.TqdmProgressMeter() if progress and sys.stderr.isatty()
+                        else diffrax.NoProgressMeter()),
     )
     time_h, states, obs, codes, num_steps = _solve(
         model, assembly, params, protocol, settings, int(saves_per_step), initial_state

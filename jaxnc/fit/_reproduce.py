@@ -1,0 +1,154 @@
+"""Reproduce the numbers of Hashimoto et al. (Nanoscale Adv. 2024, 6, 5563) with the model.
+
+`hashimoto2024(model)` runs the paper's experiments on the default parameter set and returns
+the simulations, the kinetics analysis of simulated dark decays and a table: every number the
+paper states beside the model's, with the difference. The paper's numbers are read from
+`jaxnc/data/hashimoto2024_reference.json` (a copy of the project's reference file).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from importlib import resources
+
+import numpy as np
+
+from ..geometry import Assembly
+from ..parameters import INITIAL_COVERAGE, Parameters
+from ._data import Curve, Dataset
+from ._kinetics import KineticsResult, kinetics
+
+__all__ = ["Reproduction", "hashimoto2024", "reference_hashimoto2024"]
+
+CYCLE = "light 468nm 3h; dark 600h"
+DECAY_TEMPERATURES_K = (298.15, 308.15, 318.15, 328.15)
+
+
+def reference_hashimoto2024() -> dict:
+    """The paper's stated numbers (the JSON shipped with jaxnc)."""
+    text = resources.files("jaxnc").joinpath("data/hashimoto2024_reference.json").read_text()
+    return json.loads(text)
+
+
+@dataclasses.dataclass
+class Reproduction:
+    """**Fields:** `solutions` (`{name: Solution}`: `3d`, `isolated`, `2d`, `cycles`,
+    `decay_<T>K`, `long_term`), `kinetics` (PSO fits of the simulated decays and their
+    Arrhenius line), `rows` (the comparison table: dicts with `quantity`, `unit`, `paper`,
+    `model`, `difference`, `note`), `model` (model name)."""
+
+    solutions: dict
+    kinetics: KineticsResult
+    rows: list[dict]
+    model: str
+
+    def table_markdown(self) -> str:
+        lines = ["| quantity | unit | paper | model | model - paper | note |",
+                 "|---|---|---|---|---|---|"]
+        for r in self.rows:
+            lines.append("| " + " | ".join(_cell(r[k]) for k in (
+                "quantity", "unit", "paper", "model", "difference", "note")) + " |")
+        return "\n".join(lines) + "\n"
+
+
+def _cell(v) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    return str(v)
+
+
+def _row(quantity, unit, paper, model, note=""):
+    diff = model - paper if isinstance(paper, float) and model is not None else None
+    return dict(quantity=quantity, unit=unit, paper=paper, model=model, difference=diff,
+                note=note)
+
+
+def hashimoto2024(model: str = "mean_field", progress=print) -> Reproduction:
+    """Run the paper's experiments with `Parameters.hashimoto2024()` and compare.
+
+    **Arguments:** `model` (`"mean_field"`, default, seconds; or `"field"`, minutes);
+    `progress`: called with a line of text before each stage (None: silent).
+
+    **Returns:** a [`Reproduction`][].
+    """
+    from ..solve import simulate
+
+    say = progress or (lambda _msg: None)
+    ref = reference_hashimoto2024()
+    params = Parameters.hashimoto2024()
+    iso_params = params.replace(coverage_initial=INITIAL_COVERAGE["isolated"][0])
+    sc, iso, mono = Assembly.supercrystal(), Assembly.isolated(), Assembly.monolayer()
+    sols = {}
+    say(f"[1/4] 3D array, isolated cubes and 2D array through '{CYCLE}' ({model})")
+    sols["3d"] = simulate(sc, params, CYCLE, model=model, saves_per_step=301)
+    sols["isolated"] = simulate(iso, iso_params, CYCLE, model=model, saves_per_step=301)
+    sols["2d"] = simulate(mono, params, CYCLE, model=model, saves_per_step=301)
+    say("[2/4] three light/dark cycles of the 3D array")
+    sols["cycles"] = simulate(sc, params, "; ".join([CYCLE] * 3), model=model,
+                              saves_per_step=201)
+    say(f"[3/4] dark decays at {', '.join(f'{t:g}' for t in DECAY_TEMPERATURES_K)} K, "
+        f"pseudo-second-order fits and Arrhenius")
+    curves = []
+    for temp in DECAY_TEMPERATURES_K:
+        sol = simulate(sc, params, f"light 468nm 3h; dark 600h at {temp}K", model=model,
+                       saves_per_step=121)
+        sols[f"decay_{temp:g}K"] = sol
+        dark = sol.step_slice(1)
+        t = np.asarray(sol.time_h)[dark]
+        curves.append(Curve(f"{temp:g} K", t, np.asarray(sol.plqy)[dark],
+                            light=np.zeros(t.size), temperature_k=np.full(t.size, temp)))
+    kin = kinetics(Dataset(tuple(curves), source="simulated dark decays"), law="pso")
+    say("[4/4] 6000 h of continuous light")
+    sols["long_term"] = simulate(sc, params, "light 468nm 6000h", model=model,
+                                 saves_per_step=201)
+
+    def plqy(name, k=0):
+        return 100 * np.asarray(sols[name].plqy)[sols[name].step_slice(k)]
+
+    light3d, dark3d = plqy("3d", 0), plqy("3d", 1)
+    t_light = np.asarray(sols["3d"].time_h)[sols["3d"].step_slice(0)]
+    rise = light3d - light3d[0]
+    t95 = float(t_light[np.argmax(rise >= 0.95 * rise.max())])
+    back = (light3d[-1] - dark3d[-1]) / (light3d[-1] - light3d[0])
+    tau = np.asarray(sols["3d"].lifetime_ns)[sols["3d"].step_slice(0)]
+    states, photo = ref["states"], ref["photoactivation"]
+    lt = ref["lifetimes_ns"]
+    maxima = [float(plqy("cycles", k).max()) for k in (0, 2, 4)]
+    rows = [
+        _row("initial PLQY, 3D array", "%", states["array_3d"]["plqy_percent"]["mean"],
+             float(light3d[0]), "calibration target"),
+        _row("initial PLQY, 2D array", "%", states["array_2d"]["plqy_percent"]["mean"],
+             float(plqy("2d")[0]), "not fitted: starts at the 3D array's coverage"),
+        _row("initial PLQY, isolated cubes", "%", states["isolated"]["plqy_percent"]["mean"],
+             float(plqy("isolated")[0]), "calibration target (own starting coverage)"),
+        _row("maximum PLQY under 468 nm light, 3D array", "%",
+             photo["array_3d"]["plqy_max_percent"]["mean"], float(light3d.max()),
+             "calibration target"),
+        _row("time to the maximum, 3D array", "h", photo["array_3d"]["time_to_max_h"]["approx"],
+             t95, "model: time to 95 % of the rise; paper: '~3 h'"),
+        _row("rise under the same light, isolated cubes", "points", "trace",
+             float(plqy("isolated").max() - plqy("isolated")[0]), "paper: 'only a trace'"),
+        _row("rise in 3 h of light, 2D array", "points", "increases",
+             float(plqy("2d").max() - plqy("2d")[0]), "paper: Fig. S4, no number"),
+        _row("way back to the start after 600 h dark, 3D array", "%", "~600 h time scale",
+             float(100 * back), "calibration target: 90 % back after 600 h"),
+        _row("spread of three cycle maxima, 3D array", "points", "repeatable",
+             float(max(maxima) - min(maxima)), "paper: Fig. 4"),
+        _row("apparent Ea of the PSO dark decay", "kJ/mol",
+             float(ref["dark_recovery"]["activation_energy_kJ_per_mol"]),
+             float(kin.arrhenius["Ea_kj_mol"]) if kin.arrhenius else None,
+             f"PSO fits of simulated decays at {', '.join(f'{t:g}' for t in DECAY_TEMPERATURES_K)}"
+             f" K; input Ea_desorption = {float(params.Ea_desorption_kj_mol):g}"),
+        _row("average PL lifetime, 3D array in the dark", "ns", float(lt["array_3d_dark"]),
+             float(tau[0]), "one k_r: lifetime = PLQY / k_r (not fitted)"),
+        _row("average PL lifetime, 3D array after light", "ns",
+             float(lt["array_3d_after_irradiation"]), float(tau.max()),
+             "sets k_r with the 68.3 % maximum"),
+        _row("PLQY after 6000 h of continuous light, 3D array", "%",
+             float(ref["long_term"]["array_3d"]["plqy_percent_approx"]),
+             float(plqy("long_term")[-1]), "paper: '~60 %' (Fig. S8); not fitted"),
+    ]
+    return Reproduction(sols, kin, rows, model)
