@@ -5,7 +5,10 @@
 Times are after compilation (compile time printed apart), median of `--repeats` calls. The
 loss is the sum of squared PLQY residuals against 61 points per step of
 "light 3h; dark 300h", differentiated with respect to three rate parameters by reverse mode
-(the fitter's gradient), and by forward mode for comparison.
+(the `adam-lbfgs` fitter's gradient) and by forward mode. Then the default fitter's own
+iteration: residuals and their full Jacobian (forward mode, `jaxnc.fit` method "lm") against
+the residuals alone, for that one curve and for the 16-sample batch of `fit_batch.py`
+(4 global parameters + 1 per sample, all 16 curves in one vmapped solve).
 """
 
 from __future__ import annotations
@@ -69,6 +72,40 @@ def main():
     base_t = results["forward solve"]
     for name in ("gradient (reverse)", "gradient (forward mode)"):
         print(f"{name} / forward solve = {results[name] / base_t:.2f}")
+    fitter_step(asm, base, args.model, args.repeats)
+
+
+def fitter_step(asm, base, model, repeats):
+    """The `lm` fitter's evaluation (residuals + Jacobian) against residuals alone."""
+    import fit_batch
+
+    from jaxnc.fit import synthetic_dataset
+    from jaxnc.fit._fit import _residuals, _residuals_and_jacobian, _setup
+
+    one = synthetic_dataset(asm, base, {"s": "light 3h; dark 300h"}, model=model,
+                            saves_per_step=31)
+    _, sixteen, _ = fit_batch.sixteen_samples(asm, model, 31)
+    cases = {"1 curve, 3 free": (one, list(FREE), []),
+             "16 curves, 4 + 16 free": (sixteen, fit_batch.GLOBAL, ["coverage_initial"])}
+    for label, (data, free, per_sample) in cases.items():
+        setup = _setup(data, asm, base, free, per_sample, model, None, 10.0, 0.01, 1e-7, 1e-10)
+        times = {}
+        for name, f in (("residuals", _residuals), ("residuals + Jacobian",
+                                                    _residuals_and_jacobian)):
+            t0 = time.perf_counter()
+            jax.block_until_ready(f(setup.problem, jnp.asarray(setup.z0)))
+            first = time.perf_counter() - t0
+            runs = []
+            for i in range(repeats):
+                z = jnp.asarray(setup.z0) + 1e-3 * (i + 1)
+                t0 = time.perf_counter()
+                jax.block_until_ready(f(setup.problem, z))
+                runs.append(time.perf_counter() - t0)
+            times[name] = statistics.median(runs)
+            print(f"{label:24s} {name:22s} compile+first {first:7.2f} s   run "
+                  f"{times[name] * 1e3:9.1f} ms")
+        print(f"{label}: fitter step (residuals + Jacobian) / residuals = "
+              f"{times['residuals + Jacobian'] / times['residuals']:.2f}")
 
 
 if __name__ == "__main__":

@@ -312,6 +312,7 @@ class _Problem(eqx.Module):
 # Module-level so that repeated fits of the same structure reuse one compilation.
 _residuals_and_jacobian = eqx.filter_jit(lambda problem, z: problem.residuals_and_jacobian(z))
 _loss = eqx.filter_jit(lambda problem, z: problem.loss(z))
+_residuals = eqx.filter_jit(lambda problem, z: problem.residuals(z))
 
 
 def _build_groups(data: Dataset, assemblies: list[Assembly], protocols: list[Protocol],
@@ -349,6 +350,64 @@ def _build_groups(data: Dataset, assemblies: list[Assembly], protocols: list[Pro
                              stack(taus) if lifetimes else None,
                              stack(tau_masks) if lifetimes else None, tuple(rows)))
     return tuple(groups)
+
+
+
+@dataclasses.dataclass
+class _Setup:
+    problem: _Problem
+    z0: np.ndarray
+    is_plqy: np.ndarray  # which residuals are PLQY (the rest: weighted lifetimes)
+    n_lifetimes: int
+    samples: list
+    protocols: list
+    lifetimes: bool
+
+
+def _setup(data, assembly, params, free, per_sample, model, protocol, irradiance_mw_cm2,
+           lifetime_weight_per_ns, rtol, atol) -> _Setup:
+    """Validate the inputs and build the residual problem and the starting vector."""
+    names = list(free) + list(per_sample)
+    if isinstance(protocol, str):
+        protocol = Protocol.parse(protocol)
+    samples = [c.sample for c in data.curves]
+    if isinstance(assembly, dict):
+        missing = [s for s in samples if s not in assembly]
+        if missing:
+            raise DataError(f"no assembly given for sample(s) {missing}; the assembly dict has "
+                            f"{sorted(assembly)}")
+        assemblies = [assembly[s] for s in samples]
+    else:
+        assemblies = [assembly] * len(samples)
+    protocols = [protocol if protocol is not None else
+                 protocol_from_curve(c, irradiance_mw_cm2=irradiance_mw_cm2)
+                 for c in data.curves]
+    x0 = {n: float(np.asarray(getattr(params, n))) for n in names}
+    transforms = {n: Transform.for_parameter(n, x0[n]) for n in names}
+    for n in names:
+        if not np.isfinite(float(transforms[n].forward(x0[n]))):
+            raise ParameterError(f"free parameter {n} starts at {x0[n]:g}, where its "
+                                 f"{transforms[n].kind} transform is undefined; start it inside "
+                                 f"the open range")
+    if not lifetime_weight_per_ns >= 0:
+        raise ParameterError(f"lifetime_weight_per_ns must be >= 0, got {lifetime_weight_per_ns}")
+    lifetimes = lifetime_weight_per_ns > 0 and any(
+        c.lifetime_ns is not None and np.isfinite(c.lifetime_ns).any() for c in data.curves)
+    groups = _build_groups(data, assemblies, protocols, lifetimes)
+    problem = _Problem(get_model(model), params, groups, SolverSettings(rtol=rtol, atol=atol),
+                       tuple(free), tuple(per_sample), tuple(transforms[n] for n in free),
+                       tuple(transforms[n] for n in per_sample), len(samples),
+                       float(lifetime_weight_per_ns))
+    # Which entries of the residual vector are PLQY (the rest are weighted lifetimes).
+    is_plqy = np.concatenate([np.tile(np.r_[np.ones(g.target.shape[1], bool),
+                                            np.zeros(g.target.shape[1] if lifetimes else 0,
+                                                     bool)], len(g.rows)) for g in groups])
+    n_lifetimes = int(sum(np.isfinite(c.lifetime_ns).sum() for c in data.curves
+                          if c.lifetime_ns is not None)) if lifetimes else 0
+    z0 = np.concatenate([[float(transforms[n].forward(x0[n])) for n in free],
+                         np.tile([float(transforms[n].forward(x0[n])) for n in per_sample],
+                                 len(samples))])
+    return _Setup(problem, z0, is_plqy, n_lifetimes, samples, protocols, bool(lifetimes))
 
 
 # ---------------------------------------------------------------------------- optimisers
@@ -508,45 +567,13 @@ def fit(
         raise ParameterError(f"method {method!r} unknown; use one of {', '.join(METHODS)}")
     if int(starts) < 1 or int(max_iter) < 1:
         raise ParameterError(f"starts ({starts}) and max_iter ({max_iter}) must be >= 1")
+    setup = _setup(data, assembly, params, free, per_sample, model, protocol,
+                   irradiance_mw_cm2, lifetime_weight_per_ns, rtol, atol)
+    problem, z0, is_plqy = setup.problem, setup.z0, setup.is_plqy
+    samples, protocols, lifetimes = setup.samples, setup.protocols, setup.lifetimes
+    n_lifetimes = setup.n_lifetimes
     if isinstance(protocol, str):
         protocol = Protocol.parse(protocol)
-    samples = [c.sample for c in data.curves]
-    if isinstance(assembly, dict):
-        missing = [s for s in samples if s not in assembly]
-        if missing:
-            raise DataError(f"no assembly given for sample(s) {missing}; the assembly dict has "
-                            f"{sorted(assembly)}")
-        assemblies = [assembly[s] for s in samples]
-    else:
-        assemblies = [assembly] * len(samples)
-    protocols = [protocol if protocol is not None else
-                 protocol_from_curve(c, irradiance_mw_cm2=irradiance_mw_cm2)
-                 for c in data.curves]
-    x0 = {n: float(np.asarray(getattr(params, n))) for n in names}
-    transforms = {n: Transform.for_parameter(n, x0[n]) for n in names}
-    for n in names:
-        if not np.isfinite(float(transforms[n].forward(x0[n]))):
-            raise ParameterError(f"free parameter {n} starts at {x0[n]:g}, where its "
-                                 f"{transforms[n].kind} transform is undefined; start it inside "
-                                 f"the open range")
-    if not lifetime_weight_per_ns >= 0:
-        raise ParameterError(f"lifetime_weight_per_ns must be >= 0, got {lifetime_weight_per_ns}")
-    lifetimes = lifetime_weight_per_ns > 0 and any(
-        c.lifetime_ns is not None and np.isfinite(c.lifetime_ns).any() for c in data.curves)
-    groups = _build_groups(data, assemblies, protocols, lifetimes)
-    problem = _Problem(get_model(model), params, groups, SolverSettings(rtol=rtol, atol=atol),
-                       tuple(free), tuple(per_sample), tuple(transforms[n] for n in free),
-                       tuple(transforms[n] for n in per_sample), len(samples),
-                       float(lifetime_weight_per_ns))
-    # Which entries of the residual vector are PLQY (the rest are weighted lifetimes).
-    is_plqy = np.concatenate([np.tile(np.r_[np.ones(g.target.shape[1], bool),
-                                            np.zeros(g.target.shape[1] if lifetimes else 0,
-                                                     bool)], len(g.rows)) for g in groups])
-    n_lifetimes = int(sum(np.isfinite(c.lifetime_ns).sum() for c in data.curves
-                          if c.lifetime_ns is not None)) if lifetimes else 0
-    z0 = np.concatenate([[float(transforms[n].forward(x0[n])) for n in free],
-                         np.tile([float(transforms[n].forward(x0[n])) for n in per_sample],
-                                 len(samples))])
     rng = np.random.default_rng(seed)
     initial = [z0] + [z0 + start_spread * rng.standard_normal(z0.size)
                       for _ in range(int(starts) - 1)]
