@@ -92,7 +92,11 @@ def test_kinetics_bad_file_is_one_line(tmp_path, capsys):
 
 @pytest.mark.parametrize(
     "extra, named",
-    [(["--free", "k_typo"], "k_typo"), (["--plot", "fit.gif"], "extension")],
+    [(["--free", "k_typo"], "k_typo"), (["--plot", "fit.gif"], "extension"),
+     (["--assembly-of", "zz=isolated"], "no sample 'zz'"),
+     (["--assembly-of", "sample=cube"], "KIND"),
+     (["--per-sample", "coverage_typo"], "coverage_typo"),
+     (["--method", "newton"], "newton")],
 )
 def test_fit_bad_arguments_are_one_line(tmp_path, capsys, extra, named):
     data = tmp_path / "d.csv"

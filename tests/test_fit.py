@@ -115,6 +115,24 @@ def test_batched_fit_equals_separate_fits():
             alone.stderr["k_desorption_per_h"] * np.sqrt(s2_joint / s2_alone), rel=1e-3)
 
 
+def test_joint_fit_of_different_assemblies():
+    """Supercrystal and isolated cubes share the rate constants; each is its own batch."""
+    true = jaxnc.Parameters.hashimoto2024()
+    assemblies = {"sc": jaxnc.Assembly.supercrystal(2, 2, 2), "iso": jaxnc.Assembly.isolated(2)}
+    data = synthetic_dataset(assemblies, true, {s: "light 3h; dark 100h" for s in assemblies},
+                             saves_per_step=16, seed=6)
+    protos = [protocol_from_curve(c) for c in data.curves]
+    assert len(_build_groups(data, [assemblies[s] for s in data.samples], protos)) == 2
+    free = ["k_desorption_per_h", "k_adsorption_per_h"]
+    start = true.replace(**{n: 2 * float(getattr(true, n)) for n in free})
+    result = fit(data, assemblies, start, free, progress=False)
+    for n in free:
+        truth = float(getattr(true, n))
+        assert abs(result.values[n] - truth) <= max(0.05 * truth, 2 * result.stderr[n]), n
+    with pytest.raises(jaxnc.DataError, match="no assembly given for sample"):
+        fit(data, {"sc": assemblies["sc"]}, start, free, progress=False)
+
+
 def test_multi_start_keeps_the_best_start():
     asm = jaxnc.Assembly.supercrystal(2, 2, 1)
     true, _, data = _joint_data(asm, 0.01, 3)

@@ -100,6 +100,10 @@ def build_parser() -> argparse.ArgumentParser:
                     help="number of starts (multi-start; default 1)")
     fp.add_argument("--seed", type=int, default=0, help="seed of the extra starts (default 0)")
     _add_assembly_args(fp)
+    fp.add_argument("--assembly-of", action="append", default=[], metavar="SAMPLE=KIND",
+                    help="a different assembly kind for one sample (isolated, monolayer or "
+                    "supercrystal, same sizes; repeatable), for joint fits of e.g. arrays and "
+                    "isolated cubes")
     fp.add_argument("--protocol", help="protocol for every sample (default: from the light "
                     "and temperature_k columns)")
     fp.add_argument("--irradiance-mw-cm2", type=float, default=10.0,
@@ -160,6 +164,20 @@ def _cmd_fit(args) -> int:
     free = [n.strip() for n in args.free.split(",") if n.strip()]
     per_sample = [n.strip() for n in args.per_sample.split(",") if n.strip()]
     assembly = _assembly_from_args(args)
+    if args.assembly_of:
+        kinds = {}
+        for item in args.assembly_of:
+            sample, _, kind = item.partition("=")
+            if kind not in ("isolated", "monolayer", "supercrystal"):
+                raise ParameterError(f"--assembly-of {item!r}: expected SAMPLE=KIND with KIND "
+                                     f"isolated, monolayer or supercrystal")
+            if sample not in data.samples:
+                raise ParameterError(f"--assembly-of {item!r}: no sample {sample!r} in "
+                                     f"{args.data} (samples: {', '.join(data.samples)})")
+            kinds[sample] = kind
+        built = {k: _assembly_from_args(argparse.Namespace(**{**vars(args), "assembly": k}))
+                 for k in set(kinds.values())}
+        assembly = {s: built[kinds[s]] if s in kinds else assembly for s in data.samples}
     result = fit(data, assembly, params, free, model=args.model, per_sample=per_sample,
                  protocol=args.protocol, irradiance_mw_cm2=args.irradiance_mw_cm2,
                  method=args.method, starts=args.starts, seed=args.seed,
@@ -167,7 +185,8 @@ def _cmd_fit(args) -> int:
                  checkpoint=args.checkpoint, checkpoint_every=args.checkpoint_every,
                  resume=args.resume)
     out = result.to_json()
-    out["settings"].update(data=str(args.data), assembly=args.assembly)
+    out["settings"].update(data=str(args.data), assembly=args.assembly,
+                           assembly_of=args.assembly_of)
     write_json_atomic(args.out, out)
     if args.plot:
         from ..plot import plot_fit
