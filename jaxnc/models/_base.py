@@ -121,24 +121,44 @@ class AbstractModel(eqx.Module):
         return Coefficients(cells, params, jnp.where(cells.occupied, gen, 0.0), k_ads, k_des,
                             k_hop)
 
-    def vector_field(self, t, y: State, co: Coefficients) -> State:
-        """Time derivatives per hour."""
+    def local_rates(self, coverage, charge, free_ligand, co: Coefficients):
+        """Everything but transport, cell by cell (each cell's rates depend on that cell only).
+
+        **Returns:** `(d coverage, d charge, d free_ligand, escaped)` per hour: the first three
+        per cube, `escaped` the ligand leaving each cell (its cubes times the escape rate,
+        ML/h) whose sum is `d lost`. Empty cells get zeros.
+        """
         cells, p = co.cells, co.params
-        theta, q, c = y.coverage, y.charge, y.free_ligand
+        theta, q, c = coverage, charge, free_ligand
         carriers = co.generation_per_s * optics.lifetime_ns(theta, p) * 1e-9
         dq = 3600.0 * self.trapping.rate_per_s(q, theta, carriers, p)
         ads, des = self.adsorption.rates_per_h(theta, q, c, co.k_ads_per_h, co.k_des_per_h, p)
-        inflow = self.transport.net_inflow(c, cells.links, co.k_hop_per_h)
         escape = self.transport.escape_per_h(c, cells.open_faces, cells.confined,
                                              co.k_hop_per_h, p)
         occ = cells.occupied
-        per_cube_inflow = inflow / jnp.where(occ, cells.weight, 1.0)
-        dc = cells.area * (des - ads) + per_cube_inflow - escape
+        return (
+            jnp.where(occ, ads - des, 0.0),
+            jnp.where(occ, dq, 0.0),
+            jnp.where(occ, cells.area * (des - ads) - escape, 0.0),
+            jnp.where(occ, cells.weight * escape, 0.0),
+        )
+
+    def transport_rate(self, free_ligand, co: Coefficients):
+        """d free_ligand / dt (ML per cube per hour) from exchange between cells: linear in
+        `free_ligand`, and conserving `sum(weight * free_ligand)` exactly."""
+        cells = co.cells
+        occ = cells.occupied
+        inflow = self.transport.net_inflow(free_ligand, cells.links, co.k_hop_per_h)
+        return jnp.where(occ, inflow / jnp.where(occ, cells.weight, 1.0), 0.0)
+
+    def vector_field(self, t, y: State, co: Coefficients) -> State:
+        """Time derivatives per hour: local kinetics plus transport."""
+        d_theta, d_q, d_c, escaped = self.local_rates(y.coverage, y.charge, y.free_ligand, co)
         return State(
-            coverage=jnp.where(occ, ads - des, 0.0),
-            charge=jnp.where(occ, dq, 0.0),
-            free_ligand=jnp.where(occ, dc, 0.0),
-            lost=jnp.sum(jnp.where(occ, cells.weight * escape, 0.0)),
+            coverage=d_theta,
+            charge=d_q,
+            free_ligand=d_c + self.transport_rate(y.free_ligand, co),
+            lost=jnp.sum(escaped),
         )
 
     def probe_weight(self, cells: Cells, assembly: Assembly, params: Parameters):

@@ -17,6 +17,7 @@ from ..models import AbstractModel, State, get_model
 from ..parameters import Parameters
 from ..protocol import Protocol
 from ._solution import Solution
+from ._split import SplitSDIRK2
 
 __all__ = ["simulate", "solve_at", "SolverSettings", "default_solver"]
 
@@ -73,10 +74,13 @@ def solve_at(model: AbstractModel, assembly, params, protocol, settings, local_t
     y0 = model.initial_state(cells, params) if initial_state is None else initial_state
     probe = model.probe_weight(cells, assembly, params)
     term = diffrax.ODETerm(model.vector_field)
-    controller = diffrax.PIDController(rtol=settings.rtol, atol=settings.atol)
+    pid = diffrax.PIDController(rtol=settings.rtol, atol=settings.atol)
 
     def one_step(y, drive):
         duration_h, wavelength_nm, irradiance, temperature_k, ts = drive
+        # A solver with only linear dense output steps to every save time instead.
+        controller = (diffrax.ClipStepSizeController(pid, step_ts=ts)
+                      if isinstance(settings.solver, SplitSDIRK2) else pid)
         co = model.coefficients(cells, assembly, params, wavelength_nm, irradiance,
                                 temperature_k)
         sol = diffrax.diffeqsolve(
