@@ -30,7 +30,7 @@ from ..geometry import Assembly
 from ..models import get_model
 from ..parameters import PARAMETER_INFO, Parameters
 from ..protocol import Protocol, Step
-from ..solve._simulate import SolverSettings, solve_at
+from ..solve._simulate import SolverSettings, default_tolerances, resolve_solver, solve_at
 from ._data import Curve, Dataset
 
 __all__ = ["FitResult", "fit", "protocol_from_curve", "Transform"]
@@ -394,7 +394,12 @@ def _setup(data, assembly, params, free, per_sample, model, protocol, irradiance
     lifetimes = lifetime_weight_per_ns > 0 and any(
         c.lifetime_ns is not None and np.isfinite(c.lifetime_ns).any() for c in data.curves)
     groups = _build_groups(data, assemblies, protocols, lifetimes)
-    problem = _Problem(get_model(model), params, groups, SolverSettings(rtol=rtol, atol=atol),
+    model = get_model(model)
+    solver = resolve_solver(None, model)
+    default_rtol, default_atol = default_tolerances(solver)
+    settings = SolverSettings(solver=solver, rtol=default_rtol if rtol is None else rtol,
+                              atol=default_atol if atol is None else atol)
+    problem = _Problem(model, params, groups, settings,
                        tuple(free), tuple(per_sample), tuple(transforms[n] for n in free),
                        tuple(transforms[n] for n in per_sample), len(samples),
                        float(lifetime_weight_per_ns))
@@ -499,8 +504,8 @@ def fit(
     gtol: float = 1e-12,
     warmup_steps: int = 30,
     learning_rate: float = 0.05,
-    rtol: float = 1e-7,
-    atol: float = 1e-10,
+    rtol: float | None = None,
+    atol: float | None = None,
     progress: bool = True,
     checkpoint=None,
     checkpoint_every: int = 10,
@@ -542,7 +547,7 @@ def fit(
       warm-up). `ftol`, `xtol`: stop when an accepted step lowers the loss by less than `ftol`
       relative or moves the transformed parameters by less than `xtol` relative; `gtol`: stop
       when the gradient's largest entry (L-BFGS: norm) is below it.
-    - `rtol`, `atol`: ODE tolerances.
+    - `rtol`, `atol`: ODE tolerances (default: the solver's, see `jaxnc.solve.default_tolerances`).
     - `progress`: tqdm bar with the current loss (on a terminal only).
     - `checkpoint`: a `.npz` file where the optimiser state is saved every `checkpoint_every`
       iterations, on Ctrl-C (then `KeyboardInterrupt` is re-raised) and at the end, written
@@ -692,7 +697,8 @@ def fit(
                       method=method, starts=int(starts), seed=int(seed),
                       start_spread=start_spread, max_iter=max_iter, ftol=ftol, xtol=xtol,
                       gtol=gtol, warmup_steps=warmup_steps, learning_rate=learning_rate,
-                      rtol=rtol, atol=atol, irradiance_mw_cm2=irradiance_mw_cm2,
+                      rtol=float(problem.settings.rtol), atol=float(problem.settings.atol),
+                      irradiance_mw_cm2=irradiance_mw_cm2,
                       lifetime_weight_per_ns=lifetime_weight_per_ns if lifetimes else None,
                       protocol=None if protocol is None else str(protocol)),
         history=list(run["history"]),

@@ -1,6 +1,14 @@
-"""Solve layer: `simulate()` and its `Solution`."""
+"""Solve layer: `simulate()` and its `Solution`; the solvers it uses."""
 
-from ._simulate import SolverSettings, simulate
+from ._simulate import (
+    SolverSettings,
+    default_solver,
+    default_tolerances,
+    resolve_solver,
+    simulate,
+)
 from ._solution import Solution
+from ._split import ROS2AF
 
-__all__ = ["simulate", "Solution", "SolverSettings"]
+__all__ = ["simulate", "Solution", "SolverSettings", "ROS2AF", "default_solver",
+           "default_tolerances", "resolve_solver"]

@@ -17,9 +17,10 @@ from ..models import AbstractModel, State, get_model
 from ..parameters import Parameters
 from ..protocol import Protocol
 from ._solution import Solution
-from ._split import SplitSDIRK2
+from ._split import ROS2AF
 
-__all__ = ["simulate", "solve_at", "SolverSettings", "default_solver"]
+__all__ = ["simulate", "solve_at", "SolverSettings", "default_solver", "resolve_solver",
+           "default_tolerances"]
 
 # First trial step (h): about the time trap charging takes (seconds), so the controller grows it.
 DT0_H = 1e-4
@@ -35,6 +36,36 @@ def default_solver() -> diffrax.AbstractSolver:
     supercrystal, against 5 of 48 with `optx.Newton`).
     """
     return diffrax.Kvaerno5(root_finder=diffrax.with_stepsize_controller_tols(optx.Newton)())
+
+
+SOLVERS = ("auto", "ros2", "kvaerno5")
+# Default (rtol, atol) per solver. Kvaerno5 (fifth order) is cheap to run tight; ROS2 is second
+# order, and at rtol 1e-5 its PLQY is within ~3e-5 of a tight reference (tests/test_split.py).
+DEFAULT_TOLERANCES = {"kvaerno5": (1e-7, 1e-10), "ros2": (1e-5, 1e-8)}
+
+
+def resolve_solver(solver, model: AbstractModel) -> diffrax.AbstractSolver:
+    """A diffrax solver from a name (`"auto"`/None, `"ros2"`, `"kvaerno5"`) or a solver.
+
+    `"auto"` is `"ros2"` ([`ROS2AF`][], matrix-free) for the `field` model and `"kvaerno5"`
+    (dense Jacobian) otherwise.
+    """
+    if isinstance(solver, diffrax.AbstractSolver):
+        return solver
+    name = "auto" if solver is None else solver
+    if name == "auto":
+        name = "ros2" if model.name == "field" else "kvaerno5"
+    if name == "ros2":
+        return ROS2AF(model)
+    if name == "kvaerno5":
+        return default_solver()
+    raise ParameterError(f"solver {solver!r} unknown; use one of {', '.join(SOLVERS)} or a "
+                         f"diffrax solver")
+
+
+def default_tolerances(solver: diffrax.AbstractSolver) -> tuple[float, float]:
+    """`(rtol, atol)` used when none are given: (1e-5, 1e-8) for ROS2, else (1e-7, 1e-10)."""
+    return DEFAULT_TOLERANCES["ros2" if isinstance(solver, ROS2AF) else "kvaerno5"]
 
 
 class SolverSettings(eqx.Module):
@@ -80,7 +111,7 @@ def solve_at(model: AbstractModel, assembly, params, protocol, settings, local_t
         duration_h, wavelength_nm, irradiance, temperature_k, ts = drive
         # A solver with only linear dense output steps to every save time instead.
         controller = (diffrax.ClipStepSizeController(pid, step_ts=ts)
-                      if isinstance(settings.solver, SplitSDIRK2) else pid)
+                      if isinstance(settings.solver, ROS2AF) else pid)
         co = model.coefficients(cells, assembly, params, wavelength_nm, irradiance,
                                 temperature_k)
         sol = diffrax.diffeqsolve(
@@ -138,10 +169,10 @@ def simulate(
     model: str | AbstractModel = "field",
     *,
     saves_per_step: int = 61,
-    rtol: float = 1e-7,
-    atol: float = 1e-10,
+    rtol: float | None = None,
+    atol: float | None = None,
     max_steps: int = 16384,
-    solver: diffrax.AbstractSolver | None = None,
+    solver: diffrax.AbstractSolver | str | None = None,
     adjoint: diffrax.AbstractAdjoint | None = None,
     throw: bool = True,
     progress: bool = False,
@@ -161,9 +192,13 @@ def simulate(
     - `model`: `"field"` (full lattice), `"mean_field"` (one cube per layer) or a model instance.
     - `saves_per_step`: saved times per step, evenly spaced, including both ends.
     - `rtol`, `atol`: step-size controller tolerances (on coverage, charge and free ligand,
-      all O(1) quantities).
+      all O(1) quantities); default per solver: (1e-7, 1e-10) for Kvaerno5, (1e-5, 1e-8) for
+      ROS2 (see [`default_tolerances`][]).
     - `max_steps`: solver steps allowed per protocol step.
-    - `solver`: a diffrax solver (default: [`default_solver`][], Kvaerno5 with Newton).
+    - `solver`: `"ros2"` ([`ROS2AF`][]: matrix-free, O(N) memory and work per step; the
+      default for `field`), `"kvaerno5"` ([`default_solver`][]: Kvaerno5 with Newton on the
+      dense Jacobian; the default for `mean_field`, whose systems are small), or any diffrax
+      solver.
     - `adjoint`: a diffrax adjoint (default `RecursiveCheckpointAdjoint()`).
     - `initial_state`: a `jaxnc.models.State` to start from instead of the parameter set's
       (`coverage_initial`, no charge, `free_ligand_initial` scaled by enclosure); its arrays
@@ -189,11 +224,17 @@ def simulate(
     if int(saves_per_step) < 2:
         raise ParameterError(f"saves_per_step must be >= 2, got {saves_per_step}")
     for name, tol in (("rtol", rtol), ("atol", atol)):
+        if tol is None:
+            continue
         if is_concrete(tol) and not float(tol) > 0:
             raise ParameterError(f"{name} must be > 0, got {tol}")
     model = get_model(model)
+    solver = resolve_solver(solver, model)
+    default_rtol, default_atol = default_tolerances(solver)
+    rtol = default_rtol if rtol is None else rtol
+    atol = default_atol if atol is None else atol
     settings = SolverSettings(
-        solver=default_solver() if solver is None else solver,
+        solver=solver,
         rtol=rtol,
         atol=atol,
         max_steps=int(max_steps),

@@ -1,0 +1,157 @@
+"""The `field` model's discretised equations in NumPy, with their Jacobian sparsity pattern,
+for SciPy's `solve_ivp(method="BDF", jac_sparsity=...)` (benchmarks only).
+
+Per-step coefficients (generation, rate constants, hop rate) and the lattice arrays come from
+jaxnc itself, so both solvers integrate the same equations; the right-hand side mirrors
+`AbstractModel.local_rates` + `transport_rate` (jaxnc/models/_base.py).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.integrate import solve_ivp
+
+from jaxnc.models import get_model
+
+
+class NumpyField:
+    def __init__(self, asm, params):
+        self.model = get_model("field")
+        self.asm, self.params = asm, params
+        self.cells = self.model.cells(asm, params)
+        c = self.cells
+        self.p = params.to_dict()
+        self.shape = np.asarray(c.weight).shape
+        self.n = int(np.prod(self.shape))
+        self.weight = np.asarray(c.weight, dtype=float)
+        self.occ = self.weight > 0
+        self.area = np.asarray(c.area, dtype=float)
+        self.open = np.asarray(c.open_faces, dtype=float)
+        self.confined = np.asarray(c.confined, dtype=float)
+        self.links = [np.asarray(x, dtype=float) for x in c.links]
+        self.probe = np.asarray(self.model.probe_weight(self.cells, asm, params))
+
+    def coefficients(self, wavelength_nm, irradiance, temperature_k):
+        co = self.model.coefficients(self.cells, self.asm, self.params, wavelength_nm,
+                                     irradiance, temperature_k)
+        return (np.asarray(co.generation_per_s), float(co.k_ads_per_h),
+                float(co.k_des_per_h), float(co.k_hop_per_h))
+
+    def y0(self):
+        st = self.model.initial_state(self.cells, self.params)
+        return np.concatenate([np.asarray(st.coverage).ravel(), np.asarray(st.charge).ravel(),
+                               np.asarray(st.free_ligand).ravel(), [0.0]])
+
+    def rhs(self, t, y, gen, k_ads, k_des, k_hop):
+        p, n, s = self.p, self.n, self.shape
+        th, q, c = y[:n].reshape(s), y[n:2 * n].reshape(s), y[2 * n:3 * n].reshape(s)
+        kr, knr, ktnr = p["k_radiative_per_ns"], p["k_nonradiative_per_ns"], \
+            p["k_trap_nonradiative_per_ns"]
+        tau = 1.0 / np.maximum(kr + knr + ktnr * (1 - th), 0.5 * (kr + knr))
+        carriers = gen * tau * 1e-9
+        dq = 3600.0 * (p["k_trap_per_s"] * carriers * (1 - q) * (1 - th)
+                       - p["k_release_per_s"] * q)
+        ads = k_ads * np.exp(p["charge_enhancement"] * np.minimum(q, 2.0)) * c * (1 - th)
+        des = k_des * th**2
+        chance = self.confined * p["escape_fraction"] + (1 - self.confined)
+        esc = chance * k_hop * self.open * c
+        inflow = np.zeros(s)
+        for axis, link in enumerate(self.links):
+            m = s[axis]
+            hi = np.take(c, np.arange(1, m), axis=axis)
+            lo = np.take(c, np.arange(0, m - 1), axis=axis)
+            flux = k_hop * link * (hi - lo)
+            lo_idx = [slice(None)] * 3
+            hi_idx = [slice(None)] * 3
+            lo_idx[axis] = slice(0, m - 1)
+            hi_idx[axis] = slice(1, m)
+            inflow[tuple(lo_idx)] += flux
+            inflow[tuple(hi_idx)] -= flux
+        occ = self.occ
+        w = np.where(occ, self.weight, 1.0)
+        d_th = np.where(occ, ads - des, 0.0)
+        d_q = np.where(occ, dq, 0.0)
+        d_c = np.where(occ, self.area * (des - ads) - esc + inflow / w, 0.0)
+        lost = np.sum(np.where(occ, self.weight * esc, 0.0))
+        return np.concatenate([d_th.ravel(), d_q.ravel(), d_c.ravel(), [lost]])
+
+    def sparsity(self):
+        """Nonzero pattern of the Jacobian: 3x3 local blocks, c-c neighbour links, lost-c."""
+        n, s = self.n, self.shape
+        idx = np.arange(n).reshape(s)
+        rows, cols = [], []
+        for a in range(3):
+            for b in range(3):
+                rows.append(a * n + np.arange(n))
+                cols.append(b * n + np.arange(n))
+        for axis, link in enumerate(self.links):
+            m = s[axis]
+            lo = np.take(idx, np.arange(0, m - 1), axis=axis)[link > 0]
+            hi = np.take(idx, np.arange(1, m), axis=axis)[link > 0]
+            rows += [2 * n + lo, 2 * n + hi]
+            cols += [2 * n + hi, 2 * n + lo]
+        leak = np.nonzero((self.open.ravel() > 0) & self.occ.ravel())[0]
+        rows.append(np.full(leak.size, 3 * n))
+        cols.append(2 * n + leak)
+        r, c = np.concatenate(rows), np.concatenate(cols)
+        return sp.csr_matrix((np.ones(r.size), (r, c)), shape=(3 * n + 1, 3 * n + 1))
+
+    def plqy(self, y):
+        n, p = self.n, self.p
+        th = y[:n]
+        kr = p["k_radiative_per_ns"]
+        pl = kr / (kr + p["k_nonradiative_per_ns"] + p["k_trap_nonradiative_per_ns"] * (1 - th))
+        w = self.probe.ravel()
+        return float(np.sum(w * pl) / np.sum(w))
+
+    def simulate(self, protocol, saves_per_step, rtol, atol):
+        """PLQY at `saves_per_step` evenly spaced times per step (jaxnc's saves), and the
+        number of right-hand-side evaluations."""
+        y = self.y0()
+        out, nfev = [], 0
+        jac = self.sparsity()
+        for k in range(len(protocol.kinds)):
+            dur = float(protocol.duration_h[k])
+            co = self.coefficients(float(protocol.wavelength_nm[k]),
+                                   float(protocol.irradiance_mw_cm2[k]),
+                                   float(protocol.temperature_k[k]))
+            ts = np.linspace(0.0, dur, saves_per_step)
+            sol = solve_ivp(self.rhs, (0.0, dur), y, method="BDF", t_eval=ts, args=co,
+                            rtol=rtol, atol=atol, jac_sparsity=jac)
+            if not sol.success:
+                raise RuntimeError(f"solve_ivp failed in step {k + 1}: {sol.message}")
+            nfev += int(sol.nfev)
+            cols = range(sol.y.shape[1]) if k == 0 else range(1, sol.y.shape[1])
+            out += [self.plqy(sol.y[:, j]) for j in cols]
+            y = sol.y[:, -1]
+        return np.asarray(out), nfev
+
+    def simulate_cvode(self, protocol, saves_per_step, rtol, atol):
+        """The same with SUNDIALS CVODE (BDF, sparse direct linear solver with the pattern)
+        through scikit-sundae; PLQY at the same times and the number of steps."""
+        from sksundae.cvode import CVODE
+
+        y = self.y0()
+        out, steps = [], 0
+        pattern = self.sparsity()
+        for k in range(len(protocol.kinds)):
+            dur = float(protocol.duration_h[k])
+            co = self.coefficients(float(protocol.wavelength_nm[k]),
+                                   float(protocol.irradiance_mw_cm2[k]),
+                                   float(protocol.temperature_k[k]))
+
+            def rhsfn(t, yy, yp, co=co):
+                yp[:] = self.rhs(t, yy, *co)
+
+            solver = CVODE(rhsfn, method="BDF", rtol=rtol, atol=atol, linsolver="sparse",
+                           sparsity=pattern, max_num_steps=100000)
+            res = solver.solve(np.linspace(0.0, dur, saves_per_step), y)
+            if not res.success:
+                raise RuntimeError(f"CVODE failed in step {k + 1}: {res.message}")
+            steps += int(getattr(res, "nsteps", 0) or 0)
+            ys = np.asarray(res.y)
+            rows = range(ys.shape[0]) if k == 0 else range(1, ys.shape[0])
+            out += [self.plqy(ys[j]) for j in rows]
+            y = ys[-1]
+        return np.asarray(out), steps
