@@ -141,10 +141,13 @@ class NumpyField:
                                    float(protocol.irradiance_mw_cm2[k]),
                                    float(protocol.temperature_k[k]))
 
-            def rhsfn(t, yy, yp, co=co):
-                yp[:] = self.rhs(t, yy, *co)
+            def make(co):
+                def rhsfn(t, yy, yp):  # exactly three arguments (a fourth means userdata)
+                    yp[:] = self.rhs(t, yy, *co)
 
-            solver = CVODE(rhsfn, method="BDF", rtol=rtol, atol=atol, linsolver="sparse",
+                return rhsfn
+
+            solver = CVODE(make(co), method="BDF", rtol=rtol, atol=atol, linsolver="sparse",
                            sparsity=pattern, max_num_steps=100000)
             res = solver.solve(np.linspace(0.0, dur, saves_per_step), y)
             if not res.success:
