@@ -1,6 +1,6 @@
 """Time the `field` model through the 1200 h protocol; compile time reported apart from run time.
 
-    .venv/bin/python benchmarks/field_protocol.py [--shape 8 8 4] [--model field]
+    .venv/bin/python benchmarks/field_protocol.py [--shape 8 8 4] [--field-solver ros2|kvaerno5]
 
 Compile time is timed on its own (`lower().compile()` of the jitted solve); run time is a
 call after a warm-up call, with a different rate value (traced, so no recompilation). The
@@ -17,26 +17,36 @@ import numpy as np
 
 import jaxnc
 from jaxnc.models import get_model
-from jaxnc.solve._simulate import SolverSettings, _solve
+from jaxnc.solve._simulate import (
+    SolverSettings,
+    _solve,
+    default_tolerances,
+    resolve_solver,
+)
 
 PROTOCOL = "light 468nm 3h; dark 597h; light 3h; dark 597h"  # 1200 h
 
 
-def timed(asm, params, model):
+def timed(asm, params, model, solver):
     t0 = time.perf_counter()
-    sol = jaxnc.simulate(asm, params, PROTOCOL, model=model)
+    sol = jaxnc.simulate(asm, params, PROTOCOL, model=model, solver=solver)
     sol.plqy.block_until_ready()
     return time.perf_counter() - t0, sol
 
 
-def measure(asm, model):
+def measure(asm, model, solver=None):
     p = jaxnc.Parameters.hashimoto2024()
     proto = jaxnc.Protocol.parse(PROTOCOL)
+    m = get_model(model)
+    s = resolve_solver(solver, m)
+    rtol, atol = default_tolerances(s)
     t0 = time.perf_counter()
-    _solve.lower(get_model(model), asm, p, proto, SolverSettings(), 61, None).compile()
+    _solve.lower(m, asm, p, proto, SolverSettings(solver=s, rtol=rtol, atol=atol), 61,
+                 None).compile()
     compile_s = time.perf_counter() - t0
-    timed(asm, p, model)  # warm-up: fills the jit cache
-    run, sol = timed(asm, p.replace(k_desorption_per_h=float(p.k_desorption_per_h) * 1.01), model)
+    timed(asm, p, model, solver)  # warm-up: fills the jit cache
+    run, sol = timed(asm, p.replace(k_desorption_per_h=float(p.k_desorption_per_h) * 1.01), model,
+                     solver)
     return dict(run_s=run, compile_s=compile_s,
                 solver_steps=int(np.asarray(sol.solver_steps).sum()), plqy_end=float(sol.plqy[-1]))
 
@@ -44,15 +54,16 @@ def measure(asm, model):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--shape", type=int, nargs=3, default=(8, 8, 4))
+    ap.add_argument("--field-solver", default="ros2", choices=("ros2", "kvaerno5"))
     args = ap.parse_args()
     asm = jaxnc.Assembly.supercrystal(*args.shape)
     base = measure(asm, "mean_field")
-    field = measure(asm, "field")
+    field = measure(asm, "field", args.field_solver)
     print(f"protocol: {PROTOCOL}; lattice {tuple(args.shape)} = {asm.n_cubes} cubes")
-    print(f"{'model':12s} {'compile s':>10s} {'run s':>8s} {'steps':>7s} {'ms/step':>8s} "
+    print(f"{'model':15s} {'compile s':>10s} {'run s':>8s} {'steps':>7s} {'ms/step':>8s} "
           f"{'PLQY end':>9s}")
-    for name, r in (("mean_field", base), ("field", field)):
-        print(f"{name:12s} {r['compile_s']:10.1f} {r['run_s']:8.2f} {r['solver_steps']:7d} "
+    for name, r in (("mean_field", base), (f"field {args.field_solver}", field)):
+        print(f"{name:15s} {r['compile_s']:10.1f} {r['run_s']:8.2f} {r['solver_steps']:7d} "
               f"{1e3 * r['run_s'] / r['solver_steps']:8.2f} {r['plqy_end']:9.4f}")
     print(f"field / mean_field run-time ratio: {field['run_s'] / base['run_s']:.1f}")
 

@@ -8,7 +8,8 @@ from ._simulate import (
     simulate,
 )
 from ._solution import Solution
-from ._split import ROS2AF
+from ._split import ROS2AF, ROS34PW2AF, AbstractFactorizedRosenbrock
 
-__all__ = ["simulate", "Solution", "SolverSettings", "ROS2AF", "default_solver",
+__all__ = ["simulate", "Solution", "SolverSettings", "ROS2AF", "ROS34PW2AF",
+           "AbstractFactorizedRosenbrock", "default_solver",
            "default_tolerances", "resolve_solver"]

@@ -17,7 +17,7 @@ from ..models import AbstractModel, State, get_model
 from ..parameters import Parameters
 from ..protocol import Protocol
 from ._solution import Solution
-from ._split import ROS2AF
+from ._split import ROS2AF, ROS34PW2AF, AbstractFactorizedRosenbrock
 
 __all__ = ["simulate", "solve_at", "SolverSettings", "default_solver", "resolve_solver",
            "default_tolerances"]
@@ -38,23 +38,26 @@ def default_solver() -> diffrax.AbstractSolver:
     return diffrax.Kvaerno5(root_finder=diffrax.with_stepsize_controller_tols(optx.Newton)())
 
 
-SOLVERS = ("auto", "ros2", "kvaerno5")
-# Default (rtol, atol) per solver. Kvaerno5 (fifth order) is cheap to run tight; ROS2 is second
-# order, and at rtol 1e-5 its PLQY is within ~3e-5 of a tight reference (tests/test_split.py).
-DEFAULT_TOLERANCES = {"kvaerno5": (1e-7, 1e-10), "ros2": (1e-5, 1e-8)}
+SOLVERS = ("auto", "ros3", "ros2", "kvaerno5")
+# Default (rtol, atol) per solver. PLQY error against a tight reference, 4x4x2 field model over
+# "light 3h; dark 300h": Kvaerno5 at 1e-7 9e-6; ROS34PW2 at 1e-6 1.1e-6; ROS2 at 1e-5 3.4e-5.
+DEFAULT_TOLERANCES = {"kvaerno5": (1e-7, 1e-10), "ros3": (1e-6, 1e-9), "ros2": (1e-5, 1e-8)}
 
 
 def resolve_solver(solver, model: AbstractModel) -> diffrax.AbstractSolver:
-    """A diffrax solver from a name (`"auto"`/None, `"ros2"`, `"kvaerno5"`) or a solver.
+    """A diffrax solver from a name (`"auto"`/None, `"ros3"`, `"ros2"`, `"kvaerno5"`) or a
+    solver.
 
-    `"auto"` is `"ros2"` ([`ROS2AF`][], matrix-free) for the `field` model and `"kvaerno5"`
-    (dense Jacobian) otherwise.
+    `"auto"` is `"ros3"` ([`ROS34PW2AF`][], matrix-free) for the `field` model and
+    `"kvaerno5"` (dense Jacobian) otherwise.
     """
     if isinstance(solver, diffrax.AbstractSolver):
         return solver
     name = "auto" if solver is None else solver
     if name == "auto":
-        name = "ros2" if model.name == "field" else "kvaerno5"
+        name = "ros3" if model.name == "field" else "kvaerno5"
+    if name == "ros3":
+        return ROS34PW2AF(model)
     if name == "ros2":
         return ROS2AF(model)
     if name == "kvaerno5":
@@ -64,8 +67,13 @@ def resolve_solver(solver, model: AbstractModel) -> diffrax.AbstractSolver:
 
 
 def default_tolerances(solver: diffrax.AbstractSolver) -> tuple[float, float]:
-    """`(rtol, atol)` used when none are given: (1e-5, 1e-8) for ROS2, else (1e-7, 1e-10)."""
-    return DEFAULT_TOLERANCES["ros2" if isinstance(solver, ROS2AF) else "kvaerno5"]
+    """`(rtol, atol)` used when none are given: (1e-6, 1e-9) for ROS34PW2, (1e-5, 1e-8) for
+    ROS2, (1e-7, 1e-10) otherwise."""
+    if isinstance(solver, ROS34PW2AF):
+        return DEFAULT_TOLERANCES["ros3"]
+    if isinstance(solver, ROS2AF):
+        return DEFAULT_TOLERANCES["ros2"]
+    return DEFAULT_TOLERANCES["kvaerno5"]
 
 
 class SolverSettings(eqx.Module):
@@ -111,7 +119,7 @@ def solve_at(model: AbstractModel, assembly, params, protocol, settings, local_t
         duration_h, wavelength_nm, irradiance, temperature_k, ts = drive
         # A solver with only linear dense output steps to every save time instead.
         controller = (diffrax.ClipStepSizeController(pid, step_ts=ts)
-                      if isinstance(settings.solver, ROS2AF) else pid)
+                      if isinstance(settings.solver, AbstractFactorizedRosenbrock) else pid)
         co = model.coefficients(cells, assembly, params, wavelength_nm, irradiance,
                                 temperature_k)
         sol = diffrax.diffeqsolve(
@@ -192,13 +200,13 @@ def simulate(
     - `model`: `"field"` (full lattice), `"mean_field"` (one cube per layer) or a model instance.
     - `saves_per_step`: saved times per step, evenly spaced, including both ends.
     - `rtol`, `atol`: step-size controller tolerances (on coverage, charge and free ligand,
-      all O(1) quantities); default per solver: (1e-7, 1e-10) for Kvaerno5, (1e-5, 1e-8) for
-      ROS2 (see [`default_tolerances`][]).
+      all O(1) quantities); default per solver: (1e-7, 1e-10) for Kvaerno5, (1e-6, 1e-9) for
+      ROS34PW2 (see [`default_tolerances`][]).
     - `max_steps`: solver steps allowed per protocol step.
-    - `solver`: `"ros2"` ([`ROS2AF`][]: matrix-free, O(N) memory and work per step; the
-      default for `field`), `"kvaerno5"` ([`default_solver`][]: Kvaerno5 with Newton on the
-      dense Jacobian; the default for `mean_field`, whose systems are small), or any diffrax
-      solver.
+    - `solver`: `"ros3"` ([`ROS34PW2AF`][]: matrix-free, O(N) memory and work per step; the
+      default for `field`), `"ros2"` ([`ROS2AF`][], second order), `"kvaerno5"`
+      ([`default_solver`][]: Kvaerno5 with Newton on the dense Jacobian; the default for
+      `mean_field`, whose systems are small), or any diffrax solver.
     - `adjoint`: a diffrax adjoint (default `RecursiveCheckpointAdjoint()`).
     - `initial_state`: a `jaxnc.models.State` to start from instead of the parameter set's
       (`coverage_initial`, no charge, `free_ligand_initial` scaled by enclosure); its arrays

@@ -44,7 +44,7 @@ from jax.scipy.fft import dctn, idctn
 
 from ..models import AbstractModel, State
 
-__all__ = ["ROS2AF"]
+__all__ = ["AbstractFactorizedRosenbrock", "ROS2AF", "ROS34PW2AF"]
 
 
 def _solve3(m, r):
@@ -66,13 +66,9 @@ def _solve3(m, r):
 GAMMA_ROS2 = 1.0 + 1.0 / math.sqrt(2.0)
 
 
-class ROS2AF(diffrax.AbstractSolver):
-    """Linearly implicit ROS2 (Verwer et al., SIAM J. Sci. Comput. 20, 1456, 1999) with an
-    approximately factorised W = (I - g h J_local)(I - g h J_transport).
-
-    See the module docstring. Each stage is one closed-form 3x3 solve per cube and one
-    DCT-preconditioned CG solve of the transport; no Newton iterations. The embedded
-    first-order solution `y + h k1` gives the error estimate.
+class AbstractFactorizedRosenbrock(diffrax.AbstractSolver):
+    """Rosenbrock-W methods for a jaxnc model with the factorised
+    `W = (I - g h J_local)(I - g h J_transport)` (see the module docstring).
 
     **Fields:** `model` (whose `local_rates` and `transport_rate` are integrated; the diffrax
     term is only used for `func`); `cg_rtol`, `cg_atol` (ML), `cg_max_steps`: the transport
@@ -80,16 +76,13 @@ class ROS2AF(diffrax.AbstractSolver):
     error test, so it is retried smaller).
     """
 
-    model: AbstractModel
-    cg_rtol: float = eqx.field(static=True, default=1e-10)
-    cg_atol: float = eqx.field(static=True, default=1e-14)
-    cg_max_steps: int = eqx.field(static=True, default=200)
+    model: eqx.AbstractVar[AbstractModel]
+    cg_rtol: eqx.AbstractVar[float]
+    cg_atol: eqx.AbstractVar[float]
+    cg_max_steps: eqx.AbstractVar[int]
 
     term_structure: ClassVar = diffrax.AbstractTerm
     interpolation_cls: ClassVar = diffrax.LocalLinearInterpolation
-
-    def order(self, terms):
-        return 2
 
     def init(self, terms, t0, t1, y0, args):
         return None
@@ -97,33 +90,23 @@ class ROS2AF(diffrax.AbstractSolver):
     def func(self, terms, t0, y0, args):
         return terms.vf(t0, y0, args)
 
+
+class ROS2AF(AbstractFactorizedRosenbrock):
+    """ROS2 (Verwer et al. 1999): 2 stages, second order for any W, L-stable
+    (`g = 1 + 1/sqrt(2)`), embedded first-order estimate `y + h k1`."""
+
+    model: AbstractModel
+    cg_rtol: float = eqx.field(static=True, default=1e-10)
+    cg_atol: float = eqx.field(static=True, default=1e-14)
+    cg_max_steps: int = eqx.field(static=True, default=200)
+
+    def order(self, terms):
+        return 2
+
     def step(self, terms, t0, t1, y0, args, solver_state, made_jump):
-        model, co = self.model, args
         h = t1 - t0
-        a = GAMMA_ROS2 * h
         x0 = (y0.coverage, y0.charge, y0.free_ligand)
-
-        def local(x):
-            return model.local_rates(x[0], x[1], x[2], co)
-
-        ones, zeros = jnp.ones_like(x0[0]), jnp.zeros_like(x0[0])
-        cols = [jax.jvp(local, (x0,), (tuple(ones if j == k else zeros for j in range(3)),))[1]
-                for k in range(3)]  # cols[k][i]: d local_i / d x_k, cell by cell (i = 0..3)
-        m = tuple(tuple((1.0 if i == k else 0.0) - a * cols[k][i] for k in range(3))
-                  for i in range(3))
-        transport_solve = _transport_solver(model, co, a, self)
-
-        def solve_w(f):
-            """`W^-1 f` for W = (I - a J_local)(I - a J_transport); f = (theta, q, c, lost_i)."""
-            u_c, bad = transport_solve(f[2])
-            k = _solve3(m, (f[0], f[1], u_c))
-            k_lost = f[3] + a * sum(cols[j][3] * k[j] for j in range(3))
-            return k, k_lost, bad
-
-        def rates(x):
-            d = local(x)
-            return (d[0], d[1], d[2] + model.transport_rate(x[2], co), d[3])
-
+        rates, solve_w = _factorized(self.model, args, GAMMA_ROS2 * h, x0, self)
         f1 = rates(x0)
         k1, l1, bad1 = solve_w(f1)
         x_mid = tuple(x0[i] + h * k1[i] for i in range(3))
@@ -137,6 +120,102 @@ class ROS2AF(diffrax.AbstractSolver):
         err = State(*(0.5 * h * (k1[i] + k2[i]) + bad for i in range(3)),
                     0.5 * h * jnp.sum(l1 + l2) + bad)
         return y1, err, dict(y0=y0, y1=y1), None, diffrax.RESULTS.successful
+
+
+def _factorized(model, co, a, x0, opts):
+    """The vector field split per cube `(d theta, d q, d c, escaped)` and
+    `f -> W^-1 f` for `W = (I - a J_local)(I - a J_transport)` linearised at `x0`.
+
+    `W^-1 f` returns `(k_theta, k_q, k_c)`, the per-cell escaped-ligand part `k_lost` and a
+    failure flag of the transport solve.
+    """
+    def local(x):
+        return model.local_rates(x[0], x[1], x[2], co)
+
+    ones, zeros = jnp.ones_like(x0[0]), jnp.zeros_like(x0[0])
+    cols = [jax.jvp(local, (x0,), (tuple(ones if j == k else zeros for j in range(3)),))[1]
+            for k in range(3)]  # cols[k][i]: d local_i / d x_k, cell by cell (i = 0..3)
+    m = tuple(tuple((1.0 if i == k else 0.0) - a * cols[k][i] for k in range(3))
+              for i in range(3))
+    transport_solve = _transport_solver(model, co, a, opts)
+
+    def solve_w(f):
+        u_c, bad = transport_solve(f[2])
+        k = _solve3(m, (f[0], f[1], u_c))
+        k_lost = f[3] + a * sum(cols[j][3] * k[j] for j in range(3))
+        return k, k_lost, bad
+
+    def rates(x):
+        d = local(x)
+        return (d[0], d[1], d[2] + model.transport_rate(x[2], co), d[3])
+
+    return rates, solve_w
+
+
+def _ros34pw2_tableau():
+    """ROS34PW2 (Rang and Angermann, BIT 45, 761, 2005): 4 stages, order 3 as a W-method
+    (any W), embedded order 2, stiffly accurate, L-stable; in the transformed form of Hairer
+    and Wanner (IV.7): `(I - h g W) u_i = h g (f(y + sum a~_ij u_j) + sum c_ij / h u_j)`,
+    `y1 = y + sum m_i u_i`."""
+    import numpy as np
+
+    g = 4.3586652150845900e-1
+    a = np.zeros((4, 4))
+    a[1, 0] = 8.7173304301691801e-1
+    a[2, 0], a[2, 1] = 8.4457060015369423e-1, -1.1299064236484185e-1
+    a[3, 2] = 1.0
+    gam = np.diag([g] * 4)
+    gam[1, 0] = -8.7173304301691801e-1
+    gam[2, 0], gam[2, 1] = -9.0338057013044082e-1, 5.4180672388095326e-2
+    gam[3, 0], gam[3, 1], gam[3, 2] = (2.4212380706095346e-1, -1.2232505839045147,
+                                       5.4526025533510214e-1)
+    b = np.array([2.4212380706095346e-1, -1.2232505839045147, 1.5452602553351020, g])
+    b_hat = np.array([3.7810903145819369e-1, -9.6042292212423178e-2, 0.5,
+                      2.1793326075422950e-1])
+    gi = np.linalg.inv(gam)
+    return g, a @ gi, np.diag(1.0 / np.diag(gam)) - gi, b @ gi, b_hat @ gi
+
+
+class ROS34PW2AF(AbstractFactorizedRosenbrock):
+    """ROS34PW2 (Rang and Angermann 2005): 4 stages, third order for any W, embedded
+    second-order error estimate, L-stable. At the same tolerance it takes ~15x fewer steps
+    than [`ROS2AF`][] (4x4x2, rtol 1e-5: 305 against 4427) at twice the work per step."""
+
+    model: AbstractModel
+    cg_rtol: float = eqx.field(static=True, default=1e-10)
+    cg_atol: float = eqx.field(static=True, default=1e-14)
+    cg_max_steps: int = eqx.field(static=True, default=200)
+
+    def order(self, terms):
+        return 3
+
+    def step(self, terms, t0, t1, y0, args, solver_state, made_jump):
+        g, a_t, c_t, m, m_hat = _ROS34PW2
+        h = t1 - t0
+        x0 = (y0.coverage, y0.charge, y0.free_ligand)
+        rates, solve_w = _factorized(self.model, args, g * h, x0, self)
+        us, ls, bad = [], [], jnp.zeros((), bool)
+        for i in range(4):
+            x = tuple(x0[k] + sum(a_t[i, j] * us[j][k] for j in range(i)) for k in range(3))
+            f = rates(x)
+            rhs = tuple(f[k] + sum(c_t[i, j] / h * us[j][k] for j in range(i))
+                        for k in range(3)) + (
+                f[3] + sum(c_t[i, j] / h * ls[j] for j in range(i)),)
+            k, k_lost, fail = solve_w(rhs)
+            us.append(tuple(g * h * kk for kk in k))
+            ls.append(g * h * k_lost)
+            bad = bad | fail
+        x1 = tuple(x0[k] + sum(m[i] * us[i][k] for i in range(4)) for k in range(3))
+        lost1 = y0.lost + jnp.sum(sum(m[i] * ls[i] for i in range(4)))
+        y1 = State(*x1, lost1)
+        penalty = jnp.where(bad, jnp.inf, 0.0)
+        dm = m - m_hat
+        err = State(*(sum(dm[i] * us[i][k] for i in range(4)) + penalty for k in range(3)),
+                    jnp.sum(sum(dm[i] * ls[i] for i in range(4))) + penalty)
+        return y1, err, dict(y0=y0, y1=y1), None, diffrax.RESULTS.successful
+
+
+_ROS34PW2 = _ros34pw2_tableau()
 
 
 def _transport_solver(model, co, a, opts):
