@@ -75,7 +75,11 @@ def test_split_conserves_ligand_and_bounds(params, solver):
     assert cov.min() >= -1e-9 and cov.max() <= 1 + 1e-9
 
 
-@pytest.mark.parametrize("adjoint", [None, diffrax.ForwardMode()], ids=["reverse", "forward"])
+@pytest.mark.parametrize(
+    "adjoint",
+    [None, pytest.param(diffrax.ForwardMode(), marks=pytest.mark.slow)],
+    ids=["reverse", "forward"],
+)
 def test_split_gradient_matches_finite_differences(params, vacancy_lattice, adjoint):
     kd = float(params.k_desorption_per_h)
 
