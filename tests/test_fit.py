@@ -169,6 +169,22 @@ def test_lifetimes_pin_the_overall_rate_scale(tmp_path):
     assert all(blind.stderr[n] > blind.values[n] for n in free)
 
 
+@pytest.mark.slow  # ~40 s alone: the reverse-mode gradient compiles slowly
+def test_adam_lbfgs_reaches_the_levenberg_marquardt_optimum():
+    asm = jaxnc.Assembly.supercrystal(2, 2, 1)
+    true = jaxnc.Parameters.hashimoto2024()
+    data = synthetic_dataset(asm, true, {"s": "light 2h; dark 100h"}, saves_per_step=11, seed=7)
+    free = FREE[:2]
+    start = true.replace(**{n: 2 * float(getattr(true, n)) for n in free})
+    lm = fit(data, asm, start, free, progress=False)
+    optax_fit = fit(data, asm, start, free, method="adam-lbfgs", progress=False)
+    assert optax_fit.method == "adam-lbfgs" and optax_fit.iterations > 30  # warm-up + L-BFGS
+    # Same minimum: the losses agree to the optimisers' stopping tolerances.
+    assert optax_fit.loss == pytest.approx(lm.loss, rel=1e-6)
+    for n in free:
+        assert optax_fit.values[n] == pytest.approx(lm.values[n], rel=1e-3)
+
+
 def test_unknown_free_parameter_is_refused(tmp_path):
     _, data = _synthetic(tmp_path, jaxnc.Assembly.isolated(1), "mean_field", "light 1h", 5)
     with pytest.raises(jaxnc.ParameterError, match="k_typo"):

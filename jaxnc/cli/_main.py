@@ -71,6 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="full 3D lattice or one cube per layer (default field)")
     sim.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                      help="override a parameter of the default set (repeatable)")
+    sim.add_argument("--solver", choices=("auto", "ros3", "ros2", "kvaerno5"), default="auto",
+                     help="integrator (default auto: matrix-free ros3 for field, kvaerno5 for "
+                     "mean_field)")
     sim.add_argument("--saves-per-step", type=int, default=61,
                      help="saved times per protocol step (default 61)")
     sim.add_argument("--out", required=True, help="output CSV file")
@@ -313,7 +316,7 @@ def _cmd_simulate(args) -> int:
     protocol = Protocol.parse(args.protocol)
     params = Parameters.hashimoto2024().replace(**_parse_set(args.set))
     assembly = _assembly_from_args(args)
-    sol = simulate(assembly, params, protocol, model=args.model,
+    sol = simulate(assembly, params, protocol, model=args.model, solver=args.solver,
                    saves_per_step=args.saves_per_step, progress=not args.quiet)
     sol.to_csv(args.out)
     if args.plot:
