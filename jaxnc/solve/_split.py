@@ -6,7 +6,7 @@ the same small system in every cube) and transport of free ligand between cubes 
 (Verwer, Spee, Blom and Hundsdorfer, SIAM J. Sci. Comput. 20, 1456, 1999) needs only linear
 solves with a matrix `W ~ I - g h J`, and is second order for *any* `W`; here
 
-    W = (I - g h J_local) (I - g h J_transport),
+    W = (I - g h J_transport) (I - g h J_local),
 
 so each solve is a closed-form 3x3 solve per cube (the local Jacobian blocks come from three
 forward-mode products, all cubes at once) and a symmetric positive definite transport solve by
@@ -68,7 +68,7 @@ GAMMA_ROS2 = 1.0 + 1.0 / math.sqrt(2.0)
 
 class AbstractFactorizedRosenbrock(diffrax.AbstractSolver):
     """Rosenbrock-W methods for a jaxnc model with the factorised
-    `W = (I - g h J_local)(I - g h J_transport)` (see the module docstring).
+    `W = (I - g h J_transport)(I - g h J_local)` (see the module docstring).
 
     **Fields:** `model` (whose `local_rates` and `transport_rate` are integrated; the diffrax
     term is only used for `func`); `cg_rtol`, `cg_atol` (ML), `cg_max_steps`: the transport
@@ -124,7 +124,7 @@ class ROS2AF(AbstractFactorizedRosenbrock):
 
 def _factorized(model, co, a, x0, opts):
     """The vector field split per cube `(d theta, d q, d c, escaped)` and
-    `f -> W^-1 f` for `W = (I - a J_local)(I - a J_transport)` linearised at `x0`.
+    `f -> W^-1 f` for `W = (I - a J_transport)(I - a J_local)` linearised at `x0`.
 
     `W^-1 f` returns `(k_theta, k_q, k_c)`, the per-cell escaped-ligand part `k_lost` and a
     failure flag of the transport solve.
@@ -194,14 +194,18 @@ class ROS34PW2AF(AbstractFactorizedRosenbrock):
         h = t1 - t0
         x0 = (y0.coverage, y0.charge, y0.free_ligand)
         rates, solve_w = _factorized(self.model, args, g * h, x0, self)
-        us, ls, bad = [], [], jnp.zeros((), bool)
+        # u_j = g h k_j, so the c_ij / h u_j terms are c_ij g k_j: no division by h (a vmapped
+        # solve steps finished batch members with h = 0, and 0 / 0 poisoned gradients).
+        us, ls, ks, kls, bad = [], [], [], [], jnp.zeros((), bool)
         for i in range(4):
             x = tuple(x0[k] + sum(a_t[i, j] * us[j][k] for j in range(i)) for k in range(3))
             f = rates(x)
-            rhs = tuple(f[k] + sum(c_t[i, j] / h * us[j][k] for j in range(i))
+            rhs = tuple(f[k] + sum(c_t[i, j] * g * ks[j][k] for j in range(i))
                         for k in range(3)) + (
-                f[3] + sum(c_t[i, j] / h * ls[j] for j in range(i)),)
+                f[3] + sum(c_t[i, j] * g * kls[j] for j in range(i)),)
             k, k_lost, fail = solve_w(rhs)
+            ks.append(k)
+            kls.append(k_lost)
             us.append(tuple(g * h * kk for kk in k))
             ls.append(g * h * k_lost)
             bad = bad | fail
