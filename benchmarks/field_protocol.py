@@ -1,6 +1,6 @@
 """Time the `field` model through the 1200 h protocol; compile time reported apart from run time.
 
-    .venv/bin/python benchmarks/field_protocol.py [--shape 8 8 4] [--field-solver ros2|kvaerno5]
+    .venv/bin/python benchmarks/field_protocol.py [--shape 8 8 4] [--field-solver ros3|ros2|kvaerno5]
 
 Compile time is timed on its own (`lower().compile()` of the jitted solve); run time is a
 call after a warm-up call, with a different rate value (traced, so no recompilation). The
@@ -54,7 +54,7 @@ def measure(asm, model, solver=None):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--shape", type=int, nargs=3, default=(8, 8, 4))
-    ap.add_argument("--field-solver", default="ros2", choices=("ros2", "kvaerno5"))
+    ap.add_argument("--field-solver", default="ros3", choices=("ros3", "ros2", "kvaerno5"))
     args = ap.parse_args()
     asm = jaxnc.Assembly.supercrystal(*args.shape)
     base = measure(asm, "mean_field")
