@@ -105,56 +105,56 @@ class NumpyField:
         w = self.probe.ravel()
         return float(np.sum(w * pl) / np.sum(w))
 
-    def simulate(self, protocol, saves_per_step, rtol, atol):
-        """PLQY at `saves_per_step` evenly spaced times per step (jaxnc's saves), and the
-        number of right-hand-side evaluations."""
-        y = self.y0()
-        out, nfev = [], 0
-        jac = self.sparsity()
+    def _run(self, protocol, saves_per_step, integrate):
+        """PLQY at `saves_per_step` evenly spaced times per step (jaxnc's saves).
+
+        `integrate(rhs, duration, y, ts)` returns the states at `ts`, shape `(len(ts), n)`,
+        and a count (evaluations or steps), summed over the steps.
+        """
+        y, out, count = self.y0(), [], 0
         for k in range(len(protocol.kinds)):
             dur = float(protocol.duration_h[k])
             co = self.coefficients(float(protocol.wavelength_nm[k]),
                                    float(protocol.irradiance_mw_cm2[k]),
                                    float(protocol.temperature_k[k]))
-            ts = np.linspace(0.0, dur, saves_per_step)
-            sol = solve_ivp(self.rhs, (0.0, dur), y, method="BDF", t_eval=ts, args=co,
-                            rtol=rtol, atol=atol, jac_sparsity=jac)
+
+            def rhs(t, yy, co=co):
+                return self.rhs(t, yy, *co)
+
+            ys, n = integrate(rhs, dur, y, np.linspace(0.0, dur, saves_per_step))
+            count += n
+            out += [self.plqy(row) for row in (ys if k == 0 else ys[1:])]
+            y = ys[-1]
+        return np.asarray(out), count
+
+    def simulate(self, protocol, saves_per_step, rtol, atol):
+        """SciPy BDF with the sparsity pattern; PLQY and right-hand-side evaluations."""
+        jac = self.sparsity()
+
+        def integrate(rhs, dur, y, ts):
+            sol = solve_ivp(rhs, (0.0, dur), y, method="BDF", t_eval=ts, rtol=rtol, atol=atol,
+                            jac_sparsity=jac)
             if not sol.success:
-                raise RuntimeError(f"solve_ivp failed in step {k + 1}: {sol.message}")
-            nfev += int(sol.nfev)
-            cols = range(sol.y.shape[1]) if k == 0 else range(1, sol.y.shape[1])
-            out += [self.plqy(sol.y[:, j]) for j in cols]
-            y = sol.y[:, -1]
-        return np.asarray(out), nfev
+                raise RuntimeError(f"solve_ivp failed: {sol.message}")
+            return sol.y.T, int(sol.nfev)
+
+        return self._run(protocol, saves_per_step, integrate)
 
     def simulate_cvode(self, protocol, saves_per_step, rtol, atol):
-        """The same with SUNDIALS CVODE (BDF, sparse direct linear solver with the pattern)
-        through scikit-sundae; PLQY at the same times and the number of steps."""
+        """SUNDIALS CVODE (BDF, sparse direct linear solver with the pattern) through
+        scikit-sundae; PLQY and steps."""
         from sksundae.cvode import CVODE
 
-        y = self.y0()
-        out, steps = [], 0
         pattern = self.sparsity()
-        for k in range(len(protocol.kinds)):
-            dur = float(protocol.duration_h[k])
-            co = self.coefficients(float(protocol.wavelength_nm[k]),
-                                   float(protocol.irradiance_mw_cm2[k]),
-                                   float(protocol.temperature_k[k]))
 
-            def make(co):
-                def rhsfn(t, yy, yp):  # exactly three arguments (a fourth means userdata)
-                    yp[:] = self.rhs(t, yy, *co)
+        def integrate(rhs, dur, y, ts):
+            def rhsfn(t, yy, yp):  # exactly three arguments (a fourth means userdata)
+                yp[:] = rhs(t, yy)
 
-                return rhsfn
-
-            solver = CVODE(make(co), method="BDF", rtol=rtol, atol=atol, linsolver="sparse",
-                           sparsity=pattern, max_num_steps=100000)
-            res = solver.solve(np.linspace(0.0, dur, saves_per_step), y)
+            res = CVODE(rhsfn, method="BDF", rtol=rtol, atol=atol, linsolver="sparse",
+                        sparsity=pattern, max_num_steps=100000).solve(ts, y)
             if not res.success:
-                raise RuntimeError(f"CVODE failed in step {k + 1}: {res.message}")
-            steps += int(getattr(res, "nsteps", 0) or 0)
-            ys = np.asarray(res.y)
-            rows = range(ys.shape[0]) if k == 0 else range(1, ys.shape[0])
-            out += [self.plqy(ys[j]) for j in rows]
-            y = ys[-1]
-        return np.asarray(out), steps
+                raise RuntimeError(f"CVODE failed: {res.message}")
+            return np.asarray(res.y), int(getattr(res, "nsteps", 0) or 0)
+
+        return self._run(protocol, saves_per_step, integrate)

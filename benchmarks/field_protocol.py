@@ -1,6 +1,6 @@
 """Time the `field` model through the 1200 h protocol; compile time reported apart from run time.
 
-    .venv/bin/python benchmarks/field_protocol.py [--shape 8 8 4] [--field-solver ros3|ros2|kvaerno5]
+    .venv/bin/python benchmarks/field_protocol.py [--shape 8 8 4] [--field-solver ros3|kvaerno5]
 
 Compile time is timed on its own (`lower().compile()` of the jitted solve); run time is a
 call after a warm-up call, with a different rate value (traced, so no recompilation). The

@@ -362,6 +362,7 @@ class _Setup:
     samples: list
     protocols: list
     lifetimes: bool
+    protocol: Protocol | None  # the one given for every curve, parsed
 
 
 def _setup(data, assembly, params, free, per_sample, model, protocol, irradiance_mw_cm2,
@@ -412,7 +413,8 @@ def _setup(data, assembly, params, free, per_sample, model, protocol, irradiance
     z0 = np.concatenate([[float(transforms[n].forward(x0[n])) for n in free],
                          np.tile([float(transforms[n].forward(x0[n])) for n in per_sample],
                                  len(samples))])
-    return _Setup(problem, z0, is_plqy, n_lifetimes, samples, protocols, bool(lifetimes))
+    return _Setup(problem, z0, is_plqy, n_lifetimes, samples, protocols, bool(lifetimes),
+                  protocol)
 
 
 # ---------------------------------------------------------------------------- optimisers
@@ -576,9 +578,7 @@ def fit(
                    irradiance_mw_cm2, lifetime_weight_per_ns, rtol, atol)
     problem, z0, is_plqy = setup.problem, setup.z0, setup.is_plqy
     samples, protocols, lifetimes = setup.samples, setup.protocols, setup.lifetimes
-    n_lifetimes = setup.n_lifetimes
-    if isinstance(protocol, str):
-        protocol = Protocol.parse(protocol)
+    n_lifetimes, protocol = setup.n_lifetimes, setup.protocol
     rng = np.random.default_rng(seed)
     initial = [z0] + [z0 + start_spread * rng.standard_normal(z0.size)
                       for _ in range(int(starts) - 1)]

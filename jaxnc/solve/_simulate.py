@@ -17,7 +17,7 @@ from ..models import AbstractModel, State, get_model
 from ..parameters import Parameters
 from ..protocol import Protocol
 from ._solution import Solution
-from ._split import ROS2AF, ROS34PW2AF, AbstractFactorizedRosenbrock
+from ._split import ROS2AF, ROS34PW2AF
 
 __all__ = ["simulate", "solve_at", "SolverSettings", "default_solver", "resolve_solver",
            "default_tolerances"]
@@ -117,9 +117,9 @@ def solve_at(model: AbstractModel, assembly, params, protocol, settings, local_t
 
     def one_step(y, drive):
         duration_h, wavelength_nm, irradiance, temperature_k, ts = drive
-        # A solver with only linear dense output steps to every save time instead.
-        controller = (diffrax.ClipStepSizeController(pid, step_ts=ts)
-                      if isinstance(settings.solver, AbstractFactorizedRosenbrock) else pid)
+        # A solver whose dense output is only linear steps to every save time instead.
+        linear = settings.solver.interpolation_cls is diffrax.LocalLinearInterpolation
+        controller = diffrax.ClipStepSizeController(pid, step_ts=ts) if linear else pid
         co = model.coefficients(cells, assembly, params, wavelength_nm, irradiance,
                                 temperature_k)
         sol = diffrax.diffeqsolve(
