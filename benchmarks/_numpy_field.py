@@ -1,9 +1,9 @@
 """The `field` model's discretised equations in NumPy, with their Jacobian sparsity pattern,
 for SciPy's `solve_ivp(method="BDF", jac_sparsity=...)` (benchmarks only).
 
-Per-step coefficients (generation, rate constants, hop rate) and the lattice arrays come from
-jaxnc itself, so both solvers integrate the same equations; the right-hand side mirrors
-`AbstractModel.local_rates` + `transport_rate` (jaxnc/models/_base.py).
+Per-step coefficients (generation, rate constants, hop rate, escape chance) and the lattice
+arrays come from jaxnc itself, so both solvers integrate the same equations; the right-hand
+side mirrors `AbstractModel.local_rates` + `transport_rate` (jaxnc/models/_base.py).
 """
 
 from __future__ import annotations
@@ -36,14 +36,14 @@ class NumpyField:
         co = self.model.coefficients(self.cells, self.asm, self.params, wavelength_nm,
                                      irradiance, temperature_k)
         return (np.asarray(co.generation_per_s), float(co.k_ads_per_h),
-                float(co.k_des_per_h), float(co.k_hop_per_h))
+                float(co.k_des_per_h), float(co.k_hop_per_h), float(co.escape_confined))
 
     def y0(self):
         st = self.model.initial_state(self.cells, self.params)
         return np.concatenate([np.asarray(st.coverage).ravel(), np.asarray(st.charge).ravel(),
                                np.asarray(st.free_ligand).ravel(), [0.0]])
 
-    def rhs(self, t, y, gen, k_ads, k_des, k_hop):
+    def rhs(self, t, y, gen, k_ads, k_des, k_hop, chance_confined):
         p, n, s = self.p, self.n, self.shape
         th, q, c = y[:n].reshape(s), y[n:2 * n].reshape(s), y[2 * n:3 * n].reshape(s)
         kr, knr, ktnr = p["k_radiative_per_ns"], p["k_nonradiative_per_ns"], \
@@ -54,7 +54,7 @@ class NumpyField:
                        - p["k_release_per_s"] * q)
         ads = k_ads * np.exp(p["charge_enhancement"] * np.minimum(q, 2.0)) * c * (1 - th)
         des = k_des * th**2
-        chance = self.confined * p["escape_fraction"] + (1 - self.confined)
+        chance = self.confined * chance_confined + (1 - self.confined)
         esc = chance * k_hop * self.open * c
         inflow = np.zeros(s)
         for axis, link in enumerate(self.links):

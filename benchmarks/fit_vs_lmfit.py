@@ -58,7 +58,8 @@ class NumpyMeanField:
         self._coefficients = {}
 
     def coefficients(self, light: bool, temperature_k: float):
-        """Generation, k_ads / k_ads_ref, steric factor of k_des and k_hop, from jaxnc."""
+        """Generation, k_ads / k_ads_ref, steric factor of k_des, k_hop and the escape chance,
+        from jaxnc."""
         key = (light, temperature_k)
         if key not in self._coefficients:
             co = self.model.coefficients(self.cells, self.asm, self.params, 468.0,
@@ -69,10 +70,11 @@ class NumpyMeanField:
                 np.asarray(co.generation_per_s),
                 float(co.k_ads_per_h) / self.p["k_adsorption_per_h"],
                 float(co.k_des_per_h) / (self.p["k_desorption_per_h"] * arr),
-                float(co.k_hop_per_h))
+                float(co.k_hop_per_h),
+                float(co.escape_confined))
         return self._coefficients[key]
 
-    def rhs(self, t, y, gen, k_a, k_d, k_tnr, k_hop):
+    def rhs(self, t, y, gen, k_a, k_d, k_tnr, k_hop, chance_confined):
         p, nz = self.p, self.nz
         th, q, c = y[:nz], y[nz:2 * nz], y[2 * nz:3 * nz]
         kr, knr = p["k_radiative_per_ns"], p["k_nonradiative_per_ns"]
@@ -85,7 +87,7 @@ class NumpyMeanField:
         inflow = np.zeros(nz)
         inflow[:-1] += flux
         inflow[1:] -= flux
-        chance = self.confined * p["escape_fraction"] + (1 - self.confined)
+        chance = self.confined * chance_confined + (1 - self.confined)
         esc = chance * k_hop * self.open * c
         dc = self.area * (des - ads) + inflow / self.weight - esc
         return np.concatenate([ads - des, dq, dc, [np.sum(self.weight * esc)]])
@@ -101,7 +103,7 @@ class NumpyMeanField:
         for k, kind in enumerate(protocol.kinds):
             t0, t1 = bounds[k], bounds[k + 1]
             temp = float(protocol.temperature_k[k])
-            gen, ka, kd, k_hop = self.coefficients(kind == "light", temp)
+            gen, ka, kd, k_hop, chance = self.coefficients(kind == "light", temp)
             kd = kd * v["k_desorption_per_h"] * np.exp(
                 -v["Ea_desorption_kj_mol"] / R_KJ_MOL_K * (1 / temp - 1 / T_REF_K))
             sel = ((times > t0) | ((times == t0) & (k == 0))) & (times <= t1)
@@ -110,7 +112,8 @@ class NumpyMeanField:
             t_eval = np.append(wanted, t1) if extra else wanted  # the end carries the state
             sol = solve_ivp(self.rhs, (t0, t1), y, method="BDF", t_eval=t_eval, rtol=rtol,
                             atol=atol, args=(gen, ka * v["k_adsorption_per_h"], kd,
-                                             v["k_trap_nonradiative_per_ns"], k_hop))
+                                             v["k_trap_nonradiative_per_ns"], k_hop,
+                                             chance))
             states = sol.y[:, :-1] if extra else sol.y
             kr = self.p["k_radiative_per_ns"]
             pl = kr / (kr + self.p["k_nonradiative_per_ns"]

@@ -75,6 +75,7 @@ class Coefficients(eqx.Module):
     k_ads_per_h: Float[Array, ""]
     k_des_per_h: Float[Array, ""]
     k_hop_per_h: Float[Array, ""]
+    escape_confined: Float[Array, ""]
 
 
 class AbstractModel(eqx.Module):
@@ -118,8 +119,9 @@ class AbstractModel(eqx.Module):
         )
         k_ads, k_des = self.adsorption.rate_constants_per_h(gap, lig, temperature_k, params)
         k_hop = self.transport.hop_rate_per_h(gap, lig, pitch, temperature_k, params)
+        chance = self.transport.escape_chance(gap, lig, params)
         return Coefficients(cells, params, jnp.where(cells.occupied, gen, 0.0), k_ads, k_des,
-                            k_hop)
+                            k_hop, chance)
 
     def local_rates(self, coverage, charge, free_ligand, co: Coefficients):
         """Everything but transport, cell by cell (each cell's rates depend on that cell only).
@@ -134,7 +136,7 @@ class AbstractModel(eqx.Module):
         dq = 3600.0 * self.trapping.rate_per_s(q, theta, carriers, p)
         ads, des = self.adsorption.rates_per_h(theta, q, c, co.k_ads_per_h, co.k_des_per_h, p)
         escape = self.transport.escape_per_h(c, cells.open_faces, cells.confined,
-                                             co.k_hop_per_h, p)
+                                             co.k_hop_per_h, co.escape_confined)
         occ = cells.occupied
         return (
             jnp.where(occ, ads - des, 0.0),

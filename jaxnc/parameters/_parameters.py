@@ -40,7 +40,14 @@ PARAMETER_INFO: dict[str, tuple[str, str]] = {
     "Ea_diffusion_kj_mol": ("finite", "activation energy of nanospace diffusion"),
     "escape_fraction": ("fraction", "chance that ligand reaching an open face leaves the assembly"),
     "steric_free_nm": ("finite", "free room (gap - ligand) at which desorption is half hindered"),
-    "steric_width_nm": ("positive", "width of the smooth steric and hindrance switches"),
+    "steric_width_nm": (
+        "positive",
+        "width of the smooth steric, hindrance and confinement switches",
+    ),
+    "confinement_margin_nm": (
+        "finite",
+        "gap beyond both ligand shells (gap - 2 ligand) at which a nanospace is half open",
+    ),
     "gap_reference_nm": ("positive", "gap at which the free-ligand dilution factor is 1"),
     "coverage_initial": ("fraction", "ligand coverage of trap sites before the protocol"),
     "free_ligand_initial": (
@@ -81,6 +88,7 @@ class Parameters(eqx.Module):
     escape_fraction: Float[Array, ""] = eqx.field(converter=_scalar)
     steric_free_nm: Float[Array, ""] = eqx.field(converter=_scalar)
     steric_width_nm: Float[Array, ""] = eqx.field(converter=_scalar)
+    confinement_margin_nm: Float[Array, ""] = eqx.field(converter=_scalar)
     gap_reference_nm: Float[Array, ""] = eqx.field(converter=_scalar)
     coverage_initial: Float[Array, ""] = eqx.field(converter=_scalar)
     free_ligand_initial: Float[Array, ""] = eqx.field(converter=_scalar)

@@ -1,10 +1,13 @@
 """Reversible ligand adsorption: charge-enhanced adsorption, second-order Arrhenius desorption.
 
-    ads = k_a(T) * (gap_ref / gap) * exp(alpha q) * c * (1 - theta)
+    ads = k_a(T) * s(gap, ligand) * (gap_ref / gap) * exp(alpha q) * c * (1 - theta)
     des = k_d(T) * s(gap, ligand) * theta**2
 
 The second-order desorption makes the dark decay follow the pseudo-second-order law the paper
-fits (H2024, Fig. S6). `s` is a smooth steric factor: desorption needs free room in the gap.
+fits (H2024, Fig. S6). `s` is a smooth steric factor: a molecule leaving or reaching the
+surface must pass through free room in the gap. It is a factor on the transition state, so it
+slows both directions alike (microscopic reversibility) and leaves the Langmuir equilibrium
+unchanged: a gap that closes on the ligand locks the coverage, in the dark and under light.
 `gap_ref / gap` is the dilution of the free ligand: the same amount spread in a wider nanospace
 meets the surface less often.
 """
@@ -65,9 +68,10 @@ class ChargeEnhancedAdsorption(AbstractAdsorption):
 
     def rate_constants_per_h(self, gap_nm, ligand_nm, temperature_k, params):
         dilution = params.gap_reference_nm / gap_nm
+        steric = steric_factor(gap_nm, ligand_nm, params)
         k_ads = arrhenius(params.k_adsorption_per_h, params.Ea_adsorption_kj_mol, temperature_k)
         k_des = arrhenius(params.k_desorption_per_h, params.Ea_desorption_kj_mol, temperature_k)
-        return k_ads * dilution, k_des * steric_factor(gap_nm, ligand_nm, params)
+        return k_ads * steric * dilution, k_des * steric
 
     def rates_per_h(self, coverage, charge, free_ligand, k_ads, k_des, params):
         # Charge is a fraction in [0, 1]; the cap at 2 never binds for the physical state but

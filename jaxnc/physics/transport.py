@@ -4,9 +4,16 @@ Finite volumes on the lattice graph: the flux through a shared face between cell
 is `k_hop * links * (c_b - c_a)` with `k_hop = D_eff / pitch**2`; `links` counts the shared
 faces between the two cells (1 on the full lattice, a face count between layers in the
 mean-field reduction). Escape through each open face of a cube that shares a face with another
-(its free ligand sits in a nanospace and must find the way out) is `escape_fraction * k_hop * c`;
+(its free ligand sits in a nanospace and must find the way out) is `chance * k_hop * c`;
 a cube that shares no face has no nanospace, and its free ligand leaves at the unhindered
 `k_hop * c` per face (H2024: free ligand around isolated cubes is lost).
+
+A nanospace holds its free ligand only while the ligand shells of the two facing cubes close it
+(H2024: DDAB "encapsulated" in ~3 nm nanospaces around 1.6 nm ligands). Once the gap exceeds
+both shells, `2 * ligand`, by `confinement_margin_nm` the channel is open and a confined cube
+loses ligand like an isolated one: `chance = escape_fraction ** (1 - open)` with the smooth
+switch `open = sigmoid((gap - 2 ligand - margin) / steric_width_nm)`, so wide-gap assemblies
+tend to isolated cubes.
 Fluxes are antisymmetric, so the transport term conserves ligand exactly.
 """
 
@@ -20,7 +27,7 @@ import jax.numpy as jnp
 
 from .adsorption import arrhenius
 
-__all__ = ["hindrance", "AbstractTransport", "HinderedLatticeDiffusion"]
+__all__ = ["hindrance", "confined_escape_chance", "AbstractTransport", "HinderedLatticeDiffusion"]
 
 
 def hindrance(gap_nm, ligand_nm, width_nm):
@@ -31,6 +38,21 @@ def hindrance(gap_nm, ligand_nm, width_nm):
     """
     free_nm = width_nm * jax.nn.softplus((gap_nm - ligand_nm) / width_nm)
     return (free_nm / gap_nm) ** 2
+
+
+def confined_escape_chance(gap_nm, ligand_nm, params):
+    """Chance that free ligand reaching an open face of a nanospace leaves the assembly.
+
+    `escape_fraction` while the two ligand shells close the gap, rising smoothly (geometric
+    interpolation) to 1 once `gap - 2 * ligand` exceeds `confinement_margin_nm`.
+    """
+    opened = jax.nn.sigmoid(
+        (gap_nm - 2.0 * ligand_nm - params.confinement_margin_nm) / params.steric_width_nm
+    )
+    # log(0) guarded: escape_fraction = 0 (a sealed film) stays exactly 0 with finite gradients.
+    tiny = jnp.finfo(jnp.result_type(float)).tiny
+    log_chance = jnp.log(jnp.maximum(params.escape_fraction, tiny))
+    return jnp.where(params.escape_fraction > 0, jnp.exp((1.0 - opened) * log_chance), 0.0)
 
 
 def _net_inflow(c, links, k_hop):
@@ -60,13 +82,18 @@ class AbstractTransport(eqx.Module):
     def net_inflow(self, free_ligand, links, k_hop):
         """Net inflow of free ligand into each cell (summed over its cubes, per hour)."""
 
-    def escape_per_h(self, free_ligand, open_faces, confined, k_hop, params):
+    def escape_chance(self, gap_nm, ligand_nm, params):
+        """Chance that ligand at an open face of a nanospace escapes; see
+        [`confined_escape_chance`][]."""
+        return confined_escape_chance(gap_nm, ligand_nm, params)
+
+    def escape_per_h(self, free_ligand, open_faces, confined, k_hop, chance_confined):
         """Escape rate per cube (ML/h) through its open faces.
 
-        `confined` is the fraction of cubes that hold a nanospace (share a face); the rest
-        lose free ligand without hindrance.
+        `confined` is the fraction of cubes that hold a nanospace (share a face), whose ligand
+        escapes with `chance_confined`; the rest lose free ligand without hindrance.
         """
-        chance = confined * params.escape_fraction + (1.0 - confined)
+        chance = confined * chance_confined + (1.0 - confined)
         return chance * k_hop * open_faces * free_ligand
 
 
