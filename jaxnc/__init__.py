@@ -20,6 +20,7 @@ from ._errors import (  # noqa: E402
     ProtocolError,
     SolverError,
 )
+from .design import optimize_design, sweep  # noqa: E402
 from .fit import Dataset, FitResult, fit, kinetics  # noqa: E402
 from .geometry import Assembly  # noqa: E402
 from .models import FieldModel, MeanFieldModel  # noqa: E402
@@ -39,6 +40,8 @@ __all__ = [
     "fit",
     "FitResult",
     "kinetics",
+    "sweep",
+    "optimize_design",
     "Solution",
     "FieldModel",
     "MeanFieldModel",

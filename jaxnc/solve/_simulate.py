@@ -85,6 +85,9 @@ class SolverSettings(eqx.Module):
     - `rtol`, `atol`: tolerances of the PID step-size controller (traced: changing them does
       not recompile).
     - `max_steps`: solver steps allowed per protocol step (static).
+    - `step_to_saves`: end a solver step at every save time, so saved values are solver points
+      rather than dense-output interpolations (static; always so for solvers whose dense
+      output is only linear).
     - `adjoint`: diffrax adjoint for reverse-mode gradients; default
       `RecursiveCheckpointAdjoint()` (discretise-then-optimise, exact gradients of the
       discrete solve).
@@ -94,6 +97,7 @@ class SolverSettings(eqx.Module):
     rtol: jax.Array = eqx.field(default=1e-7, converter=lambda x: jnp.asarray(x, dtype=float))
     atol: jax.Array = eqx.field(default=1e-10, converter=lambda x: jnp.asarray(x, dtype=float))
     max_steps: int = eqx.field(static=True, default=16384)
+    step_to_saves: bool = eqx.field(static=True, default=False)
     adjoint: diffrax.AbstractAdjoint = diffrax.RecursiveCheckpointAdjoint()
     progress_meter: diffrax.AbstractProgressMeter = diffrax.NoProgressMeter()
 
@@ -119,7 +123,8 @@ def solve_at(model: AbstractModel, assembly, params, protocol, settings, local_t
         duration_h, wavelength_nm, irradiance, temperature_k, ts = drive
         # A solver whose dense output is only linear steps to every save time instead.
         linear = settings.solver.interpolation_cls is diffrax.LocalLinearInterpolation
-        controller = diffrax.ClipStepSizeController(pid, step_ts=ts) if linear else pid
+        to_saves = linear or settings.step_to_saves
+        controller = diffrax.ClipStepSizeController(pid, step_ts=ts) if to_saves else pid
         co = model.coefficients(cells, assembly, params, wavelength_nm, irradiance,
                                 temperature_k)
         sol = diffrax.diffeqsolve(

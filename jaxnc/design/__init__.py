@@ -1,0 +1,14 @@
+"""Design layer: vmapped, sharded sweeps of assembly geometry and gradient-based design search.
+
+`sweep` maps design metrics (activation, retention, dark half-life, cycle repeatability,
+ligand loss) and their exact gradients with respect to gap and ligand length over a grid;
+`optimize_design` searches for the geometry that maximises an objective under constraints.
+"""
+
+from ._metrics import DEFAULT_METRICS, METRICS, Metric
+from ._optimize import DEFAULT_BOUNDS, Constraint, DesignResult, optimize_design
+from ._sweep import DEFAULT_PROTOCOL, SweepResult, film, parse_grid, sweep
+
+__all__ = ["sweep", "SweepResult", "film", "parse_grid", "DEFAULT_PROTOCOL", "METRICS",
+           "DEFAULT_METRICS", "Metric", "optimize_design", "DesignResult", "Constraint",
+           "DEFAULT_BOUNDS"]
