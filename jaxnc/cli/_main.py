@@ -49,6 +49,23 @@ def _add_assembly_args(p) -> None:
                    help="ligand length (nm, default 1.6)")
 
 
+def _add_design_args(p) -> None:
+    p.add_argument("--assembly", choices=("isolated", "monolayer", "supercrystal"),
+                   default="supercrystal", help="assembly type (default: supercrystal)")
+    p.add_argument("--nx", type=int, default=4, help="cubes along x (default 4)")
+    p.add_argument("--ny", type=int, default=4, help="cubes along y (default 4)")
+    p.add_argument("--nz", type=int, default=4,
+                   help="layers of a supercrystal when --layers is not swept (default 4)")
+    p.add_argument("--n", type=int, default=16, help="number of isolated cubes (default 16)")
+    p.add_argument("--edge-nm", type=float, default=9.8, help="cube edge (nm, default 9.8)")
+    p.add_argument("--protocol", help="protocol text (default: 3 h of 468 nm light at 10 "
+                   "mW/cm2, 100 h dark, 3 h light; jaxnc.design.DEFAULT_PROTOCOL)")
+    p.add_argument("--model", choices=("field", "mean_field"), default="mean_field",
+                   help="model (default mean_field)")
+    p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                   help="override a parameter of the default set (repeatable)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="jaxnc",
@@ -134,6 +151,63 @@ def build_parser() -> argparse.ArgumentParser:
                      help="rate law (default pso: pseudo-second-order)")
     kin.add_argument("--out", required=True, help="output JSON file")
     kin.add_argument("--plot", help="output PNG: Arrhenius plot")
+
+    sw = sub.add_parser(
+        "sweep",
+        help="design metrics and their gap/ligand gradients over a grid of assemblies",
+        description="Simulate the protocol at every grid point of gap x ligand length (and "
+        "optionally layers, irradiance, temperature) as vmapped batches sharded over the JAX "
+        "devices; write one CSV row per point with each metric, its derivatives with respect "
+        "to gap and ligand length (forward mode through the solver) and a status.",
+    )
+    sw.add_argument("--gap-nm", default="1.5:5:16",
+                    help="gaps: START:STOP:COUNT or a list (nm; default %(default)s)")
+    sw.add_argument("--ligand-nm", default="1:2.5:8",
+                    help="ligand lengths: START:STOP:COUNT or a list (nm; default %(default)s)")
+    sw.add_argument("--layers", help="layer counts of a supercrystal, e.g. 1,2,4,8")
+    sw.add_argument("--irradiance-mw-cm2", help="light-step irradiances to sweep (mW/cm2)")
+    sw.add_argument("--temperature-k", help="temperatures to sweep (K, every step)")
+    _add_design_args(sw)
+    sw.add_argument("--metrics", help="comma-separated metrics (default: all six: "
+                    "plqy_activated, t90_activation_h, plqy_retained, dark_half_life_h, "
+                    "cycle_repeatability, ligand_lost_fraction)")
+    sw.add_argument("--no-gradients", action="store_true",
+                    help="metrics only, without d_<metric>_d_gap_nm / _d_ligand_nm")
+    sw.add_argument("--chunk-size", type=int, default=128,
+                    help="points per batch (default 128)")
+    sw.add_argument("--out", required=True, help="output CSV file")
+    sw.add_argument("--plot", help="output PNG: metric maps with gradient arrows (and, with "
+                    "--layers, a second figure *_layers.png against layer count)")
+    sw.add_argument("--checkpoint", help="checkpoint file (default OUT.partial.npz), written "
+                    "after every chunk and removed when the sweep finishes")
+    sw.add_argument("--resume", action="store_true",
+                    help="skip the chunks already in the checkpoint")
+    sw.add_argument("--quiet", action="store_true", help="no progress bar, no summary")
+
+    de = sub.add_parser(
+        "design",
+        help="gradient-based search for the gap and ligand length that optimise a metric",
+        description="Maximise (or minimise) a design metric over gap and ligand length "
+        "within bounds and under constraints, by Adam on forward-mode gradients through the "
+        "solver from several starts; write the optimum, the objective's value and gradient "
+        "there, every metric and every start as JSON.",
+    )
+    de.add_argument("--objective", default="plqy_retained",
+                    help="metric to optimise (default %(default)s)")
+    de.add_argument("--goal", choices=("max", "min"),
+                    help="maximise or minimise (default: the metric's own)")
+    de.add_argument("--bounds", default="gap_nm=1.5:5,ligand_nm=1:2.5",
+                    help="NAME=LOW:HIGH,... in nm (default %(default)s)")
+    de.add_argument("--constraint", action="append", default=[], metavar="METRIC>=VALUE",
+                    help="e.g. 'plqy_activated>=0.6' (repeatable)")
+    de.add_argument("--starts", type=int, default=8, help="starting points (default 8)")
+    de.add_argument("--seed", type=int, default=0, help="seed of the starts (default 0)")
+    de.add_argument("--steps", type=int, default=150, help="Adam steps (default 150)")
+    _add_design_args(de)
+    de.add_argument("--out", required=True, help="output JSON file")
+    de.add_argument("--plot", help="output PNG: a 24 x 12 map of the objective and the "
+                    "constraints' metrics with the optimum marked")
+    de.add_argument("--quiet", action="store_true", help="no progress bar, no summary")
 
     rep = sub.add_parser(
         "reproduce",
@@ -265,6 +339,154 @@ def _cmd_reproduce(args) -> int:
     return 0
 
 
+def _design_setup(args):
+    from ..design import DEFAULT_PROTOCOL, film
+    from ..parameters import Parameters
+    from ..protocol import Protocol
+
+    protocol = Protocol.parse(args.protocol or DEFAULT_PROTOCOL)
+    params = Parameters.hashimoto2024().replace(**_parse_set(args.set))
+    factory = film(args.assembly, nx=args.nx, ny=args.ny, nz=args.nz, n=args.n,
+                   edge_nm=args.edge_nm)
+    return factory, params, protocol
+
+
+def _grid_best_lines(result) -> list[str]:
+    from .._errors import ParameterError
+    from ..design import METRICS
+
+    lines = []
+    for m in result.metrics:
+        try:
+            row = result.best(m)
+        except ParameterError:
+            lines.append(f"  {m:22s} no finite value")
+            continue
+        where = ", ".join(f"{a} {row[a]:g}" for a in result.axes)
+        lines.append(f"  {m:22s} {METRICS[m].goal} {row[m]:.4g} at {where}")
+    return lines
+
+
+def _cmd_sweep(args) -> int:
+    import collections
+    from pathlib import Path
+
+    from .._errors import ParameterError
+    from ..design import DEFAULT_METRICS, parse_grid, sweep
+
+    if args.plot:
+        from ..plot import check_plot_path
+
+        check_plot_path(args.plot)
+    factory, params, protocol = _design_setup(args)
+    axes = dict(gap_nm=parse_grid(args.gap_nm, "--gap-nm"),
+                ligand_nm=parse_grid(args.ligand_nm, "--ligand-nm"))
+    if args.layers:
+        if args.assembly != "supercrystal":
+            raise ParameterError("--layers sweeps the thickness of a supercrystal; "
+                                 f"--assembly {args.assembly} has no layers to sweep")
+        axes["layers"] = parse_grid(args.layers, "--layers", integer=True)
+    if args.irradiance_mw_cm2:
+        axes["irradiance_mw_cm2"] = parse_grid(args.irradiance_mw_cm2, "--irradiance-mw-cm2")
+    if args.temperature_k:
+        axes["temperature_k"] = parse_grid(args.temperature_k, "--temperature-k")
+    metrics = ([m.strip() for m in args.metrics.split(",") if m.strip()] if args.metrics
+               else DEFAULT_METRICS)
+    checkpoint = Path(args.checkpoint or f"{args.out}.partial.npz")
+    if args.resume and not checkpoint.exists():
+        raise ParameterError(f"--resume: no checkpoint {checkpoint}")
+    result = sweep(factory, params, protocol, metrics=metrics, model=args.model,
+                   gradients=not args.no_gradients, chunk_size=args.chunk_size,
+                   progress=not args.quiet, checkpoint=checkpoint, resume=args.resume, **axes)
+    result.to_csv(args.out)
+    figures = []
+    if args.plot:
+        from ..plot import plot_sweep, plot_sweep_layers
+
+        plot_sweep(result, args.plot)
+        figures.append(args.plot)
+        if "layers" in result.axes:
+            stem, dot, ext = args.plot.rpartition(".")
+            layers_path = f"{stem}_layers.{ext}"
+            plot_sweep_layers(result, layers_path)
+            figures.append(layers_path)
+    checkpoint.unlink(missing_ok=True)
+    if not args.quiet:
+        counts = collections.Counter(result.status.ravel().tolist())
+        n = int(sum(counts.values()))
+        print(f"{n} points ({', '.join(f'{v} {k}' for k, v in sorted(counts.items()))}) in "
+              f"{result.wall_s:.1f} s (first chunk, with compilation, "
+              f"{result.first_chunk_s:.1f} s) on {result.settings['devices']} device(s)")
+        print("grid best:")
+        print("\n".join(_grid_best_lines(result)))
+        print(f"wrote {args.out}" + "".join(f" and {f}" for f in figures))
+    return 0
+
+
+def _parse_bounds(text: str) -> dict:
+    from .._errors import ParameterError
+
+    bounds = {}
+    for item in text.split(","):
+        if not item.strip():
+            continue
+        name, sep, rng = item.partition("=")
+        lo, colon, hi = rng.partition(":")
+        try:
+            if not (sep and colon):
+                raise ValueError
+            bounds[name.strip()] = (float(lo), float(hi))
+        except ValueError:
+            raise ParameterError(f"--bounds {item!r}: expected NAME=LOW:HIGH, e.g. "
+                                 f"gap_nm=1.5:5") from None
+    return bounds
+
+
+def _cmd_design(args) -> int:
+    from .._io import write_json_atomic
+    from ..design import Constraint, optimize_design
+
+    if args.plot:
+        from ..plot import check_plot_path
+
+        check_plot_path(args.plot)
+    factory, params, protocol = _design_setup(args)
+    constraints = [Constraint.parse(c) for c in args.constraint]
+    result = optimize_design(factory, params, protocol, objective=args.objective,
+                             goal=args.goal, bounds=_parse_bounds(args.bounds),
+                             constraints=constraints, starts=args.starts, seed=args.seed,
+                             steps=args.steps, model=args.model, progress=not args.quiet)
+    write_json_atomic(args.out, result.to_json())
+    if args.plot:
+        import numpy as np
+
+        from ..design import sweep
+        from ..plot import plot_sweep
+
+        (g_lo, g_hi), (l_lo, l_hi) = result.bounds["gap_nm"], result.bounds["ligand_nm"]
+        shown = list(dict.fromkeys([args.objective, *(c.metric for c in constraints)]))
+        grid = sweep(factory, params, protocol, gap_nm=np.linspace(g_lo, g_hi, 24),
+                     ligand_nm=np.linspace(l_lo, l_hi, 12), model=args.model,
+                     metrics=list(result.metrics), chunk_size=args.starts,
+                     progress=not args.quiet)
+        plot_sweep(grid, args.plot, metrics=shown, optimum=result.optimum,
+                   title=f"{args.objective} ({result.goal}) subject to "
+                   f"{', '.join(map(str, constraints)) or 'no constraint'}")
+    if not args.quiet:
+        where = ", ".join(f"{k} {v:.4g}" for k, v in result.optimum.items())
+        grad = ", ".join(f"d/d{k} {v:.3g}" for k, v in result.gradient.items())
+        print(f"{args.objective} ({result.goal}) = {result.value:.4g} at {where}; {grad} "
+              f"per nm")
+        for c in result.constraints:
+            print(f"  {c['constraint']}: {c['value']:.4g} ({'met' if c['met'] else 'NOT met'})")
+        if result.active:
+            print("  active: " + "; ".join(result.active))
+        print(f"{'feasible' if result.feasible else 'NOT feasible'}; {len(result.starts)} "
+              f"starts, {result.wall_s:.1f} s; wrote {args.out}"
+              + (f" and {args.plot}" if args.plot else ""))
+    return 0
+
+
 def _atomic_text(path):
     import contextlib
 
@@ -340,7 +562,7 @@ def main(argv: list[str] | None = None) -> int:
             parser.print_help()
             return EXIT_BAD_INPUT
         commands = {"simulate": _cmd_simulate, "fit": _cmd_fit, "kinetics": _cmd_kinetics,
-                    "reproduce": _cmd_reproduce}
+                    "sweep": _cmd_sweep, "design": _cmd_design, "reproduce": _cmd_reproduce}
         return commands[args.command](args)
     except _UsageError as e:
         print(str(e), file=sys.stderr)

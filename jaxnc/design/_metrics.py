@@ -40,13 +40,14 @@ METRICS: dict[str, Metric] = {m.name: m for m in (
     Metric("plqy_activated", "fraction",
            "PLQY at the end of the first light step", "max"),
     Metric("t90_activation_h", "h",
-           "time into the first light step at which PLQY has made 90 % of that step's change",
-           "min"),
+           "time into the first light step at which PLQY has made 90 % of that step's change "
+           "(NaN where it changes by less than 1 point)", "min"),
     Metric("plqy_retained", "fraction",
            "PLQY at the end of the first dark step after the first light step", "max"),
     Metric("dark_half_life_h", "h",
            "time into that dark step at which PLQY has fallen half-way back to its value before "
-           "the light (beyond the step: the pseudo-second-order law through its end)", "max"),
+           "the light (beyond the step: the pseudo-second-order law through its end; NaN "
+           "without 1 point of activation)", "max"),
     Metric("cycle_repeatability", "fraction",
            "mean difference of successive light-step PLQY maxima (0: cycles repeat; negative: "
            "each cycle reaches less)", "max"),
@@ -58,8 +59,10 @@ DEFAULT_METRICS = tuple(METRICS)
 
 # Flags per metric (decoded by `reason`).
 OK, EXTRAPOLATED, UNDEFINED = 0, 1, 2
-# A PLQY change below this (fraction) is no change: a crossing time of it is round-off.
-_NO_CHANGE = 1e-9
+# A rise below one PLQY point (fraction 0.01) under light is no activation: t90 and the dark
+# half-life of such a rise would time noise-sized changes (the paper's PLQY spread is ±2.2
+# points), so they are NaN there.
+NO_ACTIVATION = 0.01
 
 
 def check_metrics(metrics, protocol: Protocol) -> tuple[str, ...]:
@@ -154,7 +157,7 @@ def evaluate(metrics: tuple[str, ...], kinds: tuple[str, ...], local_times_h, ob
     before = plqy[a, 0]
     activated = plqy[a, -1]
     change = activated - before
-    no_change = jnp.abs(change) < _NO_CHANGE
+    no_change = jnp.abs(change) < NO_ACTIVATION
     nan = jnp.asarray(jnp.nan)
     values, flags = [], []
     for name in metrics:
@@ -206,7 +209,8 @@ def reason(metrics, flags: np.ndarray) -> str:
         if flag == EXTRAPOLATED:
             notes.append(f"{name} extrapolated beyond the dark step (pseudo-second-order)")
         elif flag == UNDEFINED:
-            why = ("no PLQY change under light" if name == "t90_activation_h"
-                   else "no activation or no decay in the dark")
+            why = ("PLQY changed by less than 1 point under light"
+                   if name == "t90_activation_h"
+                   else "less than 1 PLQY point of activation, or no decay in the dark")
             notes.append(f"{name} undefined: {why}")
     return "; ".join(notes)

@@ -438,8 +438,9 @@ def sweep(
     - `saves_per_step`: saved times per protocol step (crossing times are interpolated
       between them).
     - `solver`, `rtol`, `atol`, `max_steps`: as in [`simulate`][].
-    - `chunk_size`: points per batch (rounded up to a multiple of the device count); bounds
-      memory. A sweep of one structure compiles once, whatever the number of chunks.
+    - `chunk_size`: points per batch (at most the points of one layer count; rounded up to a
+      multiple of the device count); bounds memory. Batches of one shape compile once,
+      whatever the number of chunks.
     - `devices`: JAX devices to shard each batch over (default: all, `jax.devices()`; after
       `jax.distributed.initialize()` that spans every host).
     - `progress`: tqdm bar over points (on a terminal only).
@@ -469,9 +470,14 @@ def sweep(
         raise ParameterError("resume=True needs a checkpoint file")
     templates = _templates(assembly_factory, axes["gap_nm"][0], axes["ligand_nm"][0],
                            axes.get("layers"))
+    if int(chunk_size) < 1:
+        raise ParameterError(f"chunk_size must be >= 1, got {chunk_size}")
+    # A small sweep is not padded to a large chunk (padding costs as much as real points).
+    largest_batch = max(int(np.prod([len(v) for k, v in axes.items() if k != "layers"])), 1)
     evaluator = _Evaluator(templates, params, protocol, metrics, model=model, solver=solver,
                            rtol=rtol, atol=atol, max_steps=max_steps, gradients=gradients,
-                           saves_per_step=saves_per_step, chunk_size=chunk_size,
+                           saves_per_step=saves_per_step,
+                           chunk_size=min(int(chunk_size), largest_batch),
                            devices=devices, swept_irradiance=irradiance_mw_cm2 is not None,
                            swept_temperature=temperature_k is not None)
     chunk = evaluator.chunk
@@ -566,12 +572,21 @@ def _isolate_errors(run, members: np.ndarray):
         yield members, run(members), None
     except (eqx.EquinoxRuntimeError, jax.errors.JaxRuntimeError) as err:
         if members.size == 1:
-            first = next((ln for ln in str(err).splitlines() if ln.strip()), type(err).__name__)
-            yield members, None, first.strip()
+            yield members, None, _error_message(err)
             return
         half = members.size // 2
         yield from _isolate_errors(run, members[:half])
         yield from _isolate_errors(run, members[half:])
+
+
+def _error_message(err: Exception) -> str:
+    """The error's own message in one line, without the traceback equinox puts before it."""
+    text = str(err)
+    marker = "EquinoxRuntimeError: "
+    if marker in text:
+        text = text.split(marker, 1)[1]
+    paragraph = text.strip().split("\n\n", 1)[0]
+    return " ".join(paragraph.split()) or type(err).__name__
 
 
 def _status(metrics, flags, codes, protocol: Protocol, errors: dict):
