@@ -1,3 +1,5 @@
+import csv
+import json
 import subprocess
 import sys
 
@@ -172,3 +174,49 @@ def test_reproduce_refuses_a_file_as_folder(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "not a folder" in err
     assert target.read_text() == "user data"
+
+
+def test_sweep_command_writes_one_row_per_point_and_plot(tmp_path, capsys):
+    out, png = tmp_path / "sweep.csv", tmp_path / "sweep.png"
+    assert main(["sweep", "--gap-nm", "1.5:5:4", "--ligand-nm", "1.6,2.4", "--out", str(out),
+                 "--plot", str(png)]) == 0
+    with open(out) as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == 8
+    assert {"gap_nm", "ligand_nm", "plqy_retained", "d_plqy_retained_d_gap_nm",
+            "d_plqy_retained_d_ligand_nm", "status", "reason"} <= set(rows[0])
+    assert {r["status"] for r in rows} <= {"ok", "partial"}
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert not (tmp_path / "sweep.csv.partial.npz").exists()  # removed once finished
+    assert "grid best" in capsys.readouterr().out
+
+
+def test_design_command_writes_the_optimum(tmp_path):
+    out = tmp_path / "design.json"
+    assert main(["design", "--constraint", "plqy_activated>=0.6", "--steps", "3", "--out",
+                 str(out), "--quiet"]) == 0
+    result = json.loads(out.read_text())
+    assert {"optimum", "value", "gradient", "constraints", "feasible", "starts"} <= set(result)
+    assert 1.5 <= result["optimum"]["gap_nm"] <= 5.0
+    assert len(result["starts"]) == 8
+
+
+@pytest.mark.parametrize(
+    "argv, named",
+    [
+        (["sweep", "--gap-nm", "1:2", "--out", "x.csv"], "--gap-nm"),
+        (["sweep", "--metrics", "brightness", "--out", "x.csv"], "brightness"),
+        (["sweep", "--assembly", "isolated", "--layers", "1,2", "--out", "x.csv"], "--layers"),
+        (["sweep", "--protocol", "light 3h", "--out", "x.csv"], "dark step"),
+        (["sweep", "--resume", "--out", "x.csv"], "checkpoint"),
+        (["design", "--constraint", "plqy>0.5", "--out", "x.csv"], "plqy>0.5"),
+        (["design", "--bounds", "gap_nm=5:1", "--out", "x.csv"], "gap_nm"),
+        (["design", "--objective", "brightness", "--out", "x.csv"], "brightness"),
+    ],
+)
+def test_sweep_and_design_bad_input_is_one_line(argv, named, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and named in err, err
+    assert not (tmp_path / "x.csv").exists()

@@ -85,6 +85,8 @@ def test_grad_wrt_geometry_matches_finite_differences_on_the_field_model(setup, 
         assert float(grads[i]) == pytest.approx(fd, rel=REL_TOL), name
 
 
+@pytest.mark.slow  # 36 s. Reverse mode under vmap; forward mode under vmap (the path of the
+# fitter and of design sweeps) is checked in the default run (test_split.py, test_design.py).
 def test_grad_under_vmap_matches_per_point_grads(setup):
     params, asm, proto = setup
 
