@@ -178,8 +178,9 @@ def test_reproduce_refuses_a_file_as_folder(tmp_path, capsys):
 
 def test_sweep_command_writes_one_row_per_point_and_plot(tmp_path, capsys):
     out, png = tmp_path / "sweep.csv", tmp_path / "sweep.png"
+    # --vector-width 2: the compiled batch of tests/test_design.py, reused.
     assert main(["sweep", "--gap-nm", "1.5:5:4", "--ligand-nm", "1.6,2.4", "--out", str(out),
-                 "--plot", str(png)]) == 0
+                 "--plot", str(png), "--vector-width", "2"]) == 0
     with open(out) as fh:
         rows = list(csv.DictReader(fh))
     assert len(rows) == 8
@@ -194,7 +195,7 @@ def test_sweep_command_writes_one_row_per_point_and_plot(tmp_path, capsys):
 def test_design_command_writes_the_optimum(tmp_path):
     out = tmp_path / "design.json"
     assert main(["design", "--constraint", "plqy_activated>=0.6", "--steps", "3", "--out",
-                 str(out), "--quiet"]) == 0
+                 str(out), "--quiet", "--vector-width", "2"]) == 0
     result = json.loads(out.read_text())
     assert {"optimum", "value", "gradient", "constraints", "feasible", "starts"} <= set(result)
     assert 1.5 <= result["optimum"]["gap_nm"] <= 5.0

@@ -151,6 +151,7 @@ def optimize_design(
     atol: float | None = None,
     max_steps: int = 16384,
     devices: Sequence[jax.Device] | None = None,
+    vector_width: int | None = None,
     progress: bool = True,
 ) -> DesignResult:
     """Find the gap and ligand length that optimise `objective` subject to `constraints`.
@@ -158,7 +159,7 @@ def optimize_design(
     **Arguments:**
 
     - `assembly_factory`, `params`, `protocol`, `model`, `saves_per_step`, `solver`, `rtol`,
-      `atol`, `max_steps`, `devices`: as in [`sweep`][].
+      `atol`, `max_steps`, `devices`, `vector_width`: as in [`sweep`][].
     - `objective`: a metric name (`jaxnc.design.METRICS`); default `plqy_retained`.
     - `goal`: `"max"` or `"min"`; default the metric's own (e.g. max for PLQY, min for t90).
     - `bounds`: `{"gap_nm": (lo, hi), "ligand_nm": (lo, hi)}` in nm; default
@@ -206,7 +207,7 @@ def optimize_design(
     evaluator = _Evaluator(templates, params, protocol, metrics, model=model, solver=solver,
                            rtol=rtol, atol=atol, max_steps=max_steps, gradients=True,
                            saves_per_step=saves_per_step, chunk_size=int(starts),
-                           devices=devices)
+                           devices=devices, vector_width=vector_width)
     i_obj = metrics.index(objective)
     i_con = [metrics.index(c.metric) for c in constraints]
     sign = -1.0 if goal == "max" else 1.0  # minimise sign * objective

@@ -165,9 +165,35 @@ class _PointProblem(eqx.Module):
 
 # Module-level: a later sweep of the same structure reuses the compiled batch.
 @eqx.filter_jit
-def _batch(problem: _PointProblem, gradients: bool, gap, ligand, irradiance, temperature):
+def _batch(problem: _PointProblem, gradients: bool, width: int, gap, ligand, irradiance,
+           temperature):
+    """Inputs `(devices, points per device)`, the leading axis sharded over the mesh.
+
+    On each device the points run `width` at a time in lockstep (`vmap`), the groups one after
+    another (`lax.map`): a vmapped adaptive solve takes as many steps as its slowest member, so
+    wide groups pay off where width is nearly free (GPU) and waste work on a CPU.
+    """
     one = problem.values_and_gradients if gradients else problem.values
-    return jax.vmap(one)(gap, ligand, irradiance, temperature)
+
+    def per_device(*columns):
+        return jax.lax.map(lambda args: one(*args), columns, batch_size=width)
+
+    return jax.vmap(per_device)(gap, ligand, irradiance, temperature)
+
+
+def default_vector_width(model_name: str, backend: str | None = None) -> int:
+    """Points solved in lockstep per device: every point of the chunk on an accelerator; on a
+    CPU 16 for `mean_field` and 4 for `field`.
+
+    Lockstep amortises per-step overhead but every member takes as many steps as the slowest.
+    Measured on a 2-core CPU (ms per point with two gradients, `benchmarks/sweep.py` grids):
+    mean_field 4x4x4 33 / 19 / 18 / 33 at widths 1 / 8 / 32 / 128; field 4x4x2 681 / 415 /
+    525 at widths 1 / 4 / 16.
+    """
+    backend = jax.default_backend() if backend is None else backend
+    if backend != "cpu":
+        return 1 << 30  # capped at the points per device
+    return 16 if model_name == "mean_field" else 4
 
 
 @dataclasses.dataclass
@@ -289,7 +315,7 @@ def _templates(assembly_factory, gap0, ligand0, layers) -> dict:
 
 def _mesh_sharding(devices):
     mesh = jax.sharding.Mesh(np.asarray(devices), ("points",))
-    return (jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("points")),
+    return (jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("points", None)),
             jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec()))
 
 
@@ -317,7 +343,8 @@ class _Evaluator:
 
     def __init__(self, templates: dict, params: Parameters, protocol: Protocol, metrics,
                  *, model, solver, rtol, atol, max_steps, gradients, saves_per_step,
-                 chunk_size, devices, swept_irradiance=False, swept_temperature=False):
+                 chunk_size, devices, vector_width=None, swept_irradiance=False,
+                 swept_temperature=False):
         if int(saves_per_step) < 3:
             raise ParameterError(f"saves_per_step must be >= 3, got {saves_per_step}")
         if int(chunk_size) < 1:
@@ -337,6 +364,12 @@ class _Evaluator:
         self.devices = list(jax.devices() if devices is None else devices)
         n_dev = len(self.devices)
         self.chunk = -(-int(chunk_size) // n_dev) * n_dev
+        per_device = self.chunk // n_dev
+        if vector_width is None:
+            vector_width = default_vector_width(model.name)
+        if int(vector_width) < 1:
+            raise ParameterError(f"vector_width must be >= 1, got {vector_width}")
+        self.width = min(int(vector_width), per_device)
         self._sharded, replicated = _mesh_sharding(self.devices)
         local_times = save_grid(protocol, saves_per_step)
         self.problems = {}
@@ -351,7 +384,7 @@ class _Evaluator:
             params=params.to_dict(), saves_per_step=int(saves_per_step),
             solver=type(solver).__name__, rtol=float(settings.rtol),
             atol=float(settings.atol), max_steps=int(max_steps), gradients=self.gradients,
-            chunk_size=self.chunk,
+            chunk_size=self.chunk, vector_width=self.width,
             assemblies={str(k): dict(kind=a.kind, shape=list(a.mask.shape),
                                      edge_nm=float(a.edge_nm)) for k, a in templates.items()},
         )
@@ -368,9 +401,11 @@ class _Evaluator:
 
         def run(members):
             pad = np.concatenate([members, np.full(self.chunk - members.size, members[-1])])
-            inputs = [_global(c[pad], self._sharded) for c in columns]
-            out = _batch(problem, self.gradients, *inputs)
-            return [_to_host(x)[: members.size] for x in out]
+            shape = (len(self.devices), self.chunk // len(self.devices))
+            inputs = [_global(c[pad].reshape(shape), self._sharded) for c in columns]
+            out = _batch(problem, self.gradients, self.width, *inputs)
+            return [_to_host(x).reshape((self.chunk,) + x.shape[2:])[: members.size]
+                    for x in out]
 
         n_m, n_s = len(problem.metrics), problem.protocol.n_steps
         outputs = [np.full((n, n_m), np.nan), np.full((n, n_m, 2), np.nan),
@@ -410,6 +445,7 @@ def sweep(
     max_steps: int = 16384,
     chunk_size: int = 128,
     devices: Sequence[jax.Device] | None = None,
+    vector_width: int | None = None,
     progress: bool = True,
     checkpoint: str | Path | None = None,
     resume: bool = False,
@@ -443,6 +479,9 @@ def sweep(
       whatever the number of chunks.
     - `devices`: JAX devices to shard each batch over (default: all, `jax.devices()`; after
       `jax.distributed.initialize()` that spans every host).
+    - `vector_width`: points per device solved in lockstep (`vmap`); the rest of a device's
+      share runs group after group. Default [`default_vector_width`][]: all of them on a GPU,
+      16 (mean_field) or 1 (field) on a CPU. Results do not depend on it.
     - `progress`: tqdm bar over points (on a terminal only).
     - `checkpoint`: `.npz` file written after every chunk (whole or not at all); with
       `resume=True` finished chunks are read from it and skipped.
@@ -478,7 +517,8 @@ def sweep(
                            rtol=rtol, atol=atol, max_steps=max_steps, gradients=gradients,
                            saves_per_step=saves_per_step,
                            chunk_size=min(int(chunk_size), largest_batch),
-                           devices=devices, swept_irradiance=irradiance_mw_cm2 is not None,
+                           devices=devices, vector_width=vector_width,
+                           swept_irradiance=irradiance_mw_cm2 is not None,
                            swept_temperature=temperature_k is not None)
     chunk = evaluator.chunk
 

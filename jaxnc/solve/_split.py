@@ -246,8 +246,12 @@ def _transport_solver(model, co, a, opts):
     solver = lx.CG(rtol=opts.cg_rtol, atol=opts.cg_atol, max_steps=opts.cg_max_steps)
 
     def solve(rhs):
-        sol = lx.linear_solve(operator, w * rhs, solver, options=dict(
-            preconditioner=pre, y0=jax.lax.stop_gradient(rhs)), throw=False)
+        # CG starts from zero. (Starting the primal solve from `rhs` saves an iteration or
+        # two, but lineax runs the derivative solves with the primal's options: those
+        # tangent/cotangent solves then started from the primal right-hand side, far from
+        # their own small solutions, and forward-mode cost ~3x more.)
+        sol = lx.linear_solve(operator, w * rhs, solver, options=dict(preconditioner=pre),
+                              throw=False)
         x = jnp.where(occ, sol.value, 0.0)
         # Keep sum(weight * x) = sum(weight * rhs) exactly (transport conserves ligand; the
         # CG residual would otherwise leak it).
