@@ -5,7 +5,8 @@
 #     bash benchmarks/gpu.sh
 # SHAPES="8x8x4,16x16x8" bash benchmarks/gpu.sh   runs smaller lattices (the CPU check).
 # It prints the device, the jaxnc lattice table (no SciPy: the baselines are CPU runs), the
-# largest lattice that runs, steps per second, and the transport update's achieved bytes/s.
+# largest lattice that runs, steps per second, and the transport update's achieved bytes/s;
+# then the design-sweep benchmark (benchmarks/sweep.py; SWEEP=quick for small grids).
 set -euo pipefail
 export PYTHONPATH="${PYTHONPATH:-}:$(pwd)"
 python - <<'PY'
@@ -62,3 +63,11 @@ moved = 8 * c.size * (2 + 3)  # read c and weight, links (3 axes); write the res
 print(f"transport update on {c.size} cells: {dt * 1e3:.3f} ms, {moved / dt / 1e9:.1f} GB/s "
       f"(compare with the card's memory bandwidth)")
 PY
+
+# Design sweeps on the accelerator: every point of a chunk in lockstep (the GPU default).
+# SWEEP=quick runs 8x4 / 4x4 grids (the CPU check).
+if [ "${SWEEP:-full}" = "quick" ]; then
+    python benchmarks/sweep.py --quick
+else
+    python benchmarks/sweep.py
+fi

@@ -92,16 +92,23 @@ def main():
         if args.compare_devices and model == "mean_field" and jax.device_count() > 1:
             single, cold1, warm1 = timed_sweep(factory, params, model, gaps, ligands,
                                                devices=jax.devices()[:1])
+            def rel(a, b):
+                return float(np.nanmax(np.abs(a - b) / np.maximum(np.abs(b), 1e-300)))
+
             same = all(np.array_equal(result.values[m], single.values[m], equal_nan=True)
                        for m in result.metrics)
-            grad = max(float(np.nanmax(np.abs(result.gradients[k] - single.gradients[k])
-                                       / np.maximum(np.abs(single.gradients[k]), 1e-300)))
-                       for k in result.gradients)
-            row.update(single_device_run_s=warm1, sharded_values_identical=same,
-                       sharded_gradient_max_rel_diff=grad)
-            print(f"{'':10s} {jax.device_count()} devices vs 1: values identical {same}, "
-                  f"gradients differ by at most {grad:.1e} relative; run {warm:.1f} s vs "
-                  f"{warm1:.1f} s on one device")
+            value = max(rel(result.values[m], single.values[m]) for m in result.metrics)
+            grad = max(rel(result.gradients[k], single.gradients[k]) for k in result.gradients)
+            nan_same = all(np.array_equal(np.isnan(result.values[m]), np.isnan(single.values[m]))
+                           for m in result.metrics)
+            row.update(single_device_run_s=warm1, sharded_values_bitwise=same,
+                       sharded_value_max_rel_diff=value, sharded_gradient_max_rel_diff=grad,
+                       sharded_same_nan_points=nan_same)
+            print(f"{'':10s} {jax.device_count()} devices vs 1: values bit for bit {same}, "
+                  f"differ by at most {value:.1e} relative, gradients {grad:.1e}; same NaN "
+                  f"points {nan_same}; run {warm:.1f} s vs {warm1:.1f} s on one device "
+                  f"(default lockstep widths: {result.settings['vector_width']} and "
+                  f"{single.settings['vector_width']} points)")
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(out, fh, indent=2)
