@@ -73,6 +73,7 @@ def test_sweep_map_shows_locked_working_and_lost_regimes(physics_map):
     assert at("ligand_lost_fraction", 5.0, 1.6) > 0.9
     assert at("plqy_activated", 5.0, 1.6) - start < 0.01
     assert np.isnan(at("t90_activation_h", 5.0, 1.6))
+    assert np.isnan(r["d_t90_activation_h_d_gap_nm"][gap.index(5.0), lig.index(1.6)])
     assert r.status[gap.index(5.0), lig.index(1.6)] == "partial"
     assert "t90_activation_h undefined" in r.reason[gap.index(5.0), lig.index(1.6)]
     # Gap closed on the ligand (1.5 nm around 2.4 nm): adsorption and desorption both locked.

@@ -160,6 +160,9 @@ class _PointProblem(eqx.Module):
         jac, (values, flags, codes) = jax.jacfwd(
             lambda g: self._point(g, irradiance, temperature), has_aux=True
         )(jnp.stack([gap, ligand]))
+        # A NaN value (failed solve, undefined metric) came through `where`, whose derivative
+        # is 0: its gradient is NaN too, not 0.
+        jac = jnp.where(jnp.isfinite(values)[:, None], jac, jnp.nan)
         return values, jac, flags, codes
 
 
