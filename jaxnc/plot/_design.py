@@ -58,11 +58,7 @@ def plot_sweep(result, path, *, metrics=None, optimum: dict | None = None,
             raise ParameterError(f"{m!r} is not a metric of this sweep")
     index, note = _slice(result, at)
     gap, lig = np.asarray(result.axes["gap_nm"]), np.asarray(result.axes["ligand_nm"])
-    cols = min(3, len(metrics))
-    rows = -(-len(metrics) // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(4.6 * cols, 3.8 * rows), squeeze=False)
-    for ax in axes.ravel()[len(metrics):]:
-        ax.set_visible(False)
+    fig, axes = _panels(len(metrics), 4.6, 3.8)
     for ax, m in zip(axes.ravel(), metrics, strict=False):
         scale = 100.0 if m in _PERCENT else 1.0
         z = scale * np.asarray(result.values[m], dtype=float)[index].T  # (ligand, gap)
@@ -162,11 +158,7 @@ def plot_sweep_layers(result, path, *, metrics=None, points: dict | None = None)
             k = np.nanargmax(plane) if _goal(first) == "max" else np.nanargmin(plane)
             i, j = np.unravel_index(k, plane.shape)
             points[f"best {first} ({gap[i]:.2f} / {lig[j]:.2f} nm)"] = (gap[i], lig[j])
-    cols = min(3, len(metrics))
-    rows = -(-len(metrics) // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(4.4 * cols, 3.3 * rows), squeeze=False)
-    for ax in axes.ravel()[len(metrics):]:
-        ax.set_visible(False)
+    fig, axes = _panels(len(metrics), 4.4, 3.3)
     for ax, m in zip(axes.ravel(), metrics, strict=False):
         scale = 100.0 if m in _PERCENT else 1.0
         for label, (g, lg) in points.items():
@@ -186,6 +178,17 @@ def plot_sweep_layers(result, path, *, metrics=None, points: dict | None = None)
                  f"{result.settings.get('protocol', '')}", fontsize=9)
     fig.tight_layout()
     _save(fig, path)
+
+
+def _panels(n: int, width_in: float, height_in: float):
+    """A figure with `n` panels, three per row, each `width_in` x `height_in` inches."""
+    cols = min(3, n)
+    rows = -(-n // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(width_in * cols, height_in * rows),
+                             squeeze=False)
+    for ax in axes.ravel()[n:]:
+        ax.set_visible(False)
+    return fig, axes
 
 
 def _step(values) -> float:
