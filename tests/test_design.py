@@ -98,6 +98,9 @@ def test_sweep_csv_has_one_row_per_point(physics_map, tmp_path):
     assert len(rows) == 1 + 10
     best = physics_map.best("plqy_activated")
     assert best["plqy_activated"] == pytest.approx(np.nanmax(physics_map["plqy_activated"]))
+    steady = physics_map.best("cycle_repeatability")  # best at 0, not at its maximum
+    assert abs(steady["cycle_repeatability"]) == pytest.approx(
+        np.nanmin(np.abs(physics_map["cycle_repeatability"])))
 
 
 def test_interrupted_sweep_resumes_from_finished_chunks(params, physics_map, tmp_path):
@@ -211,7 +214,7 @@ def test_read_outs_match_closed_forms():
 def test_optimize_design_beats_the_grid_under_its_constraint(params, physics_map):
     con = Constraint.parse("plqy_activated>=0.6")
     res = optimize_design("supercrystal", params, objective="plqy_retained",
-                          constraints=[con], starts=CHUNK, steps=60, vector_width=WIDTH,
+                          constraints=[con], starts=CHUNK, steps=25, vector_width=WIDTH,
                           progress=False)
     assert res.feasible and res.constraints[0]["value"] >= 0.6 * (1 - 1e-3)
     grid = sweep("supercrystal", params, gap_nm=np.linspace(1.5, 5.0, 8),
@@ -224,7 +227,9 @@ def test_optimize_design_beats_the_grid_under_its_constraint(params, physics_map
     json.dumps(res.to_json())  # serialisable
 
 
-def test_constraint_text_is_checked():
+def test_constraint_text_is_checked(params):
+    with pytest.raises(jaxnc.ParameterError, match="best at 0; constrain it"):
+        optimize_design("supercrystal", params, objective="cycle_repeatability")
     assert Constraint.parse(" t90_activation_h <= 2 ") == Constraint("t90_activation_h", "<=",
                                                                      2.0)
     for bad in ("plqy_activated>0.5", "brightness>=1", "plqy_activated>=x"):

@@ -366,7 +366,8 @@ def _grid_best_lines(result) -> list[str]:
             lines.append(f"  {m:22s} no finite value")
             continue
         where = ", ".join(f"{a} {row[a]:g}" for a in result.axes)
-        lines.append(f"  {m:22s} {METRICS[m].goal} {row[m]:.4g} at {where}")
+        goal = "nearest 0" if METRICS[m].goal == "zero" else METRICS[m].goal
+        lines.append(f"  {m:22s} {goal} {row[m]:.4g} at {where}")
     return lines
 
 

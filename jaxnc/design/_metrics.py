@@ -33,7 +33,7 @@ class Metric:
     name: str
     unit: str
     description: str
-    goal: str  # "max" or "min"
+    goal: str  # "max", "min" or "zero" (best at 0, either sign worse)
 
 
 METRICS: dict[str, Metric] = {m.name: m for m in (
@@ -50,7 +50,7 @@ METRICS: dict[str, Metric] = {m.name: m for m in (
            "without 1 point of activation)", "max"),
     Metric("cycle_repeatability", "fraction",
            "mean difference of successive light-step PLQY maxima (0: cycles repeat; negative: "
-           "each cycle reaches less)", "max"),
+           "each cycle reaches less)", "zero"),
     Metric("ligand_lost_fraction", "fraction",
            "ligand escaped from the assembly by the protocol's end, over the ligand it started "
            "with", "min"),

@@ -183,6 +183,9 @@ def optimize_design(
         raise ParameterError(f"unknown objective {objective!r}; choose from "
                              f"{', '.join(METRICS)}")
     goal = METRICS[objective].goal if goal is None else goal
+    if goal == "zero":
+        raise ParameterError(f"{objective} is best at 0; constrain it instead (e.g. "
+                             f"'{objective}>=-0.01') or give goal='max' or 'min'")
     if goal not in ("max", "min"):
         raise ParameterError(f"goal must be 'max' or 'min', got {goal!r}")
     constraints = [c if isinstance(c, Constraint) else Constraint.parse(c) for c in constraints]
@@ -253,7 +256,7 @@ def optimize_design(
                 active = np.maximum(0.0, g + lam[:, j] / _PENALTY)
                 grad_x = grad_x + _PENALTY * active[:, None] * dg
             feasible = np.all(violations <= _FEASIBILITY_RTOL, axis=1)
-            # Keep each start's best feasible point (or, until it has one, its least violating).
+            # Keep each start's best feasible point; Adam's iterate itself wanders.
             score = np.where(feasible, sign * values[:, i_obj], np.inf)
             better = ok & (score < best["loss"])
             best["loss"] = np.where(better, score, best["loss"])

@@ -266,8 +266,8 @@ class SweepResult:
         write_csv_text_atomic(path, rows, self.columns)
 
     def best(self, metric: str, goal: str | None = None) -> dict:
-        """The grid point with the best value of `metric` (`goal` "max"/"min", default the
-        metric's own), as a row dict; NaN points are skipped."""
+        """The grid point with the best value of `metric` (`goal` "max", "min" or "zero",
+        default the metric's own), as a row dict; NaN points are skipped."""
         if metric not in self.values:
             raise ParameterError(f"{metric!r} is not a metric of this sweep "
                                  f"({', '.join(self.metrics)})")
@@ -275,7 +275,8 @@ class SweepResult:
         v = np.asarray(self.values[metric], dtype=float)
         if not np.isfinite(v).any():
             raise ParameterError(f"{metric}: no grid point has a finite value")
-        flat = np.where(np.isfinite(v), v if goal == "max" else -v, -np.inf).ravel()
+        score = {"max": v, "min": -v, "zero": -np.abs(v)}[goal]
+        flat = np.where(np.isfinite(v), score, -np.inf).ravel()
         idx = np.unravel_index(int(np.argmax(flat)), self.shape)
         return self.points()[int(np.ravel_multi_index(idx, self.shape))]
 

@@ -90,7 +90,8 @@ def plot_sweep(result, path, *, metrics=None, optimum: dict | None = None,
                           width=0.005)
         best = None
         if finite.any():
-            best = np.nanargmax(z) if _goal(m) == "max" else np.nanargmin(z)
+            best = {"max": np.nanargmax, "min": np.nanargmin,
+                    "zero": lambda a: np.nanargmin(np.abs(a))}[_goal(m)](z)
             j, i = np.unravel_index(best, z.shape)
             ax.plot(gap[i], lig[j], marker="*", ms=14, color="#ff4b3a", mec="k",
                     label="grid best")
@@ -155,7 +156,8 @@ def plot_sweep_layers(result, path, *, metrics=None, points: dict | None = None)
         plane = np.take(np.asarray(result.values[first]), 0, axis=names.index("layers"))
         plane = plane.reshape(len(gap), len(lig), -1)[..., 0]
         if np.isfinite(plane).any():
-            k = np.nanargmax(plane) if _goal(first) == "max" else np.nanargmin(plane)
+            k = {"max": np.nanargmax, "min": np.nanargmin,
+                 "zero": lambda a: np.nanargmin(np.abs(a))}[_goal(first)](plane)
             i, j = np.unravel_index(k, plane.shape)
             points[f"best {first} ({gap[i]:.2f} / {lig[j]:.2f} nm)"] = (gap[i], lig[j])
     fig, axes = _panels(len(metrics), 4.4, 3.3)
