@@ -532,7 +532,10 @@ def sweep(
     names = list(axes)
     column = {a: grid[:, names.index(a)] for a in names}
     record = dict(axes={a: v.tolist() for a, v in axes.items()}, **evaluator.record)
-    fingerprint = _fingerprint(record)
+    # How points are batched does not change results: a checkpoint resumes on another machine
+    # or with another chunk size (done points are kept per point, not per chunk).
+    fingerprint = _fingerprint({k: v for k, v in record.items()
+                                if k not in ("chunk_size", "vector_width")})
 
     n_m, n_s = len(metrics), protocol.n_steps
     values = np.full((n_points, n_m), np.nan)
