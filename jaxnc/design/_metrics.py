@@ -23,7 +23,8 @@ import numpy as np
 from .._errors import ParameterError
 from ..protocol import Protocol
 
-__all__ = ["Metric", "METRICS", "DEFAULT_METRICS", "check_metrics", "save_grid", "evaluate"]
+__all__ = ["Metric", "METRICS", "DEFAULT_METRICS", "check_metrics", "supported_metrics",
+           "save_grid", "evaluate"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,19 +79,32 @@ def check_metrics(metrics, protocol: Protocol) -> tuple[str, ...]:
             raise ParameterError(f"unknown metric {m!r}; choose from {', '.join(METRICS)}")
     if len(set(metrics)) != len(metrics):
         raise ParameterError(f"metrics repeat a name: {list(metrics)}")
+    for m in metrics:
+        why = _unsupported(m, protocol)
+        if why:
+            raise ParameterError(why)
+    return metrics
+
+
+def supported_metrics(protocol: Protocol) -> tuple[str, ...]:
+    """The metrics, in `METRICS` order, that `protocol` has the steps for."""
+    return tuple(m for m in METRICS if not _unsupported(m, protocol))
+
+
+def _unsupported(metric: str, protocol: Protocol) -> str:
+    """Why the protocol cannot give `metric` ("" if it can)."""
     kinds = protocol.kinds
     if "light" not in kinds:
-        raise ParameterError(f"protocol {protocol} has no light step; every design metric is "
-                             f"read from the first light step")
+        return (f"protocol {protocol} has no light step; every design metric is read from "
+                f"the first light step")
     first = kinds.index("light")
-    needs_dark = [m for m in metrics if m in ("plqy_retained", "dark_half_life_h")]
-    if needs_dark and "dark" not in kinds[first + 1:]:
-        raise ParameterError(f"{', '.join(needs_dark)} needs a dark step after the first light "
-                             f"step; protocol {protocol} has none (e.g. 'light 3h; dark 100h')")
-    if "cycle_repeatability" in metrics and kinds.count("light") < 2:
-        raise ParameterError(f"cycle_repeatability needs two light steps; protocol {protocol} "
-                             f"has one (e.g. 'light 3h; dark 100h; light 3h')")
-    return metrics
+    if metric in ("plqy_retained", "dark_half_life_h") and "dark" not in kinds[first + 1:]:
+        return (f"{metric} needs a dark step after the first light step; protocol {protocol} "
+                f"has none (e.g. 'light 3h; dark 100h')")
+    if metric == "cycle_repeatability" and kinds.count("light") < 2:
+        return (f"cycle_repeatability needs two light steps; protocol {protocol} has one "
+                f"(e.g. 'light 3h; dark 100h; light 3h')")
+    return ""
 
 
 def save_grid(protocol: Protocol, saves_per_step: int):

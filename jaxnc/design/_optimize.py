@@ -23,7 +23,7 @@ from ..geometry import Assembly
 from ..models import AbstractModel
 from ..parameters import Parameters
 from ..protocol import Protocol
-from ._metrics import DEFAULT_METRICS, METRICS, check_metrics
+from ._metrics import METRICS, check_metrics, supported_metrics
 from ._sweep import DEFAULT_PROTOCOL, GRADIENT_AXES, _Evaluator, _templates
 
 __all__ = ["optimize_design", "DesignResult", "Constraint", "DEFAULT_BOUNDS"]
@@ -196,14 +196,7 @@ def optimize_design(
     check_metrics(sorted(needed), protocol)
     # Every metric the protocol gives (the default sweep's set when it can), so the optimiser
     # and a default sweep share one compiled batch and the report lists them all.
-    metrics = []
-    for m in DEFAULT_METRICS:
-        try:
-            check_metrics([m], protocol)
-            metrics.append(m)
-        except ParameterError:
-            continue
-    metrics = tuple(metrics)
+    metrics = supported_metrics(protocol)
     lo = np.asarray([bounds[a][0] for a in GRADIENT_AXES])
     hi = np.asarray([bounds[a][1] for a in GRADIENT_AXES])
     templates = _templates(assembly_factory, lo[0], lo[1], None)

@@ -513,8 +513,6 @@ def sweep(
         raise ParameterError("resume=True needs a checkpoint file")
     templates = _templates(assembly_factory, axes["gap_nm"][0], axes["ligand_nm"][0],
                            axes.get("layers"))
-    if int(chunk_size) < 1:
-        raise ParameterError(f"chunk_size must be >= 1, got {chunk_size}")
     # A small sweep is not padded to a large chunk (padding costs as much as real points).
     largest_batch = max(int(np.prod([len(v) for k, v in axes.items() if k != "layers"])), 1)
     evaluator = _Evaluator(templates, params, protocol, metrics, model=model, solver=solver,
