@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import jax
+import numpy as np
 
 __all__ = ["JaxncError", "ParameterError", "ProtocolError", "SolverError", "DataError"]
 
@@ -29,4 +30,8 @@ class DataError(JaxncError, ValueError):
 
 def is_concrete(value) -> bool:
     """True when `value` holds numbers now (not a tracer inside `jit`/`grad`/`vmap`)."""
-    return not any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree_util.tree_leaves(value))
+    try:
+        jax.tree_util.tree_map(np.asarray, value)
+    except (jax.errors.ConcretizationTypeError, jax.errors.TracerArrayConversionError):
+        return False
+    return True

@@ -29,6 +29,7 @@ from ..geometry import Assembly
 from ..models import AbstractModel, get_model
 from ..parameters import Parameters
 from ..protocol import Protocol
+from ..solve._results import message as result_message
 from ..solve._simulate import SolverSettings, default_tolerances, resolve_solver, solve_at
 from . import _metrics
 from ._metrics import DEFAULT_METRICS, METRICS, check_metrics, evaluate, save_grid
@@ -635,7 +636,6 @@ def _error_message(err: Exception) -> str:
 
 
 def _status(metrics, flags, codes, protocol: Protocol, errors: dict):
-    messages = diffrax.RESULTS._index_to_message
     steps = protocol.steps
     status = np.empty(len(flags), dtype=object)
     reason = np.empty(len(flags), dtype=object)
@@ -648,7 +648,7 @@ def _status(metrics, flags, codes, protocol: Protocol, errors: dict):
         if bad.size:
             k = int(bad[0])
             code = int(codes[i, k])
-            msg = messages[code] if 0 <= code < len(messages) else f"code {code}"
+            msg = result_message(code)
             status[i] = "failed"
             reason[i] = f"solver failed in step {k + 1} ({steps[k]}): {msg}"
             continue

@@ -17,6 +17,7 @@ from ..models import AbstractModel, State, get_model
 from ..parameters import Parameters
 from ..protocol import Protocol
 from ._solution import Solution
+from ._results import message, result_code
 from ._split import ROS2AF, ROS34PW2AF
 
 __all__ = ["simulate", "solve_at", "SolverSettings", "default_solver", "resolve_solver",
@@ -143,7 +144,7 @@ def solve_at(model: AbstractModel, assembly, params, protocol, settings, local_t
             progress_meter=settings.progress_meter,
         )
         y_end = jax.tree.map(lambda a: a[-1], sol.ys)
-        return y_end, (sol.ys, sol.result._value, sol.stats["num_steps"])
+        return y_end, (sol.ys, result_code(sol.result), sol.stats["num_steps"])
 
     drives = (protocol.duration_h, protocol.wavelength_nm, protocol.irradiance_mw_cm2,
               protocol.temperature_k, local_times_h)
@@ -291,11 +292,9 @@ def simulate(
 def _raise_if_failed(codes: np.ndarray, protocol: Protocol, settings: SolverSettings) -> None:
     for k, code in enumerate(codes):
         if code != 0:
-            messages = diffrax.RESULTS._index_to_message
-            message = messages[int(code)] if 0 <= code < len(messages) else f"code {code}"
             step = protocol.steps[k]
             raise SolverError(
-                f"protocol step {k + 1} ({step}) failed: {message} "
+                f"protocol step {k + 1} ({step}) failed: {message(code)} "
                 f"(max_steps={settings.max_steps}, rtol={float(settings.rtol):g}, "
                 f"atol={float(settings.atol):g}). Try a larger max_steps or looser tolerances "
                 f"(below rtol ~1e-9 float64 round-off in the fast trap-charging rate can stall "
