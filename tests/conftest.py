@@ -1,7 +1,14 @@
-import jax
-import pytest
+import os
 
-import jaxnc
+# The suite is the CPU reference: tests compare device counts (a sharded sweep on 4 host
+# devices against 1) and results to round-off, so they pin the CPU platform even on a machine
+# with a GPU. Subprocesses inherit it.
+os.environ["JAX_PLATFORMS"] = "cpu"
+
+import jax  # noqa: E402
+import pytest  # noqa: E402
+
+import jaxnc  # noqa: E402
 
 jax.config.update("jax_enable_x64", True)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._errors import ParameterError
-from ._plots import _save, plt
+from ._plots import _save, _subplots
 
 __all__ = ["plot_sweep", "plot_sweep_layers"]
 
@@ -186,7 +186,7 @@ def _panels(n: int, width_in: float, height_in: float):
     """A figure with `n` panels, three per row, each `width_in` x `height_in` inches."""
     cols = min(3, n)
     rows = -(-n // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(width_in * cols, height_in * rows),
+    fig, axes = _subplots(rows, cols, figsize=(width_in * cols, height_in * rows),
                              squeeze=False)
     for ax in axes.ravel()[n:]:
         ax.set_visible(False)

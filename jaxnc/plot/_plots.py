@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import matplotlib
+import numpy as np
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from .._errors import ParameterError  # noqa: E402
-from .._io import atomic_path  # noqa: E402
+from .._errors import ParameterError
+from .._io import atomic_path
 
 __all__ = ["plot_solutions", "plot_arrhenius", "plot_fit", "plot_reproduction",
            "check_plot_path"]
@@ -25,16 +23,22 @@ def check_plot_path(path) -> str:
     return fmt
 
 
+def _figure(**kwargs) -> Figure:
+    """A figure outside pyplot: no global backend is chosen or changed, so importing and
+    calling jaxnc.plot leaves a notebook's or an application's matplotlib state alone."""
+    return Figure(**kwargs)
+
+
+def _subplots(*args, figsize, **kwargs):
+    fig = _figure(figsize=figsize)
+    return fig, fig.subplots(*args, **kwargs)
+
+
 def _save(fig, path) -> None:
     """Save whole or not at all, in the format the file extension names."""
-    try:
-        fmt = check_plot_path(path)
-    except ParameterError:
-        plt.close(fig)
-        raise
+    fmt = check_plot_path(path)
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=130, format=fmt)
-    plt.close(fig)
 
 
 def _shade_light(ax, sol) -> None:
@@ -55,7 +59,7 @@ def plot_solutions(solutions: dict, path, *, title: str | None = None) -> None:
     - `path`: output image (PNG by extension).
     - `title`: optional figure title.
     """
-    fig = plt.figure(figsize=(9.5, 6.5))
+    fig = _figure(figsize=(9.5, 6.5))
     grid = fig.add_gridspec(2, 3, height_ratios=(2, 1.2))
     ax_pl = fig.add_subplot(grid[0, :2])
     ax_zoom = fig.add_subplot(grid[0, 2], sharey=ax_pl)
@@ -63,7 +67,7 @@ def plot_solutions(solutions: dict, path, *, title: str | None = None) -> None:
     first = next(iter(solutions.values()))
     for ax in (ax_pl, ax_zoom, ax_lig):
         _shade_light(ax, first)
-    for (label, sol), color in zip(solutions.items(), plt.cm.tab10.colors, strict=False):
+    for (label, sol), color in zip(solutions.items(), matplotlib.colormaps['tab10'].colors, strict=False):
         t = np.asarray(sol.time_h)
         for ax in (ax_pl, ax_zoom):
             ax.plot(t, 100 * np.asarray(sol.plqy), color=color, lw=1.8, label=label)
@@ -98,7 +102,7 @@ def plot_arrhenius(result, path) -> None:
     temps = np.array([t for _, t, _ in result.fits])
     k = np.array([f.k for *_, f in result.fits])
     err = np.array([f.k_stderr for *_, f in result.fits]) / k
-    fig, ax = plt.subplots(figsize=(5.5, 4.2))
+    fig, ax = _subplots(figsize=(5.5, 4.2))
     ax.errorbar(1000 / temps, np.log(k), yerr=err, fmt="o", capsize=3, label=result.law)
     if result.arrhenius:
         a = result.arrhenius
@@ -118,11 +122,11 @@ def plot_fit(data, result, assembly, path) -> None:
     from ..solve import simulate
 
     settings = result.settings
-    fig, (ax, ax_res) = plt.subplots(2, 1, figsize=(7.5, 6), sharex=True,
+    fig, (ax, ax_res) = _subplots(2, 1, figsize=(7.5, 6), sharex=True,
                                      height_ratios=(2.2, 1))
     n = len(data.curves)
-    colors = (plt.cm.tab10.colors[:n] if n <= 10 else
-              [plt.cm.viridis(i / (n - 1)) for i in range(n)])
+    colors = (matplotlib.colormaps['tab10'].colors[:n] if n <= 10 else
+              [matplotlib.colormaps['viridis'](i / (n - 1)) for i in range(n)])
     for curve, proto, color in zip(data.curves, result.protocols, colors, strict=True):
         asm = assembly[curve.sample] if isinstance(assembly, dict) else assembly
         sol = simulate(asm, result.sample_params.get(curve.sample, result.params), proto,
@@ -159,7 +163,7 @@ def plot_reproduction(rep, out_dir) -> list[str]:
     sols = rep.solutions
     paths = []
 
-    fig, (ax_on, ax_off) = plt.subplots(1, 2, figsize=(10, 4.2), width_ratios=(1, 2))
+    fig, (ax_on, ax_off) = _subplots(1, 2, figsize=(10, 4.2), width_ratios=(1, 2))
     for name, label, color in (("3d", "3D array", "C0"), ("2d", "2D array", "C2"),
                                ("isolated", "isolated cubes", "C3")):
         sol = sols[name]
@@ -181,7 +185,7 @@ def plot_reproduction(rep, out_dir) -> list[str]:
     paths.append(out / "activation.png")
     _save(fig, paths[-1])
 
-    fig, ax = plt.subplots(figsize=(9, 3.8))
+    fig, ax = _subplots(figsize=(9, 3.8))
     sol = sols["cycles"]
     ax.plot(np.asarray(sol.time_h), 100 * np.asarray(sol.plqy), color="C0", lw=1.6)
     _shade_light(ax, sol)
@@ -196,7 +200,7 @@ def plot_reproduction(rep, out_dir) -> list[str]:
     paths.append(out / "arrhenius.png")
     plot_arrhenius(rep.kinetics, paths[-1])
 
-    fig, ax = plt.subplots(figsize=(6.5, 4))
+    fig, ax = _subplots(figsize=(6.5, 4))
     sol = sols["3d"]
     t, tau = np.asarray(sol.time_h), np.asarray(sol.lifetime_ns)
     ax.plot(t, tau, color="C0", lw=1.6, label="model, 3D array")
