@@ -67,7 +67,8 @@ def plot_solutions(solutions: dict, path, *, title: str | None = None) -> None:
     first = next(iter(solutions.values()))
     for ax in (ax_pl, ax_zoom, ax_lig):
         _shade_light(ax, first)
-    for (label, sol), color in zip(solutions.items(), matplotlib.colormaps['tab10'].colors, strict=False):
+    colors = matplotlib.colormaps["tab10"].colors
+    for (label, sol), color in zip(solutions.items(), colors, strict=False):
         t = np.asarray(sol.time_h)
         for ax in (ax_pl, ax_zoom):
             ax.plot(t, 100 * np.asarray(sol.plqy), color=color, lw=1.8, label=label)
@@ -125,8 +126,8 @@ def plot_fit(data, result, assembly, path) -> None:
     fig, (ax, ax_res) = _subplots(2, 1, figsize=(7.5, 6), sharex=True,
                                      height_ratios=(2.2, 1))
     n = len(data.curves)
-    colors = (matplotlib.colormaps['tab10'].colors[:n] if n <= 10 else
-              [matplotlib.colormaps['viridis'](i / (n - 1)) for i in range(n)])
+    colors = (matplotlib.colormaps["tab10"].colors[:n] if n <= 10 else
+              [matplotlib.colormaps["viridis"](i / (n - 1)) for i in range(n)])
     for curve, proto, color in zip(data.curves, result.protocols, colors, strict=True):
         asm = assembly[curve.sample] if isinstance(assembly, dict) else assembly
         sol = simulate(asm, result.sample_params.get(curve.sample, result.params), proto,

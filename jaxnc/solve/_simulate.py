@@ -16,8 +16,8 @@ from ..geometry import Assembly
 from ..models import AbstractModel, State, get_model
 from ..parameters import Parameters
 from ..protocol import Protocol
-from ._solution import Solution
 from ._results import message, result_code
+from ._solution import Solution
 from ._split import ROS2AF, ROS34PW2AF
 
 __all__ = ["simulate", "solve_at", "SolverSettings", "default_solver", "resolve_solver",
