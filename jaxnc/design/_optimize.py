@@ -23,8 +23,11 @@ from ..geometry import Assembly
 from ..models import AbstractModel
 from ..parameters import Parameters
 from ..protocol import Protocol
+from ._assemblies import assembly_templates
+from ._batching import Evaluator
+from ._grid import GRADIENT_AXES
 from ._metrics import METRICS, check_metrics, supported_metrics
-from ._sweep import DEFAULT_PROTOCOL, GRADIENT_AXES, _Evaluator, _templates
+from ._sweep import DEFAULT_PROTOCOL
 
 __all__ = ["optimize_design", "DesignResult", "Constraint", "DEFAULT_BOUNDS"]
 
@@ -199,11 +202,11 @@ def optimize_design(
     metrics = supported_metrics(protocol)
     lo = np.asarray([bounds[a][0] for a in GRADIENT_AXES])
     hi = np.asarray([bounds[a][1] for a in GRADIENT_AXES])
-    templates = _templates(assembly_factory, lo[0], lo[1], None)
-    evaluator = _Evaluator(templates, params, protocol, metrics, model=model, solver=solver,
-                           rtol=rtol, atol=atol, max_steps=max_steps, gradients=True,
-                           saves_per_step=saves_per_step, chunk_size=int(starts),
-                           devices=devices, vector_width=vector_width)
+    templates = assembly_templates(assembly_factory, lo[0], lo[1], None)
+    evaluator = Evaluator(templates, params, protocol, metrics, model=model, solver=solver,
+                          rtol=rtol, atol=atol, max_steps=max_steps, gradients=True,
+                          saves_per_step=saves_per_step, chunk_size=int(starts),
+                          devices=devices, vector_width=vector_width)
     i_obj = metrics.index(objective)
     i_con = [metrics.index(c.metric) for c in constraints]
     sign = -1.0 if goal == "max" else 1.0  # minimise sign * objective
