@@ -6,9 +6,10 @@ ligand loss) and their exact gradients with respect to gap and ligand length ove
 """
 
 from ._assemblies import film
+from ._constraints import Constraint
 from ._grid import parse_grid
 from ._metrics import DEFAULT_METRICS, METRICS, Metric
-from ._optimize import DEFAULT_BOUNDS, Constraint, DesignResult, optimize_design
+from ._optimize import DEFAULT_BOUNDS, DesignResult, optimize_design
 from ._result import SweepResult
 from ._sweep import DEFAULT_PROTOCOL, sweep
 
