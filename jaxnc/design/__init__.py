@@ -5,9 +5,13 @@ ligand loss) and their exact gradients with respect to gap and ligand length ove
 `optimize_design` searches for the geometry that maximises an objective under constraints.
 """
 
+from ._assemblies import film
+from ._constraints import Constraint
+from ._grid import parse_grid
 from ._metrics import DEFAULT_METRICS, METRICS, Metric
-from ._optimize import DEFAULT_BOUNDS, Constraint, DesignResult, optimize_design
-from ._sweep import DEFAULT_PROTOCOL, SweepResult, film, parse_grid, sweep
+from ._optimize import DEFAULT_BOUNDS, DesignResult, optimize_design
+from ._result import SweepResult
+from ._sweep import DEFAULT_PROTOCOL, sweep
 
 __all__ = ["sweep", "SweepResult", "film", "parse_grid", "DEFAULT_PROTOCOL", "METRICS",
            "DEFAULT_METRICS", "Metric", "optimize_design", "DesignResult", "Constraint",
