@@ -8,12 +8,13 @@ import numpy as np
 import pytest
 
 import jaxnc
-from jaxnc.models import get_model
+from jaxnc.models import FieldModel, get_model
+from jaxnc.physics.adsorption import ChargeEnhancedAdsorption
 from jaxnc.solve import ROS2AF, ROS34PW2AF
 
 PROTOCOL = "light 3h; dark 300h"
-SPLIT = ROS34PW2AF(get_model("field"))
-SOLVERS = [SPLIT, ROS2AF(get_model("field"))]
+SPLIT = ROS34PW2AF()
+SOLVERS = [SPLIT, ROS2AF()]
 IDS = ["ros3", "ros2"]
 
 
@@ -73,6 +74,37 @@ def test_split_conserves_ligand_and_bounds(params, solver):
     assert float(sol.ligand_lost[-1]) > 0.05 * total[0]
     cov = np.asarray(sol.coverage)[:, np.asarray(asm.mask) > 0]
     assert cov.min() >= -1e-9 and cov.max() <= 1 + 1e-9
+
+
+class _FastDesorption(ChargeEnhancedAdsorption):
+    """Twice the desorption flux: a model whose local rates differ from the default's."""
+
+    def rates_per_h(self, coverage, charge, free_ligand, k_ads, k_des, params):
+        return super().rates_per_h(coverage, charge, free_ligand, k_ads, 2.0 * k_des, params)
+
+
+def test_the_solver_integrates_the_model_of_its_term(params):
+    """One solver instance, two models with different local rates: each solve follows the
+    model it was given (the solver holds none of its own), and a term without a model is
+    refused rather than integrated as some other model."""
+    asm = jaxnc.Assembly.supercrystal(2, 2, 2)
+    fast = FieldModel(adsorption=_FastDesorption())
+    protocol = "light 1h; dark 50h"
+    default = jaxnc.simulate(asm, params, protocol, model="field", saves_per_step=5,
+                             solver=SPLIT)
+    changed = jaxnc.simulate(asm, params, protocol, model=fast, saves_per_step=5,
+                             solver=SPLIT)
+    dense = jaxnc.simulate(asm, params, protocol, model=fast, saves_per_step=5,
+                           solver="kvaerno5")
+    assert _max_diff(changed, default) > 1e-2
+    assert _max_diff(changed, dense) < 1e-4
+
+    model = get_model("field")
+    cells = model.cells(asm, params)
+    co = model.coefficients(cells, asm, params, 468.0, 10.0, 298.15)
+    with pytest.raises(TypeError, match="ModelTerm"):
+        diffrax.diffeqsolve(diffrax.ODETerm(model.vector_field), SPLIT, 0.0, 1.0, 1e-4,
+                            model.initial_state(cells, params), args=co)
 
 
 @pytest.mark.parametrize(

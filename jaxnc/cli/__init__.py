@@ -1,5 +1,7 @@
-"""Command-line layer: the `jaxnc` entry point."""
+"""Command-line layer: the `jaxnc` entry point (`_main`), one module per command and the
+option groups they share (`_options`)."""
 
-from ._main import build_parser, main, summary_table
+from ._main import build_parser, main
+from ._simulate import summary_table
 
 __all__ = ["main", "build_parser", "summary_table"]

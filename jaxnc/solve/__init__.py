@@ -9,7 +9,8 @@ from ._simulate import (
 )
 from ._solution import Solution
 from ._split import ROS2AF, ROS34PW2AF, AbstractFactorizedRosenbrock
+from ._term import ModelTerm
 
 __all__ = ["simulate", "Solution", "SolverSettings", "ROS2AF", "ROS34PW2AF",
-           "AbstractFactorizedRosenbrock", "default_solver",
+           "AbstractFactorizedRosenbrock", "ModelTerm", "default_solver",
            "default_tolerances", "resolve_solver"]

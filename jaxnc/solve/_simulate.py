@@ -19,6 +19,7 @@ from ..protocol import Protocol
 from ._results import message, result_code
 from ._solution import Solution
 from ._split import ROS2AF, ROS34PW2AF
+from ._term import ModelTerm
 
 __all__ = ["simulate", "solve_at", "SolverSettings", "default_solver", "resolve_solver",
            "default_tolerances"]
@@ -50,7 +51,8 @@ def resolve_solver(solver, model: AbstractModel) -> diffrax.AbstractSolver:
     solver.
 
     `"auto"` is `"ros3"` ([`ROS34PW2AF`][], matrix-free) for the `field` model and
-    `"kvaerno5"` (dense Jacobian) otherwise.
+    `"kvaerno5"` (dense Jacobian) otherwise. `model` only makes that choice: the Rosenbrock-W
+    solvers integrate the model of the [`ModelTerm`][] they are given.
     """
     if isinstance(solver, diffrax.AbstractSolver):
         return solver
@@ -58,9 +60,9 @@ def resolve_solver(solver, model: AbstractModel) -> diffrax.AbstractSolver:
     if name == "auto":
         name = "ros3" if model.name == "field" else "kvaerno5"
     if name == "ros3":
-        return ROS34PW2AF(model)
+        return ROS34PW2AF()
     if name == "ros2":
-        return ROS2AF(model)
+        return ROS2AF()
     if name == "kvaerno5":
         return default_solver()
     raise ParameterError(f"solver {solver!r} unknown; use one of {', '.join(SOLVERS)} or a "
@@ -117,7 +119,7 @@ def solve_at(model: AbstractModel, assembly, params, protocol, settings, local_t
     cells = model.cells(assembly, params)
     y0 = model.initial_state(cells, params) if initial_state is None else initial_state
     probe = model.probe_weight(cells, assembly, params)
-    term = diffrax.ODETerm(model.vector_field)
+    term = ModelTerm(model)  # the Rosenbrock-W solvers integrate this term's model
     pid = diffrax.PIDController(rtol=settings.rtol, atol=settings.atol)
 
     def one_step(y, drive):

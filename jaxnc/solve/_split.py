@@ -43,6 +43,7 @@ import lineax as lx
 from jax.scipy.fft import dctn, idctn
 
 from ..models import AbstractModel, State
+from ._term import model_of
 
 __all__ = ["AbstractFactorizedRosenbrock", "ROS2AF", "ROS34PW2AF"]
 
@@ -70,22 +71,28 @@ class AbstractFactorizedRosenbrock(diffrax.AbstractSolver):
     """Rosenbrock-W methods for a jaxnc model with the factorised
     `W = (I - g h J_transport)(I - g h J_local)` (see the module docstring).
 
-    **Fields:** `model` (whose `local_rates` and `transport_rate` are integrated; the diffrax
-    term is only used for `func`); `cg_rtol`, `cg_atol` (ML), `cg_max_steps`: the transport
-    solves, far tighter than the time-stepping error (a failed solve makes the step fail its
-    error test, so it is retried smaller).
+    The model is the term's: these solvers integrate a [`ModelTerm`][] (what `simulate` and
+    `solve_at` build), reading its model's `local_rates` and `transport_rate`; any other term is
+    a `TypeError`. Forward in time only (`t0 < t1`, as `solve_at` integrates).
+
+    **Fields:** `cg_rtol`, `cg_atol` (ML), `cg_max_steps`: the transport solves, far tighter
+    than the time-stepping error (a failed solve makes the step fail its error test, so it is
+    retried smaller).
     """
 
-    model: eqx.AbstractVar[AbstractModel]
-    cg_rtol: eqx.AbstractVar[float]
-    cg_atol: eqx.AbstractVar[float]
-    cg_max_steps: eqx.AbstractVar[int]
+    cg_rtol: float = eqx.field(static=True, default=1e-10)
+    cg_atol: float = eqx.field(static=True, default=1e-14)
+    cg_max_steps: int = eqx.field(static=True, default=200)
 
     term_structure: ClassVar = diffrax.AbstractTerm
     interpolation_cls: ClassVar = diffrax.LocalLinearInterpolation
 
     def init(self, terms, t0, t1, y0, args):
+        self._model(terms)  # a wrong term fails here, before any step
         return None
+
+    def _model(self, terms) -> AbstractModel:
+        return model_of(terms, type(self).__name__)
 
     def func(self, terms, t0, y0, args):
         return terms.vf(t0, y0, args)
@@ -95,18 +102,13 @@ class ROS2AF(AbstractFactorizedRosenbrock):
     """ROS2 (Verwer et al. 1999): 2 stages, second order for any W, L-stable
     (`g = 1 + 1/sqrt(2)`), embedded first-order estimate `y + h k1`."""
 
-    model: AbstractModel
-    cg_rtol: float = eqx.field(static=True, default=1e-10)
-    cg_atol: float = eqx.field(static=True, default=1e-14)
-    cg_max_steps: int = eqx.field(static=True, default=200)
-
     def order(self, terms):
         return 2
 
     def step(self, terms, t0, t1, y0, args, solver_state, made_jump):
         h = t1 - t0
         x0 = (y0.coverage, y0.charge, y0.free_ligand)
-        rates, solve_w = _factorized(self.model, args, GAMMA_ROS2 * h, x0, self)
+        rates, solve_w = _factorized(self._model(terms), args, GAMMA_ROS2 * h, x0, self)
         f1 = rates(x0)
         k1, l1, bad1 = solve_w(f1)
         x_mid = tuple(x0[i] + h * k1[i] for i in range(3))
@@ -181,11 +183,6 @@ class ROS34PW2AF(AbstractFactorizedRosenbrock):
     second-order error estimate, L-stable. At the same tolerance it takes ~15x fewer steps
     than [`ROS2AF`][] (4x4x2, rtol 1e-5: 305 against 4427) at twice the work per step."""
 
-    model: AbstractModel
-    cg_rtol: float = eqx.field(static=True, default=1e-10)
-    cg_atol: float = eqx.field(static=True, default=1e-14)
-    cg_max_steps: int = eqx.field(static=True, default=200)
-
     def order(self, terms):
         return 3
 
@@ -193,7 +190,7 @@ class ROS34PW2AF(AbstractFactorizedRosenbrock):
         g, a_t, c_t, m, m_hat = _ROS34PW2
         h = t1 - t0
         x0 = (y0.coverage, y0.charge, y0.free_ligand)
-        rates, solve_w = _factorized(self.model, args, g * h, x0, self)
+        rates, solve_w = _factorized(self._model(terms), args, g * h, x0, self)
         # u_j = g h k_j, so the c_ij / h u_j terms are c_ij g k_j: no division by h (a vmapped
         # solve steps finished batch members with h = 0, and 0 / 0 poisoned gradients).
         us, ls, ks, kls, bad = [], [], [], [], jnp.zeros((), bool)

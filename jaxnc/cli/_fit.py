@@ -1,0 +1,129 @@
+"""`jaxnc fit`: model parameters fitted to measured PLQY curves, to JSON (and a plot)."""
+
+from __future__ import annotations
+
+from ._options import (
+    ASSEMBLY_KINDS,
+    add_assembly_options,
+    add_model_option,
+    add_output_options,
+    add_set_option,
+    assembly_from_args,
+    check_plot,
+    parse_set,
+    wrote,
+)
+
+__all__ = ["add_parser", "run"]
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser(
+        "fit",
+        help="fit model parameters to measured PLQY curves",
+        description="Fit free parameters of the model to PLQY curves with derivatives "
+        "through the solver (Levenberg-Marquardt on forward-mode Jacobians by default); "
+        "all samples of the file share the --free parameters and are solved as one batch; "
+        "write values, standard errors and correlations as JSON.",
+    )
+    p.add_argument("data", help="PLQY CSV file (time_h, plqy or plqy_percent, light, ...)")
+    add_output_options(p, out="output JSON file", plot="output PNG: data, fit and residuals")
+    p.add_argument("--free", default="k_desorption_per_h,k_adsorption_per_h,"
+                   "k_trap_nonradiative_per_ns",
+                   help="comma-separated parameter names to fit (default: %(default)s)")
+    p.add_argument("--per-sample", default="", metavar="NAME,...",
+                   help="parameters fitted separately for every sample (e.g. "
+                   "coverage_initial); default none")
+    add_model_option(p)
+    p.add_argument("--method", choices=("lm", "adam-lbfgs"), default="lm",
+                   help="optimiser: Levenberg-Marquardt (default) or optax Adam then L-BFGS")
+    p.add_argument("--starts", type=int, default=1,
+                   help="number of starts (multi-start; default 1)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the extra starts (default 0)")
+    add_assembly_options(p)
+    p.add_argument("--assembly-of", action="append", default=[], metavar="SAMPLE=KIND",
+                   help="a different assembly kind for one sample (isolated, monolayer or "
+                   "supercrystal, same sizes; repeatable), for joint fits of e.g. arrays and "
+                   "isolated cubes")
+    p.add_argument("--protocol", help="protocol for every sample (default: from the light "
+                   "and temperature_k columns)")
+    p.add_argument("--irradiance-mw-cm2", type=float, default=10.0,
+                   help="irradiance of light steps read from the data (default 10)")
+    add_set_option(p, meaning="starting value of a parameter")
+    p.add_argument("--max-iter", type=int, default=100,
+                   help="iterations per start (default 100)")
+    p.add_argument("--checkpoint", help="checkpoint file (.npz): saved every "
+                   "--checkpoint-every iterations and on Ctrl-C")
+    p.add_argument("--checkpoint-every", type=int, default=10, help="default 10")
+    p.add_argument("--resume", action="store_true",
+                   help="continue from --checkpoint instead of starting over")
+    p.set_defaults(run=run)
+
+
+def run(args) -> int:
+    from .._errors import ParameterError
+    from .._io import write_json_atomic
+    from ..fit import Dataset, fit
+    from ..parameters import Parameters
+
+    check_plot(args.plot)
+    if args.resume and not args.checkpoint:
+        raise ParameterError("--resume needs --checkpoint FILE")
+    data = Dataset.from_csv(args.data)
+    params = Parameters.hashimoto2024().replace(**parse_set(args.set))
+    free = _names(args.free)
+    assembly = _assemblies(args, data)
+    result = fit(data, assembly, params, free, model=args.model,
+                 per_sample=_names(args.per_sample), protocol=args.protocol,
+                 irradiance_mw_cm2=args.irradiance_mw_cm2, method=args.method,
+                 starts=args.starts, seed=args.seed, max_iter=args.max_iter,
+                 progress=not args.quiet, checkpoint=args.checkpoint,
+                 checkpoint_every=args.checkpoint_every, resume=args.resume)
+    out = result.to_json()
+    out["settings"].update(data=str(args.data), assembly=args.assembly,
+                           assembly_of=args.assembly_of)
+    write_json_atomic(args.out, out)
+    if args.plot:
+        from ..plot import plot_fit
+
+        plot_fit(data, result, assembly, args.plot)
+    if not args.quiet:
+        _print_summary(result, free, args)
+    return 0
+
+
+def _names(text: str) -> list[str]:
+    return [n.strip() for n in text.split(",") if n.strip()]
+
+
+def _assemblies(args, data):
+    """The assembly of every sample: `--assembly`, or per sample where `--assembly-of` says
+    (then a dict sample -> Assembly)."""
+    from .._errors import ParameterError
+
+    assembly = assembly_from_args(args)
+    if not args.assembly_of:
+        return assembly
+    kinds = {}
+    for item in args.assembly_of:
+        sample, _, kind = item.partition("=")
+        if kind not in ASSEMBLY_KINDS:
+            raise ParameterError(f"--assembly-of {item!r}: expected SAMPLE=KIND with KIND "
+                                 f"isolated, monolayer or supercrystal")
+        if sample not in data.samples:
+            raise ParameterError(f"--assembly-of {item!r}: no sample {sample!r} in "
+                                 f"{args.data} (samples: {', '.join(data.samples)})")
+        kinds[sample] = kind
+    built = {k: assembly_from_args(args, kind=k) for k in set(kinds.values())}
+    return {s: built[kinds[s]] if s in kinds else assembly for s in data.samples}
+
+
+def _print_summary(result, free, args) -> None:
+    for name in free:
+        print(f"{name:30s} {result.values[name]:12.5g} +- {result.stderr[name]:.2g}")
+    for sample, values in result.sample_values.items():
+        for name, value in values.items():
+            label = f"{name}[{sample}]"
+            print(f"{label:30s} {value:12.5g} +- {result.sample_stderr[sample][name]:.2g}")
+    print(f"rmse_plqy {result.rmse_plqy:.4f}, {result.iterations} iterations, "
+          f"{result.wall_s:.1f} s; {wrote(args.out, args.plot)}")

@@ -1,0 +1,44 @@
+"""`jaxnc kinetics`: rate-law fits to dark decays and an Arrhenius line, to JSON (and a plot)."""
+
+from __future__ import annotations
+
+from ._options import add_output_options, check_plot, wrote
+
+__all__ = ["add_parser", "run"]
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser(
+        "kinetics",
+        help="rate-law fits to dark decays, then an Arrhenius line",
+        description="Fit a rate law to the dark decay (rows with light == 0, or all rows) of "
+        "each sample, then ln k against 1/T over the samples' temperature_k.",
+    )
+    p.add_argument("data", help="PLQY CSV file (columns time_h, plqy or plqy_percent, ...)")
+    p.add_argument("--law", choices=("pso", "first-order"), default="pso",
+                   help="rate law (default pso: pseudo-second-order)")
+    add_output_options(p, out="output JSON file", plot="output PNG: Arrhenius plot",
+                       quiet=None)
+    p.set_defaults(run=run)
+
+
+def run(args) -> int:
+    from .._io import write_json_atomic
+    from ..fit import Dataset, kinetics
+
+    check_plot(args.plot)
+    result = kinetics(Dataset.from_csv(args.data), law=args.law)
+    out = result.to_json()
+    out["settings"] = dict(data=str(args.data), law=args.law)
+    write_json_atomic(args.out, out)
+    if args.plot:
+        from ..plot import plot_arrhenius
+
+        plot_arrhenius(result, args.plot)
+    for entry in out["rate_constants"]:
+        print(f"{entry['sample']:16s} T = {entry['temperature_k']:7.2f} K  "
+              f"k = {entry['k']:.4g} +- {entry['stderr']:.2g}")
+    if "Ea_kj_mol" in out:
+        print(f"Ea = {out['Ea_kj_mol']:.2f} +- {out['Ea_stderr_kj_mol']:.2f} kJ/mol")
+    print(wrote(args.out, args.plot))
+    return 0

@@ -1,0 +1,152 @@
+"""Option groups shared by the `jaxnc` commands, and what turns them into jaxnc objects.
+
+Each shared option has its default here, once. A command that needs another default passes it
+to the group's function, which says so in the help text. Nothing here imports jax or the model
+at import time (the helpers import what they need when called), so `jaxnc --help` and argument
+errors stay fast.
+"""
+
+from __future__ import annotations
+
+__all__ = ["ASSEMBLY_KINDS", "LATERAL_CUBES", "add_assembly_options", "add_design_options",
+           "add_model_option", "add_output_options", "add_set_option", "add_solver_options",
+           "assembly_from_args", "check_plot", "design_setup", "parse_set", "wrote"]
+
+ASSEMBLY_KINDS = ("isolated", "monolayer", "supercrystal")
+MODEL_NAMES = ("field", "mean_field")
+#: Cubes along x and y of a monolayer or supercrystal, unless a command needs fewer.
+LATERAL_CUBES = 8
+#: Cubes along x and y for `sweep` and `design`, which solve the model at every grid point or
+#: optimiser step (with gradients): the size of `jaxnc.design.film()` and of the timings in
+#: docs/design.md, a quarter of the cubes of the default lattice for `--model field`.
+DESIGN_LATERAL_CUBES = 4
+
+
+def add_assembly_options(p, *, lateral: int = LATERAL_CUBES, why_lateral: str = "",
+                         nz_note: str = "", lengths: bool = True) -> None:
+    """`--assembly`, `--nx`, `--ny`, `--nz`, `--n`, `--edge-nm` and, with `lengths`,
+    `--gap-nm` and `--ligand-nm` (nm; commands that sweep or optimise those leave them out).
+
+    `lateral` replaces [`LATERAL_CUBES`][] as the default of `--nx` and `--ny`, with
+    `why_lateral` saying why in their help; `nz_note` qualifies `--nz`'s help.
+    """
+    p.add_argument("--assembly", choices=ASSEMBLY_KINDS, default="supercrystal",
+                   help="assembly type (default: supercrystal)")
+    p.add_argument("--nx", type=int, default=lateral,
+                   help=f"cubes along x (default {lateral}{why_lateral})")
+    p.add_argument("--ny", type=int, default=lateral,
+                   help=f"cubes along y (default {lateral}{why_lateral})")
+    p.add_argument("--nz", type=int, default=4,
+                   help=f"layers of a supercrystal{nz_note} (default 4)")
+    p.add_argument("--n", type=int, default=16, help="number of isolated cubes (default 16)")
+    p.add_argument("--edge-nm", type=float, default=9.8, help="cube edge (nm, default 9.8)")
+    if lengths:
+        p.add_argument("--gap-nm", type=float, default=3.0,
+                       help="inter-cube gap (nm, default 3.0)")
+        p.add_argument("--ligand-nm", type=float, default=1.6,
+                       help="ligand length (nm, default 1.6)")
+
+
+def add_model_option(p, *, default: str = "mean_field", note: str = "") -> None:
+    """`--model`: mean_field unless the command passes another `default`; `note` follows the
+    default in the help."""
+    p.add_argument("--model", choices=MODEL_NAMES, default=default,
+                   help=f"field (full 3D lattice) or mean_field (one cube per layer); default "
+                   f"{default}{note}")
+
+
+def add_set_option(p, *, meaning: str = "override a parameter of the default set") -> None:
+    """`--set NAME=VALUE`, repeatable; read with [`parse_set`][]."""
+    p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                   help=f"{meaning} (repeatable)")
+
+
+def add_output_options(p, *, out: str, plot: str | None = None,
+                       quiet: str | None = "no progress bar, no summary") -> None:
+    """`--out` (required), and `--plot` and `--quiet` where the command has them."""
+    p.add_argument("--out", required=True, help=out)
+    if plot is not None:
+        p.add_argument("--plot", help=plot)
+    if quiet is not None:
+        p.add_argument("--quiet", action="store_true", help=quiet)
+
+
+def add_solver_options(p) -> None:
+    """`--solver` and `--saves-per-step` of a single simulation."""
+    p.add_argument("--solver", choices=("auto", "ros3", "ros2", "kvaerno5"), default="auto",
+                   help="integrator (default auto: matrix-free ros3 for field, kvaerno5 for "
+                   "mean_field)")
+    p.add_argument("--saves-per-step", type=int, default=61,
+                   help="saved times per protocol step (default 61)")
+
+
+def add_design_options(p, *, nz_note: str = "") -> None:
+    """The film, protocol, model and batch options shared by `sweep` and `design`; read with
+    [`design_setup`][]. Gap and ligand length are what they vary, so they are not here;
+    `nz_note` qualifies `--nz`'s help."""
+    add_assembly_options(p, lateral=DESIGN_LATERAL_CUBES, lengths=False,
+                         why_lateral=f", not {LATERAL_CUBES} as in simulate and fit: a sweep "
+                         f"or search solves every point; as jaxnc.design.film()",
+                         nz_note=nz_note)
+    p.add_argument("--protocol", help="protocol text (default: 3 h of 468 nm light at 10 "
+                   "mW/cm2, 100 h dark, 3 h light; jaxnc.design.DEFAULT_PROTOCOL)")
+    add_model_option(p)
+    add_set_option(p)
+    p.add_argument("--vector-width", type=int,
+                   help="points per device solved in lockstep (default: all on a GPU; 16 "
+                   "mean_field / 4 field on a CPU)")
+
+
+def parse_set(items: list[str]) -> dict[str, float]:
+    """`--set` items `NAME=VALUE` as a dict; `ParameterError` naming a malformed one."""
+    from .._errors import ParameterError
+
+    out = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise ParameterError(f"--set expects NAME=VALUE, got {item!r}")
+        try:
+            out[name.strip()] = float(value)
+        except ValueError:
+            raise ParameterError(f"--set {name}: {value!r} is not a number") from None
+    return out
+
+
+def assembly_from_args(args, kind: str | None = None):
+    """The `Assembly` the assembly options describe; `kind` replaces `--assembly`."""
+    from ..geometry import Assembly
+
+    kind = args.assembly if kind is None else kind
+    lengths = dict(edge_nm=args.edge_nm, gap_nm=args.gap_nm, ligand_nm=args.ligand_nm)
+    if kind == "isolated":
+        return Assembly.isolated(args.n, **lengths)
+    if kind == "monolayer":
+        return Assembly.monolayer(args.nx, args.ny, **lengths)
+    return Assembly.supercrystal(args.nx, args.ny, args.nz, **lengths)
+
+
+def design_setup(args):
+    """`(film factory, parameters, protocol)` from the options of [`add_design_options`][]."""
+    from ..design import DEFAULT_PROTOCOL, film
+    from ..parameters import Parameters
+    from ..protocol import Protocol
+
+    protocol = Protocol.parse(args.protocol or DEFAULT_PROTOCOL)
+    params = Parameters.hashimoto2024().replace(**parse_set(args.set))
+    factory = film(args.assembly, nx=args.nx, ny=args.ny, nz=args.nz, n=args.n,
+                   edge_nm=args.edge_nm)
+    return factory, params, protocol
+
+
+def check_plot(path: str | None) -> None:
+    """Refuse a `--plot` file we cannot write before a long run, not after it."""
+    if path:
+        from ..plot import check_plot_path
+
+        check_plot_path(path)
+
+
+def wrote(*paths) -> str:
+    """`"wrote A and B"` for the paths written (`None`s skipped)."""
+    return "wrote " + " and ".join(str(p) for p in paths if p)

@@ -1,0 +1,51 @@
+"""`jaxnc reproduce`: a paper's experiments with the default parameters, compared with it."""
+
+from __future__ import annotations
+
+from ._options import add_model_option, add_output_options
+
+__all__ = ["add_parser", "run"]
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser(
+        "reproduce",
+        help="run a paper's experiments with the default parameters and compare",
+        description="Run the experiments of a paper with Parameters.hashimoto2024() and write "
+        "its figures and a table of each stated number beside the model's.",
+    )
+    p.add_argument("paper", choices=("hashimoto2024",),
+                   help="which paper (hashimoto2024: Nanoscale Adv. 2024, 6, 5563)")
+    add_output_options(p, out="output folder (created if missing)", quiet="no progress lines")
+    add_model_option(p, note=": about a minute; field: many minutes")
+    p.set_defaults(run=run)
+
+
+def run(args) -> int:
+    from pathlib import Path
+
+    from .._errors import ParameterError
+    from .._io import atomic_path, write_csv_text_atomic, write_json_atomic
+    from ..fit import hashimoto2024
+    from ..plot import plot_reproduction
+
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise ParameterError(f"--out {args.out}: exists and is not a folder")
+    rep = hashimoto2024(model=args.model, progress=None if args.quiet else print)
+    out.mkdir(parents=True, exist_ok=True)
+    table = rep.table_markdown()
+    with atomic_path(out / "comparison.md") as tmp:
+        tmp.write_text(f"# Hashimoto et al. 2024 against jaxnc ({rep.model}, default "
+                       f"parameters)\n\n{table}")
+    write_csv_text_atomic(out / "comparison.csv", rep.rows,
+                          ("quantity", "unit", "paper", "model", "difference", "note"))
+    kin = rep.kinetics.to_json()
+    kin["settings"] = dict(source="simulated dark decays", model=rep.model)
+    write_json_atomic(out / "kinetics.json", kin)
+    figures = plot_reproduction(rep, out)
+    if not args.quiet:
+        print(table)
+        print(f"wrote {out / 'comparison.md'}, comparison.csv, kinetics.json and "
+              f"{', '.join(Path(f).name for f in figures)}")
+    return 0

@@ -1,0 +1,50 @@
+"""The diffrax term of a jaxnc model: its vector field, and the model itself for solvers that
+integrate its split (local kinetics + transport) rather than the whole vector field."""
+
+from __future__ import annotations
+
+import diffrax
+
+from .._errors import ParameterError
+from ..models import AbstractModel
+
+__all__ = ["ModelTerm", "model_of"]
+
+
+class ModelTerm(diffrax.ODETerm):
+    """`model.vector_field` as a diffrax `ODETerm` (per hour), carrying `model`.
+
+    Any diffrax solver integrates it as an `ODETerm`; the factorised Rosenbrock-W solvers
+    ([`ROS34PW2AF`][], [`ROS2AF`][]) read `model.local_rates` and `model.transport_rate` from
+    it, so the model a solver integrates is always the term's.
+
+    **Fields:** `model`, an [`AbstractModel`][]; `vector_field`, its bound `vector_field`.
+    """
+
+    model: AbstractModel
+
+    def __init__(self, model: AbstractModel):
+        if not isinstance(model, AbstractModel):
+            raise ParameterError(f"ModelTerm needs a jaxnc model, got {type(model).__name__}")
+        self.model = model
+        self.vector_field = model.vector_field
+
+
+def model_of(terms, solver: str) -> AbstractModel:
+    """The model of the [`ModelTerm`][] that `solver` (its name, for the message) was given.
+
+    diffeqsolve hands solvers each term wrapped in its own time-direction wrapper, whose `term`
+    is the one passed in (diffrax's Langevin solvers unwrap it the same way).
+
+    **Raises:** `TypeError` for any other term: a solver that integrates a model's split
+    cannot take it from a plain vector field.
+    """
+    term = terms
+    while not isinstance(term, ModelTerm) and isinstance(getattr(term, "term", None),
+                                                         diffrax.AbstractTerm):
+        term = term.term
+    if not isinstance(term, ModelTerm):
+        raise TypeError(f"{solver} integrates a jaxnc model's split (local kinetics and "
+                        f"transport), so it needs the model's term: pass "
+                        f"jaxnc.solve.ModelTerm(model), not {type(term).__name__}")
+    return term.model
