@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-slow lint clean
+.PHONY: demo test test-slow test-floor lint clean
 
 # The virtual environment is rebuilt whenever pyproject.toml changes.
 $(STAMP): pyproject.toml
@@ -17,14 +17,26 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(PY) experiments/demo.py out/demo
 
+# Two pytest workers, one per core of the reference machine (PYTEST_PARALLEL= runs serially).
+PYTEST_PARALLEL ?= -n 2
 test: $(STAMP)
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q $(PYTEST_PARALLEL)
 
 test-slow: $(STAMP)
 	$(PY) -m pytest -q -m slow
+
+# The suite at the declared floors of pyproject.toml (constraints/floor.txt); not part of CI.
+FLOOR := .venv-floor
+test-floor:
+	rm -rf $(FLOOR)
+	$(PYTHON) -m venv $(FLOOR)
+	$(FLOOR)/bin/python -m pip install --quiet --upgrade pip
+	$(FLOOR)/bin/python -m pip install --quiet -c constraints/floor.txt -e '.[test]'
+	$(FLOOR)/bin/python -m pip list 2>/dev/null | grep -iE '^(jax|jaxlib|diffrax|equinox|optax|lineax|optimistix|jaxtyping|numpy|matplotlib|tqdm|pytest|pytest-xdist) '
+	$(FLOOR)/bin/python -m pytest -q $(PYTEST_PARALLEL)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check jaxnc tests experiments
 
 clean:
-	rm -rf $(VENV) out .pytest_cache
+	rm -rf $(VENV) $(FLOOR) out .pytest_cache

@@ -5,9 +5,18 @@ nanocube assemblies (Hashimoto et al., Nanoscale Adv. 2024, 6, 5563).
     asm = jaxnc.Assembly.supercrystal(nx=8, ny=8, nz=4)
     sol = jaxnc.simulate(asm, jaxnc.Parameters.hashimoto2024(), "light 468nm 3h; dark 600h")
 
-Importing jaxnc turns on JAX float64 (`jax_enable_x64`): the kinetics span seconds to
-hundreds of hours and the ligand budget is checked to 1e-9.
+Importing jaxnc turns on JAX float64 (`jax_enable_x64`) for the whole process: the kinetics
+span seconds to hundreds of hours and the ligand budget is checked to 1e-9, which float32
+cannot carry. It changes no other global state (no matplotlib backend, no equinox error
+mode); the command line also switches on the caches of `jaxnc._cache`.
+
+The public names below load their layer on first use, so `import jaxnc` (and the command
+line's `--help` and argument errors) does not pay for importing every layer.
 """
+
+import importlib
+import sys
+import types
 
 import jax
 
@@ -20,34 +29,52 @@ from ._errors import (  # noqa: E402
     ProtocolError,
     SolverError,
 )
-from .design import optimize_design, sweep  # noqa: E402
-from .fit import Dataset, FitResult, fit, kinetics  # noqa: E402
-from .geometry import Assembly  # noqa: E402
-from .models import FieldModel, MeanFieldModel  # noqa: E402
-from .parameters import Parameters  # noqa: E402
-from .protocol import Protocol, Step  # noqa: E402
-from .solve import Solution, simulate  # noqa: E402
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "Assembly",
-    "Parameters",
-    "Protocol",
-    "Step",
-    "simulate",
-    "Dataset",
-    "fit",
-    "FitResult",
-    "kinetics",
-    "sweep",
-    "optimize_design",
-    "Solution",
-    "FieldModel",
-    "MeanFieldModel",
-    "JaxncError",
-    "ParameterError",
-    "ProtocolError",
-    "SolverError",
-    "DataError",
-]
+# Public name -> the module that defines it, imported on first access (PEP 562).
+_LAZY = {
+    "Assembly": ".geometry",
+    "Parameters": ".parameters",
+    "Protocol": ".protocol",
+    "Step": ".protocol",
+    "simulate": ".solve",
+    "Solution": ".solve",
+    "Dataset": ".fit",
+    "fit": ".fit",
+    "FitResult": ".fit",
+    "kinetics": ".fit",
+    "sweep": ".design",
+    "optimize_design": ".design",
+    "FieldModel": ".models",
+    "MeanFieldModel": ".models",
+}
+
+__all__ = [*_LAZY, "JaxncError", "ParameterError", "ProtocolError", "SolverError",
+           "DataError"]
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'jaxnc' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))
+
+
+class _Package(types.ModuleType):
+    """`jaxnc.fit` is the function, as it always was, though the subpackage of the same name
+    now loads later: the import system sets `jaxnc.fit = <module>` once the subpackage has
+    loaded, and this keeps the function (the module stays `sys.modules["jaxnc.fit"]`)."""
+
+    def __setattr__(self, name, value):
+        if name in _LAZY and isinstance(value, types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package

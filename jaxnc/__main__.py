@@ -1,5 +1,3 @@
-import sys
+from jaxnc.cli import entry_point
 
-from jaxnc.cli import main
-
-sys.exit(main())
+entry_point()

@@ -19,8 +19,8 @@ import pytest
 
 import jaxnc
 from jaxnc.design import METRICS, Constraint, optimize_design, sweep
-from jaxnc.design import _metrics as metrics_mod
 from jaxnc.design import _batching as sweep_mod
+from jaxnc.design import _metrics as metrics_mod
 
 # Batches of 8 points solved 2 at a time: the 4-device run below then has the same lockstep
 # groups (2 points per device) as the one-device runs, so their results agree to round-off.

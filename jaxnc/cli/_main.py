@@ -4,13 +4,14 @@ input: one line on stderr naming what is wrong, exit code 2."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 # Each command module imports only argparse-level code at import time (the model, jax and
 # matplotlib load inside its `run`), so building the parser stays fast.
 from . import _design, _fit, _kinetics, _reproduce, _simulate, _sweep
 
-__all__ = ["main", "build_parser"]
+__all__ = ["main", "build_parser", "entry_point"]
 
 EXIT_BAD_INPUT = 2
 #: In the order `jaxnc --help` lists them.
@@ -69,5 +70,22 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
-if __name__ == "__main__":
+def entry_point() -> None:
+    """The `jaxnc` console script and `python -m jaxnc`: set up the process, then [`main`][].
+
+    A command-line process is short and often repeated, so it keeps what it traced and
+    compiled (`jaxnc._cache`, under `$JAXNC_CACHE_DIR`, `off` to disable) and runs equinox's
+    runtime checks in `nan` mode (`EQX_ON_ERROR`, unless set already), the mode in which
+    programs can be cached; solver failures are then reported from the solvers' result
+    codes. Both must happen before equinox is imported, which is why `main` does not do it:
+    called from Python, `main` leaves the process's settings alone.
+    """
+    os.environ.setdefault("EQX_ON_ERROR", "nan")
+    from .. import _cache
+
+    _cache.enable()
     sys.exit(main())
+
+
+if __name__ == "__main__":
+    entry_point()
