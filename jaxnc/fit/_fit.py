@@ -29,104 +29,13 @@ from .._io import atomic_path
 from ..geometry import Assembly
 from ..models import get_model
 from ..parameters import PARAMETER_INFO, Parameters
-from ..protocol import Protocol, Step
+from ..protocol import Protocol
 from ..solve._simulate import SolverSettings, default_tolerances, resolve_solver, solve_at
-from ._data import Curve, Dataset
+from ._data import Dataset
+from ._protocols import _save_grid, protocol_from_curve
+from ._transforms import Transform
 
 __all__ = ["FitResult", "fit", "protocol_from_curve", "Transform"]
-
-
-# ----------------------------------------------------------------------------- protocols
-def protocol_from_curve(curve: Curve, *, irradiance_mw_cm2: float = 10.0,
-                        wavelength_nm: float = 468.0) -> Protocol:
-    """Protocol implied by a curve's `light` and `temperature_k` columns.
-
-    Consecutive rows with the same light state and temperature form one step. A step ends at
-    the time of its last row (the condition is taken to change right after that measurement);
-    the first step starts at t = 0.
-
-    **Raises:** `DataError` without a `light` column, or when a step would have no duration.
-    """
-    if curve.light is None:
-        raise DataError(f"sample {curve.sample!r}: no 'light' column; give the protocol "
-                        f"explicitly")
-    temps = curve.temperature_k if curve.temperature_k is not None else np.full(
-        len(curve), 298.15)
-    steps, start = [], 0.0
-    row = 0
-    n = len(curve)
-    while row < n:
-        end = row
-        while end + 1 < n and curve.light[end + 1] == curve.light[row] and \
-                temps[end + 1] == temps[row]:
-            end += 1
-        t_end = float(curve.time_h[end])
-        if t_end <= start:
-            raise DataError(f"sample {curve.sample!r}: the step starting at row {row + 2} has "
-                            f"no duration (time {t_end:g} h)")
-        if curve.light[row] == 1:
-            steps.append(Step.light(t_end - start, wavelength_nm=wavelength_nm,
-                                    irradiance_mw_cm2=irradiance_mw_cm2,
-                                    temperature_k=float(temps[row])))
-        else:
-            steps.append(Step.dark(t_end - start, temperature_k=float(temps[row])))
-        start, row = t_end, end + 1
-    return Protocol(steps)
-
-
-def _save_grid(time_h: np.ndarray, protocol: Protocol):
-    """Per-step local save times (padded with the step end) and where each data row lands."""
-    durations = np.asarray(protocol.duration_h)
-    bounds = np.concatenate([[0.0], np.cumsum(durations)])
-    if time_h.max() > bounds[-1] * (1 + 1e-12):
-        raise DataError(f"data run to {time_h.max():g} h, past the protocol's {bounds[-1]:g} h")
-    # A time on a boundary belongs to the earlier step.
-    step = np.clip(np.searchsorted(bounds, time_h, side="left") - 1, 0, len(durations) - 1)
-    per_step = [time_h[step == k] - bounds[k] for k in range(len(durations))]
-    width = max(len(p) for p in per_step) + 1
-    grid = np.zeros((len(durations), width))
-    slots = np.zeros(len(time_h), dtype=int)
-    for k, local in enumerate(per_step):
-        grid[k, : len(local)] = local
-        grid[k, len(local):] = durations[k]
-        slots[step == k] = np.arange(len(local))
-    return grid, step, slots
-
-
-# ---------------------------------------------------------------------------- transforms
-@dataclasses.dataclass(frozen=True)
-class Transform:
-    """Maps a parameter to the unconstrained optimisation space and back."""
-
-    kind: str  # "log", "logit" or "scale"
-    scale: float = 1.0
-
-    @classmethod
-    def for_parameter(cls, name: str, value: float) -> Transform:
-        constraint = PARAMETER_INFO[name][0]
-        if constraint in ("positive", "nonnegative"):
-            return cls("log")
-        if constraint == "fraction":
-            return cls("logit")
-        return cls("scale", abs(value) if value != 0 else 1.0)
-
-    def forward(self, x):
-        if self.kind == "log":
-            return jnp.log(x)
-        if self.kind == "logit":
-            return jnp.log(x) - jnp.log1p(-x)
-        return x / self.scale
-
-    def inverse(self, z):
-        if self.kind == "log":
-            return jnp.exp(z)
-        if self.kind == "logit":
-            return jax.nn.sigmoid(z)
-        return z * self.scale
-
-    def derivative(self, z):
-        """dx/dz at z (for the delta method)."""
-        return jax.grad(lambda zz: self.inverse(zz))(z)
 
 
 # ------------------------------------------------------------------------------- results
