@@ -184,14 +184,31 @@ def _build_groups(data: Dataset, assemblies: list[Assembly], protocols: list[Pro
 
 @dataclasses.dataclass
 class _Setup:
+    """The residual problem of a fit, its starting point (transformed space) and what the
+    result needs to know about the data."""
+
     problem: _Problem
     z0: np.ndarray
     is_plqy: np.ndarray  # which residuals are PLQY (the rest: weighted lifetimes)
+    n_points: int  # PLQY data points (rows of all curves; residuals also hold padding)
     n_lifetimes: int
     samples: list
     protocols: list
     lifetimes: bool
     protocol: Protocol | None  # the one given for every curve, parsed
+
+    def evaluate(self, z) -> tuple[np.ndarray, np.ndarray]:
+        """Residuals and their Jacobian at `z`, as NumPy arrays; all NaN where the evaluation
+        failed."""
+        try:
+            r, jac = _residuals_and_jacobian(self.problem, jnp.asarray(z))
+        except eqx.EquinoxRuntimeError:
+            # A solver check failed inside the compiled solve (e.g. non-finite input to a
+            # linear solve at a wild trial point): a failed evaluation, rejected by the
+            # optimiser like a failed integration.
+            n = self.is_plqy.size
+            return np.full(n, np.nan), np.full((n, self.problem.size), np.nan)
+        return np.asarray(r), np.asarray(jac)
 
 
 def _setup(data, assembly, params, free, per_sample, model, protocol, irradiance_mw_cm2,
@@ -242,5 +259,6 @@ def _setup(data, assembly, params, free, per_sample, model, protocol, irradiance
     z0 = np.concatenate([[float(transforms[n].forward(x0[n])) for n in free],
                          np.tile([float(transforms[n].forward(x0[n])) for n in per_sample],
                                  len(samples))])
-    return _Setup(problem, z0, is_plqy, n_lifetimes, samples, protocols, bool(lifetimes),
-                  protocol)
+    n_points = int(sum(len(c) for c in data.curves))
+    return _Setup(problem, z0, is_plqy, n_points, n_lifetimes, samples, protocols,
+                  bool(lifetimes), protocol)
