@@ -80,7 +80,7 @@ def fitter_step(asm, base, model, repeats):
     import fit_batch
 
     from jaxnc.fit import synthetic_dataset
-    from jaxnc.fit._fit import _residuals, _residuals_and_jacobian, _setup
+    from jaxnc.fit._problem import _residuals, _residuals_and_jacobian, _setup
 
     one = synthetic_dataset(asm, base, {"s": "light 3h; dark 300h"}, model=model,
                             saves_per_step=31)

@@ -6,7 +6,7 @@ import pytest
 
 import jaxnc
 from jaxnc.fit import Dataset, fit, protocol_from_curve, synthetic_dataset
-from jaxnc.fit._fit import _build_groups
+from jaxnc.fit._problem import _build_groups
 
 FREE = ["k_desorption_per_h", "k_adsorption_per_h", "k_trap_nonradiative_per_ns"]
 

@@ -1,0 +1,136 @@
+"""What a fit returns: fitted values, uncertainties and the record of the run."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import jax.numpy as jnp
+import numpy as np
+
+from ..parameters import Parameters
+from ..protocol import Protocol
+from ._multistart import _Run
+from ._problem import _Problem, _Setup
+from ._uncertainty import _laplace
+
+__all__ = ["FitResult"]
+
+
+@dataclasses.dataclass
+class FitResult:
+    """Fitted values, uncertainties and the record of the run.
+
+    **Fields:**
+
+    - `free`, `values`, `stderr`: the global free parameters and their fitted values and
+      standard errors (natural units, by name).
+    - `per_sample`, `sample_values`, `sample_stderr`: per-sample parameters and, for every
+      sample, their fitted values and standard errors (`{sample: {name: value}}`).
+    - `columns`, `correlation`: the label of every fitted quantity (`name` for a global one,
+      `name[sample]` for a per-sample one) and their correlation matrix in that order.
+    - `loss` (sum of squared residuals, fraction²: PLQY, plus lifetimes in ns times
+      `lifetime_weight_per_ns` where the data have them), `rmse_plqy` (fraction),
+      `rmse_lifetime_ns` (ns, or None without lifetime data), `n_points` (PLQY points),
+      `iterations` (optimiser iterations over all starts; one residual-and-Jacobian
+      evaluation each for `"lm"`), `wall_s`, `method`.
+    - `params` (the fitted `Parameters` of the first sample), `sample_params` (by sample),
+      `protocols` (one per curve), `settings`, `history` (loss per iteration), `starts` (final
+      loss and values of every start; the best is the result).
+    """
+
+    free: list[str]
+    values: dict[str, float]
+    stderr: dict[str, float]
+    correlation: np.ndarray
+    loss: float
+    rmse_plqy: float
+    n_points: int
+    iterations: int
+    wall_s: float
+    params: Parameters
+    protocols: list[Protocol]
+    settings: dict
+    history: list[float]
+    columns: list[str] = dataclasses.field(default_factory=list)
+    per_sample: list[str] = dataclasses.field(default_factory=list)
+    sample_values: dict[str, dict[str, float]] = dataclasses.field(default_factory=dict)
+    sample_stderr: dict[str, dict[str, float]] = dataclasses.field(default_factory=dict)
+    sample_params: dict[str, Parameters] = dataclasses.field(default_factory=dict)
+    starts: list[dict] = dataclasses.field(default_factory=list)
+    method: str = "lm"
+    rmse_lifetime_ns: float | None = None
+
+    def to_json(self) -> dict:
+        return dict(
+            free=self.free,
+            values=self.values,
+            stderr=self.stderr,
+            per_sample=self.per_sample,
+            sample_values=self.sample_values,
+            sample_stderr=self.sample_stderr,
+            columns=self.columns,
+            correlation=np.asarray(self.correlation).tolist(),
+            loss=self.loss,
+            rmse_plqy=self.rmse_plqy,
+            rmse_lifetime_ns=self.rmse_lifetime_ns,
+            n_points=self.n_points,
+            iterations=self.iterations,
+            wall_s=self.wall_s,
+            method=self.method,
+            starts=self.starts,
+            settings=self.settings,
+        )
+
+
+def _fit_result(setup: _Setup, run: _Run, settings: dict, wall_s: float) -> FitResult:
+    """The result of a finished multi-start run: the best start, with its residuals,
+    standard errors and correlations from one more evaluation at its point."""
+    problem, samples = setup.problem, setup.samples
+    free, per_sample = list(problem.free), list(problem.per_sample)
+    losses = [f[0] for f in run.finished]
+    best = int(np.nanargmin(losses)) if np.any(np.isfinite(losses)) else 0
+    best_z = np.asarray(run.finished[best][1])
+    r, jac = setup.evaluate(best_z)  # compiled already for "lm"
+    n_points = setup.n_points
+    sd, corr = _laplace(r, jac, n_points + setup.n_lifetimes, problem, best_z)
+    zg, zs = problem.split(jnp.asarray(best_z))
+    sample_params = {s: problem.params_of(zg, zs[i]) for i, s in enumerate(samples)}
+    first = sample_params[samples[0]]
+    is_plqy, n_lifetimes, g = setup.is_plqy, setup.n_lifetimes, len(free)
+    return FitResult(
+        free=free,
+        values={n: float(np.asarray(getattr(first, n))) for n in free},
+        stderr=dict(zip(free, sd[:g], strict=True)),
+        correlation=corr,
+        loss=float(r @ r),
+        rmse_plqy=float(np.sqrt(np.sum(r[is_plqy] ** 2) / n_points)),
+        rmse_lifetime_ns=(float(np.sqrt(np.sum(r[~is_plqy] ** 2) / n_lifetimes)
+                                / problem.lifetime_weight) if n_lifetimes else None),
+        n_points=n_points,
+        iterations=len(run.history),
+        wall_s=wall_s,
+        params=first,
+        protocols=setup.protocols,
+        settings=settings,
+        history=list(run.history),
+        columns=free + [f"{n}[{s}]" for s in samples for n in per_sample],
+        per_sample=per_sample,
+        sample_values={s: {n: float(np.asarray(getattr(sample_params[s], n)))
+                           for n in per_sample} for s in samples},
+        sample_stderr={s: {n: sd[g + j * len(per_sample) + i]
+                           for i, n in enumerate(per_sample)} for j, s in enumerate(samples)},
+        sample_params=sample_params,
+        starts=[dict(loss=f[0], values=_natural(problem, samples, f[1])) for f in run.finished],
+        method=settings["method"],
+    )
+
+
+def _natural(problem: _Problem, samples: list, z) -> dict[str, float]:
+    """The point `z` (transformed space) in natural units, by column label."""
+    zg, zs = problem.split(jnp.asarray(z))
+    out = {n: float(t.inverse(zg[i])) for i, (n, t) in
+           enumerate(zip(problem.free, problem.transforms, strict=True))}
+    for j, s in enumerate(samples):
+        out.update({f"{n}[{s}]": float(t.inverse(zs[j, i])) for i, (n, t) in
+                    enumerate(zip(problem.per_sample, problem.sample_transforms, strict=True))})
+    return out
