@@ -132,7 +132,7 @@ def cached_program(name: str, fn: Callable, args: tuple) -> Callable:
     return program
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _plain_jit(fn):
     import equinox as eqx
 
