@@ -52,6 +52,8 @@ def add_parser(sub) -> None:
     add_set_option(p, meaning="starting value of a parameter")
     p.add_argument("--max-iter", type=int, default=100,
                    help="iterations per start (default 100)")
+    p.add_argument("--max-steps", type=int, default=16384,
+                   help="solver steps allowed per protocol step (default 16384)")
     p.add_argument("--checkpoint", help="checkpoint file (.npz): saved every "
                    "--checkpoint-every iterations and on Ctrl-C")
     p.add_argument("--checkpoint-every", type=int, default=10, help="default 10")
@@ -77,7 +79,7 @@ def run(args) -> int:
                  per_sample=_names(args.per_sample), protocol=args.protocol,
                  irradiance_mw_cm2=args.irradiance_mw_cm2, method=args.method,
                  starts=args.starts, seed=args.seed, max_iter=args.max_iter,
-                 progress=not args.quiet, checkpoint=args.checkpoint,
+                 max_steps=args.max_steps, progress=not args.quiet, checkpoint=args.checkpoint,
                  checkpoint_every=args.checkpoint_every, resume=args.resume)
     out = result.to_json()
     out["settings"].update(data=str(args.data), assembly=args.assembly,

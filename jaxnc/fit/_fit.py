@@ -69,6 +69,7 @@ def fit(
     learning_rate: float = 0.05,
     rtol: float | None = None,
     atol: float | None = None,
+    max_steps: int = 16384,
     progress: bool = True,
     checkpoint=None,
     checkpoint_every: int = 10,
@@ -111,6 +112,7 @@ def fit(
       relative or moves the transformed parameters by less than `xtol` relative; `gtol`: stop
       when the gradient's largest entry (L-BFGS: norm) is below it.
     - `rtol`, `atol`: ODE tolerances (default: the solver's, see `jaxnc.solve.default_tolerances`).
+    - `max_steps`: solver steps allowed per protocol step.
     - `progress`: tqdm bar with the current loss (on a terminal only).
     - `checkpoint`: a `.npz` file where the optimiser state is saved every `checkpoint_every`
       iterations, on Ctrl-C (then `KeyboardInterrupt` is re-raised) and at the end, written
@@ -121,12 +123,14 @@ def fit(
     **Returns:** a [`FitResult`][].
 
     **Raises:** `ParameterError` for an unknown, repeated or badly started parameter;
-    `DataError` for data the protocol cannot explain or a sample without an assembly.
+    `DataError` for data the protocol cannot explain or a sample without an assembly;
+    `SolverError` naming the sample, the protocol step and the solver's reason when the model
+    cannot be solved at the best point of any start.
     """
     free, per_sample = list(free), list(per_sample)
     _check_arguments(free + per_sample, method, starts, max_iter)
     setup = _setup(data, assembly, params, free, per_sample, model, protocol,
-                   irradiance_mw_cm2, lifetime_weight_per_ns, rtol, atol)
+                   irradiance_mw_cm2, lifetime_weight_per_ns, rtol, atol, max_steps)
     rng = np.random.default_rng(seed)
     initial = [setup.z0] + [setup.z0 + start_spread * rng.standard_normal(setup.z0.size)
                             for _ in range(int(starts) - 1)]
@@ -151,7 +155,7 @@ def fit(
                     max_iter=max_iter, ftol=ftol, xtol=xtol, gtol=gtol,
                     warmup_steps=warmup_steps, learning_rate=learning_rate,
                     rtol=float(problem.settings.rtol), atol=float(problem.settings.atol),
-                    irradiance_mw_cm2=irradiance_mw_cm2,
+                    max_steps=int(problem.settings.max_steps), irradiance_mw_cm2=irradiance_mw_cm2,
                     lifetime_weight_per_ns=lifetime_weight_per_ns if setup.lifetimes else None,
                     protocol=None if setup.protocol is None else str(setup.protocol))
     return _fit_result(setup, run, settings, wall)

@@ -16,11 +16,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._errors import DataError, ParameterError
+from .._errors import DataError, ParameterError, SolverError
 from ..geometry import Assembly
 from ..models import get_model
 from ..parameters import Parameters
 from ..protocol import Protocol
+from .._cache import cached_program
+from ..solve._results import message as result_message
 from ..solve._simulate import SolverSettings, default_tolerances, resolve_solver, solve_at
 from ._data import Dataset
 from ._protocols import _save_grid, protocol_from_curve
@@ -82,6 +84,8 @@ class _Problem(eqx.Module):
 
     def _sample_residual(self, assembly, settings, w, protocol, grid, step, slot, target,
                          mask, lifetime, lifetime_mask):
+        """One sample's residuals, NaN where its solve failed, and its per-step result codes
+        (`jaxnc.solve._results`; 0: success)."""
         g = len(self.free)
         p = self.params_of(w[:g], w[g:])
         _, obs, codes, _ = solve_at(self.model, assembly, p, protocol, settings, grid)
@@ -89,7 +93,7 @@ class _Problem(eqx.Module):
         if lifetime is not None:  # in PLQY units: lifetime_weight (fraction per ns) x ns
             tau = obs["lifetime_ns"][step, slot]
             r = jnp.concatenate([r, self.lifetime_weight * (tau - lifetime) * lifetime_mask])
-        return jnp.where(jnp.all(codes == 0), r, jnp.nan)  # a failed solve is rejected
+        return jnp.where(jnp.all(codes == 0), r, jnp.nan), codes  # a failed solve is rejected
 
     def _w(self, z, group):
         zg, zs = self.split(z)
@@ -101,7 +105,7 @@ class _Problem(eqx.Module):
         out = []
         for group in self.groups:
             def one(w, *batch, group=group):
-                return self._sample_residual(group.assembly, self.settings, w, *batch)
+                return self._sample_residual(group.assembly, self.settings, w, *batch)[0]
 
             out.append(jax.vmap(one)(self._w(z, group), *group.batch()).ravel())
         return jnp.concatenate(out)
@@ -111,7 +115,8 @@ class _Problem(eqx.Module):
         return jnp.sum(r**2)
 
     def residuals_and_jacobian(self, z):
-        """Residuals and their Jacobian with respect to `z` (forward mode).
+        """Residuals, their Jacobian with respect to `z` (forward mode) and the solver's
+        result codes (one `(samples, steps)` array per group, in `groups` order).
 
         Each sample depends on the global part and its own per-sample part only, so every
         sample carries `G + P` tangents, whatever the number of samples; its columns are then
@@ -119,28 +124,44 @@ class _Problem(eqx.Module):
         """
         fwd = eqx.tree_at(lambda s: s.adjoint, self.settings, diffrax.ForwardMode())
         g, nsp = len(self.free), len(self.per_sample)
-        rs, js = [], []
+        rs, js, cs = [], [], []
         for group in self.groups:
             def one(w, *batch, group=group):
                 def f(ww):
-                    r = self._sample_residual(group.assembly, fwd, ww, *batch)
-                    return r, r
+                    r, codes = self._sample_residual(group.assembly, fwd, ww, *batch)
+                    return r, (r, codes)
 
-                jac, r = jax.jacfwd(f, has_aux=True)(w)
-                return r, jac
+                jac, (r, codes) = jax.jacfwd(f, has_aux=True)(w)
+                return r, jac, codes
 
-            r, jac = jax.vmap(one)(self._w(z, group), *group.batch())
+            r, jac, codes = jax.vmap(one)(self._w(z, group), *group.batch())
+            cs.append(codes)
             n_s, n = r.shape
             onehot = jax.nn.one_hot(np.asarray(group.rows), self.n_samples, dtype=jac.dtype)
             local = jnp.einsum("inp,is->insp", jac[..., g:], onehot)
             local = local.reshape(n_s, n, self.n_samples * nsp)
             rs.append(r.ravel())
             js.append(jnp.concatenate([jac[..., :g], local], axis=-1).reshape(n_s * n, -1))
-        return jnp.concatenate(rs), jnp.concatenate(js)
+        return jnp.concatenate(rs), jnp.concatenate(js), tuple(cs)
+
+    def failure(self, codes, samples: list) -> str:
+        """The first failed solve named by the result codes of `residuals_and_jacobian`."""
+        for group, group_codes in zip(self.groups, codes, strict=True):
+            for row, sample_codes in zip(group.rows, np.asarray(group_codes), strict=True):
+                bad = np.flatnonzero(sample_codes != 0)
+                if bad.size:
+                    k = int(bad[0])
+                    return (f"sample {samples[row]!r}, protocol step {k + 1}: "
+                            f"{result_message(sample_codes[k])}")
+        return "the solver reported success but the model gave non-finite values"
+
+
+def _residuals_and_jacobian_of(problem: _Problem, z):
+    return problem.residuals_and_jacobian(z)
 
 
 # Module-level so that repeated fits of the same structure reuse one compilation.
-_residuals_and_jacobian = eqx.filter_jit(lambda problem, z: problem.residuals_and_jacobian(z))
+_residuals_and_jacobian = eqx.filter_jit(_residuals_and_jacobian_of)
 _loss = eqx.filter_jit(lambda problem, z: problem.loss(z))
 _residuals = eqx.filter_jit(lambda problem, z: problem.residuals(z))
 
@@ -197,22 +218,41 @@ class _Setup:
     lifetimes: bool
     protocol: Protocol | None  # the one given for every curve, parsed
 
+    failure: str | None = None  # what failed at the last evaluation, None if nothing
+    _program: object = None  # the compiled residual-and-Jacobian program, made on first use
+
     def evaluate(self, z) -> tuple[np.ndarray, np.ndarray]:
         """Residuals and their Jacobian at `z`, as NumPy arrays; all NaN where the evaluation
-        failed."""
+        failed, and then `failure` says why."""
+        if self._program is None:
+            # One program per fit structure; with the command line's cache (`jaxnc._cache`)
+            # a later process loads it instead of tracing and compiling it again.
+            self._program = cached_program("fit-residuals-jacobian", _residuals_and_jacobian_of,
+                                           (self.problem, jnp.asarray(self.z0)))
         try:
-            r, jac = _residuals_and_jacobian(self.problem, jnp.asarray(z))
-        except eqx.EquinoxRuntimeError:
+            r, jac, codes = self._program(self.problem, jnp.asarray(z))
+        except eqx.EquinoxRuntimeError as err:
             # A solver check failed inside the compiled solve (e.g. non-finite input to a
             # linear solve at a wild trial point): a failed evaluation, rejected by the
             # optimiser like a failed integration.
+            self.failure = " ".join(str(err).strip().split("\n\n")[-1].split())
             n = self.is_plqy.size
             return np.full(n, np.nan), np.full((n, self.problem.size), np.nan)
-        return np.asarray(r), np.asarray(jac)
+        r, jac = np.asarray(r), np.asarray(jac)
+        finite = bool(np.all(np.isfinite(r)))
+        self.failure = None if finite else self.problem.failure(codes, self.samples)
+        return r, jac
+
+    def raise_if_failed(self, what: str) -> None:
+        """`SolverError` naming the failed solve if the last evaluation failed."""
+        if self.failure is not None:
+            raise SolverError(f"{what}: the model could not be solved ({self.failure}); try "
+                              f"other starting values (--set), a larger max_steps or looser "
+                              f"tolerances")
 
 
 def _setup(data, assembly, params, free, per_sample, model, protocol, irradiance_mw_cm2,
-           lifetime_weight_per_ns, rtol, atol) -> _Setup:
+           lifetime_weight_per_ns, rtol, atol, max_steps=16384) -> _Setup:
     """Validate the inputs and build the residual problem and the starting vector."""
     names = list(free) + list(per_sample)
     if isinstance(protocol, str):
@@ -245,7 +285,8 @@ def _setup(data, assembly, params, free, per_sample, model, protocol, irradiance
     solver = resolve_solver(None, model)
     default_rtol, default_atol = default_tolerances(solver)
     settings = SolverSettings(solver=solver, rtol=default_rtol if rtol is None else rtol,
-                              atol=default_atol if atol is None else atol)
+                              atol=default_atol if atol is None else atol,
+                              max_steps=int(max_steps))
     problem = _Problem(model, params, groups, settings,
                        tuple(free), tuple(per_sample), tuple(transforms[n] for n in free),
                        tuple(transforms[n] for n in per_sample), len(samples),

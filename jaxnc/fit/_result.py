@@ -91,6 +91,7 @@ def _fit_result(setup: _Setup, run: _Run, settings: dict, wall_s: float) -> FitR
     best = int(np.nanargmin(losses)) if np.any(np.isfinite(losses)) else 0
     best_z = np.asarray(run.finished[best][1])
     r, jac = setup.evaluate(best_z)  # compiled already for "lm"
+    setup.raise_if_failed("fit failed at the best point of every start")
     n_points = setup.n_points
     sd, corr = _laplace(r, jac, n_points + setup.n_lifetimes, problem, best_z)
     zg, zs = problem.split(jnp.asarray(best_z))
