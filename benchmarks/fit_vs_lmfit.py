@@ -4,6 +4,7 @@ equations, written in NumPy here.
 
     .venv/bin/pip install lmfit        # optional benchmark dependency ([bench] extra)
     .venv/bin/python benchmarks/fit_vs_lmfit.py [--scenario single|joint16|both] [--json F]
+    .venv/bin/python benchmarks/fit_vs_lmfit.py --processes [--repeats 3] [--json F]
 
 Scenarios (synthetic data from the default parameters, 4x4x2 supercrystal, 1 % noise, the
 same data and the same start for both fitters, rtol 1e-7 / atol 1e-10 for both integrators):
@@ -15,7 +16,15 @@ same data and the same start for both fitters, rtol 1e-7 / atol 1e-10 for both i
   per-sample coverage_initial: 20 unknowns, 992 points (see `fit_batch.py`).
 
 jaxnc's wall time includes its compilation; the table also gives a second, warm call (what
-every later fit of the same structure costs in one session). Losses are sums of squared PLQY
+every later fit of the same structure costs in one session).
+
+`--processes` (the `single` scenario) runs each side as a whole process, as a user meets it:
+`jaxnc fit DATA.csv ...` from the command line against a script that imports NumPy, SciPy and
+lmfit only (`_lmfit_process.py`, given the model's arrays in a file). jaxnc runs cold (an
+empty cache folder: import, trace, compile, fit) and then warm (the same folder, as every
+later run of the same structure), `--repeats` times each; the figures are medians of
+whole-process wall times, and the JSON has `lmfit_s`, `jaxnc_cold_s` and `jaxnc_warm_s` at
+its top level. Losses are sums of squared PLQY
 residuals; both fitted parameter sets are also scored with jaxnc's model so that they are
 compared on one model (the NumPy right-hand side's agreement with jaxnc at the truth is
 printed first).
@@ -221,17 +230,98 @@ def run(name, rtol=1e-7, atol=1e-10):
                 lmfit_loss_jaxnc_model=scored, lmfit_evaluations=int(out.nfev))
 
 
+def write_spec(path, asm, params, free, start) -> None:
+    """The arrays and coefficients `_lmfit_process.py` needs, so that it imports no JAX."""
+    import json
+
+    ref = NumpyMeanField(asm, params)
+    coefficients = {f"{int(light)},{T_REF_K:.2f}": [np.asarray(c).tolist() if np.ndim(c)
+                                                    else float(c)
+                                                    for c in ref.coefficients(light, T_REF_K)]
+                    for light in (True, False)}
+    names = ["k_desorption_per_h", "k_adsorption_per_h", "k_trap_nonradiative_per_ns",
+             "Ea_desorption_kj_mol", "coverage_initial"]
+    meta = dict(params=ref.p, coefficients=coefficients, free=free,
+                start={n: float(getattr(start, n)) for n in names})
+    np.savez(path, weight=ref.weight, area=ref.area, open=ref.open, confined=ref.confined,
+             enclosure=ref.enclosure, links=ref.links, probe=ref.probe,
+             meta=np.asarray(json.dumps(meta)))
+
+
+def _timed(cmd, env=None):
+    import subprocess
+
+    t0 = time.perf_counter()
+    r = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    wall = time.perf_counter() - t0
+    if r.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed:\n{r.stderr[-3000:]}")
+    return wall, r.stdout
+
+
+def run_processes(repeats: int) -> dict:
+    """Whole-process wall times of `jaxnc fit` (cold and warm cache) and of lmfit."""
+    import json
+    import os
+    import statistics
+    import sys
+    import tempfile
+    from pathlib import Path
+
+    asm, _, data, start, free, _ = scenario("single")
+    here = Path(__file__).parent
+    with tempfile.TemporaryDirectory(prefix="fit-vs-lmfit-") as tmp:
+        tmp = Path(tmp)
+        data.to_csv(tmp / "data.csv")
+        write_spec(tmp / "spec.npz", asm, start, free, start)
+        lmfit_cmd = [sys.executable, str(here / "_lmfit_process.py"), str(tmp / "spec.npz"),
+                     str(tmp / "data.csv")]
+        sets = [a for n in free for a in ("--set", f"{n}={float(getattr(start, n))!r}")]
+        jaxnc_cmd = [sys.executable, "-m", "jaxnc", "fit", str(tmp / "data.csv"), "--out",
+                     str(tmp / "fit.json"), "--free", ",".join(free), "--nx", "4", "--ny", "4",
+                     "--nz", "2", "--quiet", *sets]
+        lmfit_runs, cold, warm = [], [], []
+        for i in range(repeats):
+            wall, out = _timed(lmfit_cmd)
+            lmfit_runs.append(wall)
+            env = dict(os.environ, JAXNC_CACHE_DIR=str(tmp / f"cache{i}"))
+            cold.append(_timed(jaxnc_cmd, env)[0])
+            warm.append(_timed(jaxnc_cmd, env)[0])
+            print(f"run {i + 1}/{repeats}: lmfit {lmfit_runs[-1]:.2f} s, jaxnc cold "
+                  f"{cold[-1]:.2f} s, warm {warm[-1]:.2f} s", flush=True)
+        lm = json.loads(out)
+        jx = json.loads((tmp / "fit.json").read_text())
+    med = statistics.median
+    result = dict(scenario="single", repeats=repeats, lmfit_s=med(lmfit_runs),
+                  jaxnc_cold_s=med(cold), jaxnc_warm_s=med(warm), lmfit_runs_s=lmfit_runs,
+                  jaxnc_cold_runs_s=cold, jaxnc_warm_runs_s=warm, lmfit_loss=lm["loss"],
+                  jaxnc_loss=jx["loss"], lmfit_evaluations=lm["evaluations"],
+                  jaxnc_iterations=jx["iterations"])
+    print(f"\nwhole processes, median of {repeats}: lmfit {result['lmfit_s']:.2f} s, jaxnc "
+          f"cold {result['jaxnc_cold_s']:.2f} s, warm {result['jaxnc_warm_s']:.2f} s")
+    print(f"jaxnc / lmfit: cold {result['jaxnc_cold_s'] / result['lmfit_s']:.2f}, warm "
+          f"{result['jaxnc_warm_s'] / result['lmfit_s']:.2f}; losses: jaxnc {jx['loss']:.6e}, "
+          f"lmfit {lm['loss']:.6e} (each on its own integrator)")
+    return result
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scenario", choices=("single", "joint16", "both"), default="both")
+    ap.add_argument("--processes", action="store_true",
+                    help="whole processes, cold and warm (single scenario)")
+    ap.add_argument("--repeats", type=int, default=3, help="with --processes (default 3)")
     ap.add_argument("--json", help="write the figures here")
     args = ap.parse_args()
-    names = ("single", "joint16") if args.scenario == "both" else (args.scenario,)
-    results = [run(n) for n in names]
+    if args.processes:
+        results = run_processes(args.repeats)
+    else:
+        names = ("single", "joint16") if args.scenario == "both" else (args.scenario,)
+        results = dict(results=[run(n) for n in names])
     if args.json:
         from jaxnc._io import write_json_atomic
 
-        write_json_atomic(args.json, dict(results=results))
+        write_json_atomic(args.json, results)
 
 
 if __name__ == "__main__":
