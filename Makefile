@@ -17,8 +17,9 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(PY) experiments/demo.py out/demo
 
-# Two pytest workers, one per core of the reference machine (PYTEST_PARALLEL= runs serially).
-PYTEST_PARALLEL ?= -n 2
+# Two pytest workers, one per core of the reference machine, each taking whole files (tests
+# of one file share compiled programs); PYTEST_PARALLEL= runs serially.
+PYTEST_PARALLEL ?= -n 2 --dist loadfile
 test: $(STAMP)
 	$(PY) -m pytest -q $(PYTEST_PARALLEL)
 

@@ -1,12 +1,12 @@
-"""The command line's caches (`jaxnc._cache`): where they live, that a second process loads
-what the first stored, and that failures still surface when equinox's checks return NaN."""
+"""`jaxnc fit` as a user runs it, a process of its own with the command line's caches
+(`jaxnc._cache`): where they live, that a second process loads what the first stored, and
+that failures still surface when equinox's checks return NaN."""
 
 import json
 import os
 import subprocess
 import sys
 
-import numpy as np
 import pytest
 
 from jaxnc import _cache
@@ -23,15 +23,18 @@ def test_cache_folder_follows_the_environment(monkeypatch, tmp_path):
 
 
 @pytest.fixture(scope="module")
-def small_curve(tmp_path_factory):
-    """A short light/dark PLQY curve (a rise and a decay; the fit need not be good)."""
-    path = tmp_path_factory.mktemp("cache") / "curve.csv"
-    t = np.r_[np.linspace(0, 2, 5), np.linspace(4, 30, 6)]
-    light = (t <= 2).astype(int)
-    plqy = np.where(light == 1, 0.16 + 0.3 * (1 - np.exp(-t)), 0.35 - 0.004 * (t - 2))
-    rows = "\n".join(f"{a},{b:.5f},{c}" for a, b, c in zip(t, plqy, light, strict=True))
-    path.write_text("time_h,plqy,light\n" + rows + "\n")
-    return path
+def two_curves(tmp_path_factory):
+    """Noise-free curves of two samples that differ in their starting coverage."""
+    import jaxnc
+    from jaxnc.fit import synthetic_dataset
+
+    true = jaxnc.Parameters.hashimoto2024()
+    params = {"a": true.replace(coverage_initial=0.15), "b": true.replace(coverage_initial=0.3)}
+    path = tmp_path_factory.mktemp("cache") / "d.csv"
+    synthetic_dataset(jaxnc.Assembly.supercrystal(2, 2, 1), params,
+                      {"a": "light 2h; dark 100h", "b": "light 2h; dark 100h"},
+                      saves_per_step=11, noise=0.0).to_csv(path)
+    return true, path
 
 
 def _jaxnc(args, cache):
@@ -41,30 +44,43 @@ def _jaxnc(args, cache):
                           text=True, env=env, timeout=600)
 
 
-FIT = ["--nx", "2", "--ny", "2", "--nz", "2", "--max-iter", "3", "--quiet"]
+FIT = ["--nx", "2", "--ny", "2", "--nz", "1", "--free", "k_desorption_per_h", "--per-sample",
+       "coverage_initial", "--set", "k_desorption_per_h=0.004", "--quiet"]
 
 
-def test_a_second_process_loads_the_stored_program(small_curve, tmp_path):
+def test_fit_command_and_a_second_process_that_loads_the_stored_program(two_curves, tmp_path):
+    true, data = two_curves
     cache = tmp_path / "cache"
-    outs = [tmp_path / "first.json", tmp_path / "second.json"]
-    r = _jaxnc(["fit", str(small_curve), "--out", str(outs[0]), *FIT], cache)
+    outs, png = [tmp_path / "first.json", tmp_path / "second.json"], tmp_path / "fit.png"
+    r = _jaxnc(["fit", str(data), "--out", str(outs[0]), "--plot", str(png), *FIT], cache)
     assert r.returncode == 0, r.stderr[-2000:]
+    result = json.loads(outs[0].read_text())
+    # Noise-free data of the same model: the start (--set, default coverage) comes back to the
+    # truth, to the solver's tolerance (rtol 1e-7) amplified by the fit's conditioning.
+    assert result["values"]["k_desorption_per_h"] == pytest.approx(
+        float(true.k_desorption_per_h), rel=1e-4)
+    assert result["sample_values"]["a"]["coverage_initial"] == pytest.approx(0.15, rel=1e-4)
+    assert result["sample_values"]["b"]["coverage_initial"] == pytest.approx(0.3, rel=1e-4)
+    assert result["columns"] == ["k_desorption_per_h", "coverage_initial[a]",
+                                 "coverage_initial[b]"]
+    assert png.read_bytes()[:4] == b"\x89PNG"
     stored = sorted((cache / "programs").iterdir())
     assert len(stored) == 1 and list((cache / "xla").iterdir())
-    r = _jaxnc(["fit", str(small_curve), "--out", str(outs[1]), *FIT], cache)
+
+    r = _jaxnc(["fit", str(data), "--out", str(outs[1]), *FIT], cache)
     assert r.returncode == 0, r.stderr[-2000:]
     # The same key in a new process (nothing new stored), and the loaded program computes
     # what the traced one did, bit for bit.
     assert sorted((cache / "programs").iterdir()) == stored
-    first, second = (json.loads(p.read_text()) for p in outs)
-    assert first["values"] == second["values"] and first["loss"] == second["loss"]
+    second = json.loads(outs[1].read_text())
+    assert second["values"] == result["values"] and second["loss"] == result["loss"]
 
 
-def test_a_failed_solve_is_reported_from_its_result_code(small_curve, tmp_path):
+def test_a_failed_solve_is_reported_from_its_result_code(two_curves, tmp_path):
     # EQX_ON_ERROR=nan (the command line's mode) turns runtime checks into NaN; the failure
     # must still come out as one line naming the sample, the step and the solver's reason.
     out = tmp_path / "fit.json"
-    r = _jaxnc(["fit", str(small_curve), "--out", str(out), "--max-steps", "2", *FIT],
+    r = _jaxnc(["fit", str(two_curves[1]), "--out", str(out), "--max-steps", "2", *FIT],
                tmp_path / "cache")
     assert r.returncode == 2
     err = r.stderr.strip()

@@ -61,7 +61,6 @@ def test_installed_entry_point_reports_without_traceback(tmp_path):
 
 
 def test_kinetics_writes_rate_constants_and_ea(tmp_path, capsys):
-    import json
 
     r = 8.314462618e-3
     lines = ["time_h,plqy,light,temperature_k,sample"]
@@ -110,36 +109,10 @@ def test_fit_bad_arguments_are_one_line(tmp_path, capsys, extra, named):
     assert not out.exists()
 
 
-def test_fit_command_writes_json_and_plot(tmp_path):
-    import json
-
-    import jaxnc
-    from jaxnc.fit import synthetic_dataset
-
-    true = jaxnc.Parameters.hashimoto2024()
-    params = {"a": true.replace(coverage_initial=0.15), "b": true.replace(coverage_initial=0.3)}
-    data = tmp_path / "d.csv"
-    synthetic_dataset(jaxnc.Assembly.supercrystal(2, 2, 1), params,
-                      {"a": "light 2h; dark 100h", "b": "light 2h; dark 100h"},
-                      saves_per_step=11, noise=0.0).to_csv(data)
-    out, png = tmp_path / "fit.json", tmp_path / "fit.png"
-    assert main(["fit", str(data), "--out", str(out), "--plot", str(png), "--nx", "2", "--ny",
-                 "2", "--nz", "1", "--free", "k_desorption_per_h", "--per-sample",
-                 "coverage_initial", "--set", "k_desorption_per_h=0.004", "--quiet"]) == 0
-    result = json.loads(out.read_text())
-    # Noise-free data of the same model: the start (--set, default coverage) comes back to the
-    # truth, to the solver's tolerance (rtol 1e-7) amplified by the fit's conditioning.
-    assert result["values"]["k_desorption_per_h"] == pytest.approx(
-        float(true.k_desorption_per_h), rel=1e-4)
-    assert result["sample_values"]["a"]["coverage_initial"] == pytest.approx(0.15, rel=1e-4)
-    assert result["sample_values"]["b"]["coverage_initial"] == pytest.approx(0.3, rel=1e-4)
-    assert result["columns"] == ["k_desorption_per_h", "coverage_initial[a]",
-                                 "coverage_initial[b]"]
-    assert png.read_bytes()[:4] == b"\x89PNG"
+# `jaxnc fit` itself runs as a process of its own in tests/test_cache.py.
 
 
 def test_reproduce_writes_the_table_and_figures(tmp_path):
-    import csv
 
     out = tmp_path / "rep"
     assert main(["reproduce", "hashimoto2024", "--out", str(out), "--quiet"]) == 0
@@ -176,30 +149,8 @@ def test_reproduce_refuses_a_file_as_folder(tmp_path, capsys):
     assert target.read_text() == "user data"
 
 
-def test_sweep_command_writes_one_row_per_point_and_plot(tmp_path, capsys):
-    out, png = tmp_path / "sweep.csv", tmp_path / "sweep.png"
-    # --vector-width 2: the compiled batch of tests/test_design.py, reused.
-    assert main(["sweep", "--gap-nm", "1.5:5:4", "--ligand-nm", "1.6,2.4", "--out", str(out),
-                 "--plot", str(png), "--vector-width", "2"]) == 0
-    with open(out) as fh:
-        rows = list(csv.DictReader(fh))
-    assert len(rows) == 8
-    assert {"gap_nm", "ligand_nm", "plqy_retained", "d_plqy_retained_d_gap_nm",
-            "d_plqy_retained_d_ligand_nm", "status", "reason"} <= set(rows[0])
-    assert {r["status"] for r in rows} <= {"ok", "partial"}
-    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert not (tmp_path / "sweep.csv.partial.npz").exists()  # removed once finished
-    assert "grid best" in capsys.readouterr().out
-
-
-def test_design_command_writes_the_optimum(tmp_path):
-    out = tmp_path / "design.json"
-    assert main(["design", "--constraint", "plqy_activated>=0.6", "--steps", "3", "--out",
-                 str(out), "--quiet", "--vector-width", "2"]) == 0
-    result = json.loads(out.read_text())
-    assert {"optimum", "value", "gradient", "constraints", "feasible", "starts"} <= set(result)
-    assert 1.5 <= result["optimum"]["gap_nm"] <= 5.0
-    assert len(result["starts"]) == 8
+# `jaxnc sweep` and `jaxnc design` run in tests/test_design.py, beside the sweeps whose
+# compiled batches they reuse.
 
 
 @pytest.mark.parametrize(

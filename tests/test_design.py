@@ -6,6 +6,7 @@ Every sweep here uses the same structure (the default 4x4x4 mean-field supercrys
 protocol and metrics, batches of 8) so that the module-level compiled batch is built once.
 """
 
+import csv
 import json
 import os
 import subprocess
@@ -18,6 +19,7 @@ import numpy as np
 import pytest
 
 import jaxnc
+from jaxnc.cli import main
 from jaxnc.design import METRICS, Constraint, optimize_design, sweep
 from jaxnc.design import _batching as sweep_mod
 from jaxnc.design import _metrics as metrics_mod
@@ -265,3 +267,29 @@ def test_sharded_sweep_equals_single_device(physics_map, tmp_path):
             np.testing.assert_allclose(sharded[m], physics_map.values[m], rtol=1e-14, atol=0)
         for k, v in physics_map.gradients.items():
             np.testing.assert_allclose(sharded[k], v, rtol=1e-10, atol=0)
+
+
+def test_sweep_command_writes_one_row_per_point_and_plot(tmp_path, capsys):
+    out, png = tmp_path / "sweep.csv", tmp_path / "sweep.png"
+    # --vector-width 2: the compiled batch of the sweeps above, reused.
+    assert main(["sweep", "--gap-nm", "1.5:5:4", "--ligand-nm", "1.6,2.4", "--out", str(out),
+                 "--plot", str(png), "--vector-width", "2"]) == 0
+    with open(out) as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == 8
+    assert {"gap_nm", "ligand_nm", "plqy_retained", "d_plqy_retained_d_gap_nm",
+            "d_plqy_retained_d_ligand_nm", "status", "reason"} <= set(rows[0])
+    assert {r["status"] for r in rows} <= {"ok", "partial"}
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert not (tmp_path / "sweep.csv.partial.npz").exists()  # removed once finished
+    assert "grid best" in capsys.readouterr().out
+
+
+def test_design_command_writes_the_optimum(tmp_path):
+    out = tmp_path / "design.json"
+    assert main(["design", "--constraint", "plqy_activated>=0.6", "--steps", "3", "--out",
+                 str(out), "--quiet", "--vector-width", "2"]) == 0
+    result = json.loads(out.read_text())
+    assert {"optimum", "value", "gradient", "constraints", "feasible", "starts"} <= set(result)
+    assert 1.5 <= result["optimum"]["gap_nm"] <= 5.0
+    assert len(result["starts"]) == 8

@@ -269,6 +269,15 @@ def simulate(
     if throw:
         if is_concrete(ok):
             _raise_if_failed(np.asarray(codes), protocol, settings)
+            # With EQX_ON_ERROR=nan (the command line's mode) a failed runtime check inside a
+            # step returns NaN instead of raising, and the step may still report success.
+            finite = np.isfinite(np.asarray(obs["plqy"]))
+            if not finite.all():
+                k = int(_step_index(protocol.n_steps, int(saves_per_step))[~finite][0])
+                raise SolverError(f"protocol step {k + 1} ({protocol.steps[k]}) gave non-finite "
+                                  f"values although the solver reported success (a runtime "
+                                  f"check inside the solve failed; EQX_ON_ERROR=raise shows "
+                                  f"it); check the parameters for extreme values.")
         else:
             obs = dict(obs)
             obs["plqy"] = eqx.error_if(

@@ -63,16 +63,21 @@ class Solution(eqx.Module):
         start = where[0] - 1 if k > 0 else where[0]
         return slice(int(start), int(where[-1]) + 1)
 
-    def final_state(self):
-        """The last saved state as a `jaxnc.models.State`, to continue with `initial_state=`."""
+    def state_at(self, index: int):
+        """The state saved at `index` (into `time_h`) as a `jaxnc.models.State`, to continue
+        from it with `simulate(..., initial_state=)`."""
         from ..models import State
 
         return State(
-            coverage=self.coverage[-1],
-            charge=self.charge[-1],
-            free_ligand=self.free_ligand[-1],
-            lost=self.ligand_lost[-1],
+            coverage=self.coverage[index],
+            charge=self.charge[index],
+            free_ligand=self.free_ligand[index],
+            lost=self.ligand_lost[index],
         )
+
+    def final_state(self):
+        """The last saved state as a `jaxnc.models.State`, to continue with `initial_state=`."""
+        return self.state_at(-1)
 
     def columns(self) -> dict[str, np.ndarray]:
         """The 1D trajectories as NumPy columns, in CSV order."""
