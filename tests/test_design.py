@@ -39,15 +39,16 @@ def test_sweep_gradients_match_central_differences(params):
     stencil = np.array([1.0, -8.0, 0.0, 8.0, -1.0]) / (12 * h)
     # The steep flank of the steric switch, the paper's geometry, and a longer ligand.
     for gap, lig in [(2.2, 1.6), (3.0, 1.6), (3.4, 2.0)]:
-        r = sweep("supercrystal", params, gap_nm=gap + offsets, ligand_nm=lig + offsets,
-                  rtol=1e-8, atol=1e-11, chunk_size=CHUNK, vector_width=WIDTH,
-                  progress=False)
-        assert (r.status == "ok").all(), r.reason
-        for m in r.metrics:
-            v = r.values[m]
-            fd = {"gap_nm": stencil @ v[:, 2], "ligand_nm": stencil @ v[2, :]}
-            for axis, expected in fd.items():
-                got = r.gradients[f"d_{m}_d_{axis}"][2, 2]
+        # One line of five points along each axis through (gap, lig): both fit in one chunk.
+        lines = {"gap_nm": dict(gap_nm=gap + offsets, ligand_nm=[lig]),
+                 "ligand_nm": dict(gap_nm=[gap], ligand_nm=lig + offsets)}
+        for axis, grid in lines.items():
+            r = sweep("supercrystal", params, **grid, rtol=1e-8, atol=1e-11, chunk_size=CHUNK,
+                      vector_width=WIDTH, progress=False)
+            assert (r.status == "ok").all(), r.reason
+            for m in r.metrics:
+                got = r.gradients[f"d_{m}_d_{axis}"].ravel()[2]
+                expected = stencil @ r.values[m].ravel()
                 assert got == pytest.approx(expected, rel=1e-4), (gap, lig, m, axis)
 
 

@@ -83,7 +83,11 @@ def entry_point() -> None:
     os.environ.setdefault("EQX_ON_ERROR", "nan")
     from .. import _cache
 
-    _cache.enable()
+    try:
+        _cache.enable()
+    except OSError as e:  # an unwritable cache folder costs speed, not the run
+        print(f"jaxnc: warning: running without the cache ({e.strerror or e}: "
+              f"{e.filename or ''})", file=sys.stderr)
     sys.exit(main())
 
 
