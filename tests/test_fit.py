@@ -71,8 +71,13 @@ def _joint_data(asm, noise, seed):
                                              noise=noise, seed=seed)
 
 
+# The joint, batched, multi-start, lifetime and mixed-assembly tests simulate their data on one
+# lattice through one step sequence (light, dark; 16 saves), so that program compiles once.
+SMALL = (2, 2, 1)
+
+
 def test_joint_fit_recovers_global_and_per_sample_parameters():
-    asm = jaxnc.Assembly.supercrystal(2, 2, 2)
+    asm = jaxnc.Assembly.supercrystal(*SMALL)
     true, coverage, data = _joint_data(asm, 0.01, 1)
     # Same assembly and step kinds: the four curves form one vmapped batch.
     groups = _build_groups(data, [asm] * 4, [protocol_from_curve(c) for c in data.curves])
@@ -97,7 +102,7 @@ def test_joint_fit_recovers_global_and_per_sample_parameters():
 
 def test_batched_fit_equals_separate_fits():
     """With only per-sample parameters the joint problem splits into independent ones."""
-    asm = jaxnc.Assembly.supercrystal(2, 2, 1)
+    asm = jaxnc.Assembly.supercrystal(*SMALL)
     true, _, data = _joint_data(asm, 0.01, 2)
     start = true.replace(k_desorption_per_h=2 * true.k_desorption_per_h)
     joint = fit(data, asm, start, [], per_sample=["k_desorption_per_h"], progress=False)
@@ -118,7 +123,7 @@ def test_batched_fit_equals_separate_fits():
 def test_joint_fit_of_different_assemblies():
     """Supercrystal and isolated cubes share the rate constants; each is its own batch."""
     true = jaxnc.Parameters.hashimoto2024()
-    assemblies = {"sc": jaxnc.Assembly.supercrystal(2, 2, 2), "iso": jaxnc.Assembly.isolated(2)}
+    assemblies = {"sc": jaxnc.Assembly.supercrystal(*SMALL), "iso": jaxnc.Assembly.isolated(2)}
     data = synthetic_dataset(assemblies, true, {s: "light 3h; dark 100h" for s in assemblies},
                              saves_per_step=16, seed=6)
     protos = [protocol_from_curve(c) for c in data.curves]
@@ -134,7 +139,7 @@ def test_joint_fit_of_different_assemblies():
 
 
 def test_multi_start_keeps_the_best_start():
-    asm = jaxnc.Assembly.supercrystal(2, 2, 1)
+    asm = jaxnc.Assembly.supercrystal(*SMALL)
     true, _, data = _joint_data(asm, 0.01, 3)
     free = ["k_desorption_per_h", "k_adsorption_per_h"]
     result = fit(data, asm, true, free, starts=3, seed=5, progress=False)
@@ -146,7 +151,7 @@ def test_multi_start_keeps_the_best_start():
 
 def test_lifetimes_pin_the_overall_rate_scale(tmp_path):
     """PLQY fixes only ratios of k_r, k_nr, k_trap_nr; the lifetime column fixes their scale."""
-    asm = jaxnc.Assembly.supercrystal(2, 2, 1)
+    asm = jaxnc.Assembly.supercrystal(*SMALL)
     true = jaxnc.Parameters.hashimoto2024()
     data = synthetic_dataset(asm, true, {"s": "light 3h; dark 100h"}, saves_per_step=16,
                              noise=0.01, seed=4, lifetimes=True)
