@@ -109,6 +109,7 @@ def cached_program(name: str, fn: Callable, args: tuple) -> Callable:
     cannot be exported), it is `eqx.filter_jit(fn)`.
     """
     import equinox as eqx
+    import jax.export  # a submodule that older JAX versions do not import with `jax`
 
     folder = enabled_dir()
     if folder is None or os.environ.get("EQX_ON_ERROR") != "nan":
@@ -140,6 +141,8 @@ def _plain_jit(fn):
 
 
 def _load(path: Path):
+    import jax.export
+
     if not path.exists():
         return None
     try:
