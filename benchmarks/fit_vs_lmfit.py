@@ -36,6 +36,7 @@ import argparse
 import time
 
 import numpy as np
+from _lmfit_process import MeanFieldRHS  # the sibling script: NumPy, SciPy, lmfit only
 from scipy.integrate import solve_ivp
 
 import jaxnc
@@ -47,9 +48,10 @@ T_REF_K = 298.15
 SAVES = 31
 
 
-class NumpyMeanField:
-    """The mean-field vector field in NumPy for one assembly; fixed parameters from `params`,
-    the fitted ones (k_des, k_ads, k_trap_nr, Ea_des, coverage_initial) given per call."""
+class NumpyMeanField(MeanFieldRHS):
+    """The mean-field vector field in NumPy for one assembly (`MeanFieldRHS.rhs`, shared with
+    the lmfit process); fixed parameters from `params`, the fitted ones (k_des, k_ads,
+    k_trap_nr, Ea_des, coverage_initial) given per call."""
 
     def __init__(self, asm, params):
         self.model = get_model("mean_field")
@@ -82,24 +84,6 @@ class NumpyMeanField:
                 float(co.k_hop_per_h),
                 float(co.escape_confined))
         return self._coefficients[key]
-
-    def rhs(self, t, y, gen, k_a, k_d, k_tnr, k_hop, chance_confined):
-        p, nz = self.p, self.nz
-        th, q, c = y[:nz], y[nz:2 * nz], y[2 * nz:3 * nz]
-        kr, knr = p["k_radiative_per_ns"], p["k_nonradiative_per_ns"]
-        decay = np.maximum(kr + knr + k_tnr * (1 - th), 0.5 * (kr + knr))
-        n = gen / decay * 1e-9
-        dq = 3600 * (p["k_trap_per_s"] * n * (1 - q) * (1 - th) - p["k_release_per_s"] * q)
-        ads = k_a * np.exp(p["charge_enhancement"] * np.minimum(q, 2.0)) * c * (1 - th)
-        des = k_d * th**2
-        flux = k_hop * self.links * (c[1:] - c[:-1])
-        inflow = np.zeros(nz)
-        inflow[:-1] += flux
-        inflow[1:] -= flux
-        chance = self.confined * chance_confined + (1 - self.confined)
-        esc = chance * k_hop * self.open * c
-        dc = self.area * (des - ads) + inflow / self.weight - esc
-        return np.concatenate([ads - des, dq, dc, [np.sum(self.weight * esc)]])
 
     def predict(self, curve, v, rtol, atol):
         """PLQY at the curve's times; `v`: k_des, k_ads, k_tnr, Ea_des, coverage_initial."""

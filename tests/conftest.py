@@ -28,7 +28,7 @@ def params():
 # order. The heaviest files go first (longest-first scheduling), so that the two workers
 # finish together instead of one starting a long file when the other is nearly done. Measured
 # per-file seconds on 2 cores, most expensive first; unlisted files keep their order after.
-HEAVY_FIRST = ("test_split.py", "test_fit.py", "test_simulate.py", "test_design.py",
+HEAVY_FIRST = ("test_fit.py", "test_split.py", "test_design.py", "test_simulate.py",
                "test_gradients.py", "test_cli.py", "test_cache.py", "test_physics.py")
 
 
