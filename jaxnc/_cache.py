@@ -123,8 +123,12 @@ def cached_program(name: str, fn: Callable, args: tuple) -> Callable:
             return fn(*eqx.combine(jax.tree.unflatten(treedef, flat_leaves), static))
 
         specs = [jax.ShapeDtypeStruct(leaf.shape, leaf.dtype) for leaf in leaves]
-        exported = jax.export.export(jax.jit(flat))(*specs)
-        _store(path, exported.serialize())
+        try:
+            exported = jax.export.export(jax.jit(flat))(*specs)
+            data = exported.serialize()
+        except Exception:  # a program JAX cannot export runs uncached rather than failing
+            return lambda *a: _plain_jit(fn)(*a)
+        _store(path, data)
     call = jax.jit(exported.call)
 
     def program(*new_args):
