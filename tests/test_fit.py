@@ -45,7 +45,7 @@ def test_protocol_is_read_from_the_light_column(tmp_path):
 
 @pytest.mark.parametrize(
     "model, shape, saves",
-    [("mean_field", (4, 4, 2), 31),
+    [("mean_field", (2, 2, 1), 16),  # the lattice and saves of the tests below: one program
      pytest.param("field", (2, 2, 2), 21, marks=pytest.mark.slow)],
 )
 def test_fit_recovers_parameters(tmp_path, model, shape, saves):
@@ -191,12 +191,13 @@ def test_adam_lbfgs_reaches_the_levenberg_marquardt_optimum():
 
 
 def test_unknown_free_parameter_is_refused(tmp_path):
-    _, data = _synthetic(tmp_path, jaxnc.Assembly.isolated(1), "mean_field", "light 1h", 5)
+    asm = jaxnc.Assembly.supercrystal(*SMALL)
+    _, data = _synthetic(tmp_path, asm, "mean_field", "light 3h; dark 100h", 16)
     with pytest.raises(jaxnc.ParameterError, match="k_typo"):
-        fit(data, jaxnc.Assembly.isolated(1), jaxnc.Parameters.hashimoto2024(), ["k_typo"])
+        fit(data, asm, jaxnc.Parameters.hashimoto2024(), ["k_typo"])
     zero = jaxnc.Parameters.hashimoto2024().replace(escape_fraction=0.0)
     with pytest.raises(jaxnc.ParameterError, match="escape_fraction starts at 0"):
-        fit(data, jaxnc.Assembly.isolated(1), zero, ["escape_fraction"])
+        fit(data, asm, zero, ["escape_fraction"])
 
 
 INTERRUPTED_RUN = """
