@@ -130,10 +130,13 @@ def test_solver_failure_is_reported_with_advice(params):
 
 
 def test_protocol_text_and_solution_columns(params, tmp_path):
-    sol = jaxnc.simulate(jaxnc.Assembly.isolated(2), params, "light 1h; dark 2h",
-                         saves_per_step=5)
-    assert sol.time_h.shape == (9,)
-    np.testing.assert_array_equal(sol.light, [1, 1, 1, 1, 1, 0, 0, 0, 0])
+    # The lattice and steps of the tests above (their compiled program), 61 saves per step:
+    # the first step's 61, then 60 per step (a step's first save is the previous one's last).
+    sol = jaxnc.simulate(jaxnc.Assembly.supercrystal(*SMALL), params,
+                         RELIGHT.format(dark_h=2, light_h=1), model="field")
+    assert sol.time_h.shape == (181,)
+    np.testing.assert_allclose(np.asarray(sol.time_h)[[0, 60, 120, 180]], [0, 3, 5, 6])
+    np.testing.assert_array_equal(sol.light, [1] * 61 + [0] * 60 + [1] * 60)
     sol.to_csv(tmp_path / "run.csv")
     data = np.genfromtxt(tmp_path / "run.csv", delimiter=",", names=True)
     assert data.dtype.names[:4] == ("time_h", "step", "light", "plqy")
@@ -141,8 +144,9 @@ def test_protocol_text_and_solution_columns(params, tmp_path):
 
 
 def test_continuing_from_a_saved_state_equals_one_run(params):
-    asm = jaxnc.Assembly.supercrystal(2, 2, 2)
-    whole = jaxnc.simulate(asm, params, "light 2h; dark 50h")
+    asm = jaxnc.Assembly.supercrystal(*SMALL)
+    whole = jaxnc.simulate(asm, params, RELIGHT.format(dark_h=50, light_h=1), model="field")
     end_of_light = whole.step_slice(0).stop - 1
-    rest = jaxnc.simulate(asm, params, "dark 50h", initial_state=whole.state_at(end_of_light))
+    rest = jaxnc.simulate(asm, params, "dark 50h; light 1h", model="field",
+                          initial_state=whole.state_at(end_of_light))
     assert float(rest.plqy[-1]) == pytest.approx(float(whole.plqy[-1]), rel=1e-7)
