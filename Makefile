@@ -22,7 +22,7 @@ demo: $(STAMP)
 # of one file share compiled programs); PYTEST_PARALLEL= runs serially.
 PYTEST_PARALLEL ?= -n 2 --dist loadfile
 test: $(STAMP)
-	$(PY) -m pytest -q $(PYTEST_PARALLEL)
+	$(PY) -m pytest -q $(PYTEST_PARALLEL) --durations=15
 
 test-slow: $(STAMP)
 	$(PY) -m pytest -q -m slow
