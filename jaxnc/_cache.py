@@ -29,7 +29,7 @@ from pathlib import Path
 
 import jax
 
-__all__ = ["cache_dir", "enable", "enabled_dir", "cached_program"]
+__all__ = ["cache_dir", "enable", "enabled_dir", "cached_program", "jitted"]
 
 ENV = "JAXNC_CACHE_DIR"
 _OFF = ("off", "0", "none", "false", "no")
@@ -113,7 +113,7 @@ def cached_program(name: str, fn: Callable, args: tuple) -> Callable:
 
     folder = enabled_dir()
     if folder is None or os.environ.get("EQX_ON_ERROR") != "nan":
-        return lambda *a: _plain_jit(fn)(*a)
+        return jitted(fn)
     dynamic, static = eqx.partition(args, eqx.is_array)
     leaves, treedef = jax.tree.flatten(dynamic)
     path = folder / "programs" / f"{name}-{_key(name, leaves, treedef, static)}.jaxexport"
@@ -127,7 +127,7 @@ def cached_program(name: str, fn: Callable, args: tuple) -> Callable:
             exported = jax.export.export(jax.jit(flat))(*specs)
             data = exported.serialize()
         except Exception:  # a program JAX cannot export runs uncached rather than failing
-            return lambda *a: _plain_jit(fn)(*a)
+            return jitted(fn)
         _store(path, data)
     call = jax.jit(exported.call)
 
@@ -138,7 +138,9 @@ def cached_program(name: str, fn: Callable, args: tuple) -> Callable:
 
 
 @functools.cache
-def _plain_jit(fn):
+def jitted(fn):
+    """`eqx.filter_jit(fn)`, one wrapper per function, so that every caller of the uncached
+    program shares its compilations."""
     import equinox as eqx
 
     return eqx.filter_jit(fn)

@@ -35,3 +35,14 @@ def is_concrete(value) -> bool:
     except (jax.errors.ConcretizationTypeError, jax.errors.TracerArrayConversionError):
         return False
     return True
+
+
+def runtime_error_message(err: Exception) -> str:
+    """An `eqx.EquinoxRuntimeError`'s own message in one line, without the traceback equinox
+    puts before it."""
+    text = str(err)
+    marker = "EquinoxRuntimeError: "
+    if marker in text:
+        text = text.split(marker, 1)[1]
+    paragraph = text.strip().split("\n\n", 1)[0]
+    return " ".join(paragraph.split()) or type(err).__name__

@@ -13,7 +13,7 @@ import equinox as eqx
 import jax
 import numpy as np
 
-from .._errors import ParameterError
+from .._errors import ParameterError, runtime_error_message
 from ..models import get_model
 from ..parameters import Parameters
 from ..protocol import Protocol
@@ -184,18 +184,8 @@ def _isolate_errors(run, members: np.ndarray):
         yield members, run(members), None
     except (eqx.EquinoxRuntimeError, jax.errors.JaxRuntimeError) as err:
         if members.size == 1:
-            yield members, None, _error_message(err)
+            yield members, None, runtime_error_message(err)
             return
         half = members.size // 2
         yield from _isolate_errors(run, members[:half])
         yield from _isolate_errors(run, members[half:])
-
-
-def _error_message(err: Exception) -> str:
-    """The error's own message in one line, without the traceback equinox puts before it."""
-    text = str(err)
-    marker = "EquinoxRuntimeError: "
-    if marker in text:
-        text = text.split(marker, 1)[1]
-    paragraph = text.strip().split("\n\n", 1)[0]
-    return " ".join(paragraph.split()) or type(err).__name__

@@ -16,8 +16,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._cache import cached_program
-from .._errors import DataError, ParameterError, SolverError
+from .._cache import cached_program, jitted
+from .._errors import DataError, ParameterError, SolverError, runtime_error_message
 from ..geometry import Assembly
 from ..models import get_model
 from ..parameters import Parameters
@@ -170,7 +170,7 @@ def _residuals_and_jacobian_of(problem: _Problem, z):
 
 
 # Module-level so that repeated fits of the same structure reuse one compilation.
-_residuals_and_jacobian = eqx.filter_jit(_residuals_and_jacobian_of)
+_residuals_and_jacobian = jitted(_residuals_and_jacobian_of)  # the uncached program, shared
 _loss = eqx.filter_jit(lambda problem, z: problem.loss(z))
 _residuals = eqx.filter_jit(lambda problem, z: problem.residuals(z))
 
@@ -244,7 +244,7 @@ class _Setup:
             # A solver check failed inside the compiled solve (e.g. non-finite input to a
             # linear solve at a wild trial point): a failed evaluation, rejected by the
             # optimiser like a failed integration.
-            self.failure = " ".join(str(err).strip().split("\n\n")[-1].split())
+            self.failure = runtime_error_message(err)
             n = self.is_plqy.size
             return np.full(n, np.nan), np.full((n, self.problem.size), np.nan)
         r, jac = np.asarray(r), np.asarray(jac)

@@ -271,8 +271,10 @@ def simulate(
             _raise_if_failed(np.asarray(codes), protocol, settings)
             # With EQX_ON_ERROR=nan (the command line's mode) a failed runtime check inside a
             # step returns NaN instead of raising, and the step may still report success.
-            finite = (np.isfinite(np.asarray(obs["plqy"])) if is_concrete(obs["plqy"])
-                      else np.ones(1, bool))  # under grad the integer codes alone are known
+            try:
+                finite = np.isfinite(np.asarray(obs["plqy"]))
+            except jax.errors.TracerArrayConversionError:  # under grad only the codes are known
+                finite = np.ones(1, bool)
             if not finite.all():
                 k = int(_step_index(protocol.n_steps, int(saves_per_step))[~finite][0])
                 raise SolverError(f"protocol step {k + 1} ({protocol.steps[k]}) gave non-finite "
