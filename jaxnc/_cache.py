@@ -34,6 +34,7 @@ __all__ = ["cache_dir", "enable", "enabled_dir", "cached_program", "jitted"]
 ENV = "JAXNC_CACHE_DIR"
 _OFF = ("off", "0", "none", "false", "no")
 _state: dict = {"dir": None}
+_loaded: dict = {}  # program file -> its callable, so a process loads and compiles it once
 
 
 def cache_dir() -> Path | None:
@@ -117,6 +118,8 @@ def cached_program(name: str, fn: Callable, args: tuple) -> Callable:
     dynamic, static = eqx.partition(args, eqx.is_array)
     leaves, treedef = jax.tree.flatten(dynamic)
     path = folder / "programs" / f"{name}-{_key(name, leaves, treedef, static)}.jaxexport"
+    if path in _loaded:  # a later fit of the same structure in this process
+        return _loaded[path]
     exported = _load(path)
     if exported is None:
         def flat(*flat_leaves):
@@ -134,6 +137,7 @@ def cached_program(name: str, fn: Callable, args: tuple) -> Callable:
     def program(*new_args):
         return call(*jax.tree.leaves(eqx.filter(new_args, eqx.is_array)))
 
+    _loaded[path] = program
     return program
 
 

@@ -10,7 +10,8 @@ from ._options import (
     add_set_option,
     assembly_from_args,
     check_plot,
-    parse_set,
+    params_from_args,
+    split_names,
     wrote,
 )
 
@@ -66,17 +67,16 @@ def run(args) -> int:
     from .._errors import ParameterError
     from .._io import write_json_atomic
     from ..fit import Dataset, fit
-    from ..parameters import Parameters
 
     check_plot(args.plot)
     if args.resume and not args.checkpoint:
         raise ParameterError("--resume needs --checkpoint FILE")
     data = Dataset.from_csv(args.data)
-    params = Parameters.hashimoto2024().replace(**parse_set(args.set))
-    free = _names(args.free)
+    params = params_from_args(args)
+    free = split_names(args.free)
     assembly = _assemblies(args, data)
     result = fit(data, assembly, params, free, model=args.model,
-                 per_sample=_names(args.per_sample), protocol=args.protocol,
+                 per_sample=split_names(args.per_sample), protocol=args.protocol,
                  irradiance_mw_cm2=args.irradiance_mw_cm2, method=args.method,
                  starts=args.starts, seed=args.seed, max_iter=args.max_iter,
                  max_steps=args.max_steps, progress=not args.quiet, checkpoint=args.checkpoint,
@@ -92,10 +92,6 @@ def run(args) -> int:
     if not args.quiet:
         _print_summary(result, free, args)
     return 0
-
-
-def _names(text: str) -> list[str]:
-    return [n.strip() for n in text.split(",") if n.strip()]
 
 
 def _assemblies(args, data):

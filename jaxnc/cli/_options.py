@@ -10,7 +10,8 @@ from __future__ import annotations
 
 __all__ = ["ASSEMBLY_KINDS", "LATERAL_CUBES", "add_assembly_options", "add_design_options",
            "add_model_option", "add_output_options", "add_set_option", "add_solver_options",
-           "assembly_from_args", "check_plot", "design_setup", "parse_set", "wrote"]
+           "assembly_from_args", "check_plot", "design_setup", "parse_set", "params_from_args",
+           "split_names", "wrote"]
 
 ASSEMBLY_KINDS = ("isolated", "monolayer", "supercrystal")
 MODEL_NAMES = ("field", "mean_field")
@@ -113,6 +114,18 @@ def parse_set(items: list[str]) -> dict[str, float]:
     return out
 
 
+def params_from_args(args):
+    """The default parameter set with the `--set` overrides."""
+    from ..parameters import Parameters
+
+    return Parameters.hashimoto2024().replace(**parse_set(args.set))
+
+
+def split_names(text: str) -> list[str]:
+    """A comma-separated list of names (`--free`, `--per-sample`, `--metrics`), blanks dropped."""
+    return [n.strip() for n in text.split(",") if n.strip()]
+
+
 def assembly_from_args(args, kind: str | None = None):
     """The `Assembly` the assembly options describe; `kind` replaces `--assembly`."""
     from ..geometry import Assembly
@@ -129,11 +142,10 @@ def assembly_from_args(args, kind: str | None = None):
 def design_setup(args):
     """`(film factory, parameters, protocol)` from the options of [`add_design_options`][]."""
     from ..design import DEFAULT_PROTOCOL, film
-    from ..parameters import Parameters
     from ..protocol import Protocol
 
     protocol = Protocol.parse(args.protocol or DEFAULT_PROTOCOL)
-    params = Parameters.hashimoto2024().replace(**parse_set(args.set))
+    params = params_from_args(args)
     factory = film(args.assembly, nx=args.nx, ny=args.ny, nz=args.nz, n=args.n,
                    edge_nm=args.edge_nm)
     return factory, params, protocol

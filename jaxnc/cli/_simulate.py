@@ -10,7 +10,7 @@ from ._options import (
     add_solver_options,
     assembly_from_args,
     check_plot,
-    parse_set,
+    params_from_args,
     wrote,
 )
 
@@ -37,13 +37,12 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from ..parameters import Parameters
     from ..protocol import Protocol
     from ..solve import simulate
 
     check_plot(args.plot)
     protocol = Protocol.parse(args.protocol)
-    params = Parameters.hashimoto2024().replace(**parse_set(args.set))
+    params = params_from_args(args)
     assembly = assembly_from_args(args)
     sol = simulate(assembly, params, protocol, model=args.model, solver=args.solver,
                    saves_per_step=args.saves_per_step, progress=not args.quiet)

@@ -3,7 +3,14 @@ plots)."""
 
 from __future__ import annotations
 
-from ._options import add_design_options, add_output_options, check_plot, design_setup, wrote
+from ._options import (
+    add_design_options,
+    add_output_options,
+    check_plot,
+    design_setup,
+    split_names,
+    wrote,
+)
 
 __all__ = ["add_parser", "run"]
 
@@ -51,8 +58,7 @@ def run(args) -> int:
     check_plot(args.plot)
     factory, params, protocol = design_setup(args)
     axes = _axes(args)
-    metrics = ([m.strip() for m in args.metrics.split(",") if m.strip()] if args.metrics
-               else DEFAULT_METRICS)
+    metrics = split_names(args.metrics) if args.metrics else DEFAULT_METRICS
     checkpoint = Path(args.checkpoint or f"{args.out}.partial.npz")
     if args.resume and not checkpoint.exists():
         raise ParameterError(f"--resume: no checkpoint {checkpoint}")

@@ -96,7 +96,7 @@ def sweep(
       `jax.distributed.initialize()` that spans every host).
     - `vector_width`: points per device solved in lockstep (`vmap`); the rest of a device's
       share runs group after group. Default [`default_vector_width`][]: all of them on a GPU,
-      16 (mean_field) or 1 (field) on a CPU. Results do not depend on it.
+      16 (mean_field) or 4 (field) on a CPU. Results do not depend on it.
     - `progress`: tqdm bar over points (on a terminal only).
     - `checkpoint`: `.npz` file written after every chunk (whole or not at all); with
       `resume=True` finished chunks are read from it and skipped.

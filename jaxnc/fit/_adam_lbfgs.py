@@ -75,7 +75,7 @@ class _AdamLBFGS(eqx.Module):
     gtol: float
 
     @property
-    def max_steps(self) -> int:
+    def max_iterations(self) -> int:
         """Most iterations one start can take."""
         return self.warmup_steps + self.max_iter
 

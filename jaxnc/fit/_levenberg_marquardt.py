@@ -71,7 +71,7 @@ class _LevenbergMarquardt(eqx.Module):
     max_iter: int
 
     @property
-    def max_steps(self) -> int:
+    def max_iterations(self) -> int:
         """Most iterations one start can take."""
         return self.max_iter
 

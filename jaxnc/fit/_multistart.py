@@ -3,7 +3,7 @@ checkpoints, Ctrl-C and callback.
 
 The optimiser is any object with the interface of `_LevenbergMarquardt` and `_AdamLBFGS`:
 `init(fn, z) -> state`, `step(fn, state) -> state`, `terminate(state)`, `best(state) ->
-(loss, z)`, `max_steps`, and a `state.loss` per iteration.
+(loss, z)`, `max_iterations`, and a `state.loss` per iteration.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ def _run_starts(solver, fn, initial: list, run: _Run, *, checkpoint=None,
     if progress:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=solver.max_steps * len(initial), desc="fit", unit="it", disable=None,
+        bar = tqdm(total=solver.max_iterations * len(initial), desc="fit", unit="it", disable=None,
                    initial=len(run.history))
     try:
         while len(run.finished) < len(initial):

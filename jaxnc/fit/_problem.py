@@ -227,12 +227,12 @@ class _Setup:
     lifetimes: bool
     protocol: Protocol | None  # the one given for every curve, parsed
 
-    failure: str | None = None  # what failed at the last evaluation, None if nothing
     _program: object = None  # the compiled residual-and-Jacobian program, made on first use
+    _failed: object = None  # the last evaluation's result codes or error text if it failed
 
     def evaluate(self, z) -> tuple[np.ndarray, np.ndarray]:
         """Residuals and their Jacobian at `z`, as NumPy arrays; all NaN where the evaluation
-        failed, and then `failure` says why."""
+        failed (`raise_if_failed` then says why)."""
         if self._program is None:
             # One program per fit structure; with the command line's cache (`jaxnc._cache`)
             # a later process loads it instead of tracing and compiling it again.
@@ -244,18 +244,19 @@ class _Setup:
             # A solver check failed inside the compiled solve (e.g. non-finite input to a
             # linear solve at a wild trial point): a failed evaluation, rejected by the
             # optimiser like a failed integration.
-            self.failure = runtime_error_message(err)
+            self._failed = runtime_error_message(err)
             n = self.is_plqy.size
             return np.full(n, np.nan), np.full((n, self.problem.size), np.nan)
         r, jac = np.asarray(r), np.asarray(jac)
-        finite = bool(np.all(np.isfinite(r)))
-        self.failure = None if finite else self.problem.failure(codes, self.samples)
+        self._failed = None if np.all(np.isfinite(r)) else codes
         return r, jac
 
     def raise_if_failed(self, what: str) -> None:
         """`SolverError` naming the failed solve if the last evaluation failed."""
-        if self.failure is not None:
-            raise SolverError(f"{what}: the model could not be solved ({self.failure}); try "
+        if self._failed is not None:
+            failure = (self._failed if isinstance(self._failed, str)
+                       else self.problem.failure(self._failed, self.samples))
+            raise SolverError(f"{what}: the model could not be solved ({failure}); try "
                               f"other starting values (--set), a larger max_steps or looser "
                               f"tolerances")
 

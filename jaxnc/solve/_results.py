@@ -9,6 +9,7 @@ skipped, so the table works across diffrax versions.
 from __future__ import annotations
 
 import diffrax
+import jax
 import jax.numpy as jnp
 
 __all__ = ["result_code", "message", "RESULT_NAMES"]
@@ -34,12 +35,23 @@ RESULT_NAMES = tuple(name for name in _MESSAGES if hasattr(diffrax.RESULTS, name
 _UNKNOWN = len(RESULT_NAMES)
 
 
-def result_code(result) -> jnp.ndarray:
+_NONFINITE = RESULT_NAMES.index("nonfinite") if "nonfinite" in RESULT_NAMES else _UNKNOWN
+
+
+def result_code(result, ys=None) -> jnp.ndarray:
     """Integer code of a diffrax result (traceable): its index in `RESULT_NAMES`, 0 for
-    success, `len(RESULT_NAMES)` for a member this table does not know."""
+    success, `len(RESULT_NAMES)` for a member this table does not know.
+
+    With the solve's saved states `ys`, a success whose states are not all finite is reported
+    as `nonfinite`: with `EQX_ON_ERROR=nan` (the command line's mode) a failed runtime check
+    inside a step returns NaN instead of raising, and the step may still report success.
+    """
     code = jnp.asarray(_UNKNOWN, dtype=jnp.int32)
     for index, name in enumerate(RESULT_NAMES):
         code = jnp.where(result == getattr(diffrax.RESULTS, name), index, code)
+    if ys is not None:
+        finite = jnp.all(jnp.stack([jnp.all(jnp.isfinite(a)) for a in jax.tree.leaves(ys)]))
+        code = jnp.where((code == 0) & ~finite, _NONFINITE, code)
     return code
 
 
