@@ -61,7 +61,7 @@ def test_fit_command_and_a_second_process_that_loads_the_stored_program(two_curv
     assert r.returncode == 0, r.stderr[-2000:]
     result = json.loads(outs[0].read_text())
     # Noise-free data of the same model: the start (--set, default coverage) comes back to the
-    # truth, to the solver's tolerance (rtol 1e-7) amplified by the fit's conditioning.
+    # truth, to the solver's tolerance (rtol 1e-6) amplified by the fit's conditioning.
     assert result["values"]["k_desorption_per_h"] == pytest.approx(
         float(true.k_desorption_per_h), rel=1e-4)
     assert result["sample_values"]["a"]["coverage_initial"] == pytest.approx(0.15, rel=1e-4)
@@ -84,10 +84,11 @@ def test_fit_command_and_a_second_process_that_loads_the_stored_program(two_curv
 def test_a_failed_solve_is_reported_from_its_result_code(two_curves, cache, tmp_path):
     # EQX_ON_ERROR=nan (the command line's mode) turns runtime checks into NaN; the failure
     # must still come out as one line naming the sample, the step and the solver's reason.
-    # A charge enhancement of 1000 (exp(1000 q)) is too stiff to integrate in max_steps; the
+    # A charge enhancement of 1e300 overflows exp(alpha q) as soon as charge appears: every
+    # trial step is rejected until max_steps (ROS34PW2 integrates 1e8 without trouble). The
     # fit's structure is the one above, so its program comes from the cache.
     out = tmp_path / "fit.json"
-    r = _jaxnc(["fit", str(two_curves[1]), "--out", str(out), "--set", "charge_enhancement=1000",
+    r = _jaxnc(["fit", str(two_curves[1]), "--out", str(out), "--set", "charge_enhancement=1e300",
                 *FIT], cache)
     assert r.returncode == 2
     err = r.stderr.strip()

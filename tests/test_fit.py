@@ -172,6 +172,9 @@ def test_lifetimes_pin_the_overall_rate_scale(tmp_path):
     blind = fit(data, asm, start, free, progress=False, lifetime_weight_per_ns=0.0)
     assert blind.rmse_lifetime_ns is None
     assert all(blind.stderr[n] > blind.values[n] for n in free)
+    # ... and name the parameters left undetermined (JSON null, not Infinity).
+    assert result.undetermined == [] and sorted(blind.undetermined) == sorted(free)
+    assert all(blind.to_json()["stderr"][n] is None for n in free)
 
 
 @pytest.mark.slow  # ~40 s alone: the reverse-mode gradient compiles slowly

@@ -123,5 +123,9 @@ def _print_summary(result, free, args) -> None:
         for name, value in values.items():
             label = f"{name}[{sample}]"
             print(f"{label:30s} {value:12.5g} +- {result.sample_stderr[sample][name]:.2g}")
+    if result.undetermined:
+        print(f"not determined by these data (infinite standard error): "
+              f"{', '.join(result.undetermined)}; fix some of them (--set) or add data that "
+              f"constrain them (e.g. a lifetime_ns column)")
     print(f"rmse_plqy {result.rmse_plqy:.4f}, {result.iterations} iterations, "
           f"{result.wall_s:.1f} s; {wrote(args.out, args.plot)}")

@@ -75,8 +75,8 @@ def add_output_options(p, *, out: str, plot: str | None = None,
 def add_solver_options(p) -> None:
     """`--solver` and `--saves-per-step` of a single simulation."""
     p.add_argument("--solver", choices=("auto", "ros3", "ros2", "kvaerno5"), default="auto",
-                   help="integrator (default auto: matrix-free ros3 for field, kvaerno5 for "
-                   "mean_field)")
+                   help="integrator (default auto = ros3: third-order Rosenbrock, matrix-free "
+                   "for field, dense Jacobian for mean_field)")
     p.add_argument("--saves-per-step", type=int, default=61,
                    help="saved times per protocol step (default 61)")
 

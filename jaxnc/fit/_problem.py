@@ -23,6 +23,8 @@ from ..models import get_model
 from ..parameters import Parameters
 from ..protocol import Protocol
 from ..solve._results import message as result_message
+from ..solve._rosenbrock import ROS34PW2
+from ..solve._sensitivities import solve_sensitivities_at
 from ..solve._simulate import SolverSettings, default_tolerances, resolve_solver, solve_at
 from ._data import Dataset
 from ._protocols import _save_grid, protocol_from_curve
@@ -95,6 +97,24 @@ class _Problem(eqx.Module):
             r = jnp.concatenate([r, self.lifetime_weight * (tau - lifetime) * lifetime_mask])
         return jnp.where(jnp.all(codes == 0), r, jnp.nan), codes  # a failed solve is rejected
 
+    def _sample_residual_and_jacobian(self, assembly, w, protocol, grid, step, slot, target,
+                                      mask, lifetime, lifetime_mask):
+        """`_sample_residual` and its Jacobian with respect to `w`, from the states'
+        forward sensitivities (solver ROS34PW2)."""
+        g = len(self.free)
+        obs, jac, codes, _ = solve_sensitivities_at(
+            self.model, assembly, lambda ww: self.params_of(ww[:g], ww[g:]), w, protocol,
+            self.settings, grid)
+        r = (obs["plqy"][step, slot] - target) * mask
+        j = jac["plqy"][step, slot] * mask[:, None]
+        if lifetime is not None:
+            tau = obs["lifetime_ns"][step, slot]
+            r = jnp.concatenate([r, self.lifetime_weight * (tau - lifetime) * lifetime_mask])
+            j = jnp.concatenate([j, self.lifetime_weight * jac["lifetime_ns"][step, slot]
+                                 * lifetime_mask[:, None]])
+        ok = jnp.all(codes == 0)  # a failed solve is rejected
+        return jnp.where(ok, r, jnp.nan), jnp.where(ok, j, jnp.nan), codes
+
     def _w(self, z, group):
         zg, zs = self.split(z)
         rows = np.asarray(group.rows)
@@ -123,10 +143,16 @@ class _Problem(eqx.Module):
         placed in the full `(n, G + P * n_samples)` matrix.
         """
         fwd = eqx.tree_at(lambda s: s.adjoint, self.settings, diffrax.ForwardMode())
+        # ROS34PW2 integrates the sensitivity equations with the states (a smaller program
+        # than differentiating the solve; see jaxnc.solve._sensitivities).
+        sensitivities = isinstance(self.settings.solver, ROS34PW2)
         g, nsp = len(self.free), len(self.per_sample)
         rs, js, cs = [], [], []
         for group in self.groups:
             def one(w, *batch, group=group):
+                if sensitivities:
+                    return self._sample_residual_and_jacobian(group.assembly, w, *batch)
+
                 def f(ww):
                     r, codes = self._sample_residual(group.assembly, fwd, ww, *batch)
                     return r, (r, codes)

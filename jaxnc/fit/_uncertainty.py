@@ -8,15 +8,32 @@ import numpy as np
 from ._problem import _Problem
 
 
-def _laplace(r, jac, n_points: int, problem: _Problem, z) -> tuple[list[float], np.ndarray]:
-    """Gauss–Newton standard errors (natural units) and correlation matrix at `z`.
+def _laplace(r, jac, n_points: int, problem: _Problem, z,
+             resolution: float) -> tuple[list[float], np.ndarray, list[int]]:
+    """Gauss–Newton standard errors (natural units), correlation matrix and the columns the
+    data leave undetermined, at `z`.
 
     `s^2 (J^T J)^-1` in the transformed space, `s^2` the residual variance with `n_points - p`
-    degrees of freedom, mapped to natural units by the delta method.
+    degrees of freedom, mapped to natural units by the delta method. `J^T J` is inverted
+    through the singular values of `J` with its columns scaled to unit length: a direction
+    whose singular value is below `resolution` times the largest is not resolved by the
+    Jacobian (which is only accurate to about the solver's tolerance), so the data do not
+    determine it. Every parameter with weight in such a direction gets an infinite standard
+    error (and NaN correlations) and is listed, rather than the direction being dropped as a
+    pseudo-inverse would, which made undetermined parameters look pinned.
     """
     p = jac.shape[1]
     s2 = float(r @ r) / max(n_points - p, 1)
-    cov_z = s2 * np.linalg.pinv(jac.T @ jac)
+    norms = np.linalg.norm(jac, axis=0)
+    norms = np.where(norms > 0, norms, 1.0)
+    _, sv, vt = np.linalg.svd(jac / norms, full_matrices=False)
+    resolved = sv > resolution * sv[0] if sv.size and sv[0] > 0 else np.zeros(p, bool)
+    v = vt[resolved]
+    cov_z = s2 * (v.T / sv[resolved] ** 2) @ v / np.outer(norms, norms)
+    # Weight of each parameter in the unresolved directions (a unit vector's components;
+    # below sqrt(resolution) it is round-off of the decomposition).
+    weight = np.sqrt(np.sum(vt[~resolved] ** 2, axis=0))
+    undetermined = np.flatnonzero(weight > np.sqrt(resolution))
     zg, zs = problem.split(jnp.asarray(z))
     scale = [float(t.derivative(zg[i])) for i, t in enumerate(problem.transforms)]
     for j in range(problem.n_samples):
@@ -24,6 +41,9 @@ def _laplace(r, jac, n_points: int, problem: _Problem, z) -> tuple[list[float], 
     scale = np.asarray(scale)
     cov = cov_z * np.outer(scale, scale)
     sd = np.sqrt(np.clip(np.diag(cov), 0.0, None))
+    sd[undetermined] = np.inf
     with np.errstate(invalid="ignore", divide="ignore"):
         corr = cov / np.outer(sd, sd)
-    return sd.tolist(), corr
+    corr[undetermined, :] = np.nan
+    corr[:, undetermined] = np.nan
+    return sd.tolist(), corr, undetermined.tolist()

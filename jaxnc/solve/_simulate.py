@@ -10,6 +10,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optimistix as optx
+from jax.flatten_util import ravel_pytree
 
 from .._errors import ParameterError, SolverError, is_concrete
 from ..geometry import Assembly
@@ -17,8 +18,9 @@ from ..models import AbstractModel, State, get_model
 from ..parameters import Parameters
 from ..protocol import Protocol
 from ._results import message, result_code
+from ._rosenbrock import ROS34PW2
 from ._solution import Solution
-from ._split import ROS2AF, ROS34PW2AF
+from ._split import ROS2AF, ROS34PW2AF, AbstractFactorizedRosenbrock
 from ._term import ModelTerm
 
 __all__ = ["simulate", "solve_at", "SolverSettings", "default_solver", "resolve_solver",
@@ -43,6 +45,8 @@ def default_solver() -> diffrax.AbstractSolver:
 SOLVERS = ("auto", "ros3", "ros2", "kvaerno5")
 # Default (rtol, atol) per solver. PLQY error against a tight reference, 4x4x2 field model over
 # "light 3h; dark 300h": Kvaerno5 at 1e-7 9e-6; ROS34PW2 at 1e-6 1.1e-6; ROS2 at 1e-5 3.4e-5.
+# mean_field, one curve of "light 3h; dark 300h" against ROS34PW2 at 1e-9: ROS34PW2 (dense) at
+# 1e-6 2.2e-6, Kvaerno5 at 1e-7 8.4e-6.
 DEFAULT_TOLERANCES = {"kvaerno5": (1e-7, 1e-10), "ros3": (1e-6, 1e-9), "ros2": (1e-5, 1e-8)}
 
 
@@ -50,17 +54,18 @@ def resolve_solver(solver, model: AbstractModel) -> diffrax.AbstractSolver:
     """A diffrax solver from a name (`"auto"`/None, `"ros3"`, `"ros2"`, `"kvaerno5"`) or a
     solver.
 
-    `"auto"` is `"ros3"` ([`ROS34PW2AF`][], matrix-free) for the `field` model and
-    `"kvaerno5"` (dense Jacobian) otherwise. `model` only makes that choice: the Rosenbrock-W
-    solvers integrate the model of the [`ModelTerm`][] they are given.
+    `"ros3"` is the third-order Rosenbrock method ROS34PW2: matrix-free with the factorised
+    `W` ([`ROS34PW2AF`][]) for the `field` model, with the exact dense Jacobian
+    ([`ROS34PW2`][]) for any other model (small systems). `"auto"` is `"ros3"`. `"ros2"` is
+    [`ROS2AF`][]; `"kvaerno5"` is [`default_solver`][] (Kvaerno5, Newton on the dense
+    Jacobian). `model` only makes the choice: the Rosenbrock-W solvers integrate the model of
+    the [`ModelTerm`][] they are given.
     """
     if isinstance(solver, diffrax.AbstractSolver):
         return solver
     name = "auto" if solver is None else solver
-    if name == "auto":
-        name = "ros3" if model.name == "field" else "kvaerno5"
-    if name == "ros3":
-        return ROS34PW2AF()
+    if name in ("auto", "ros3"):
+        return ROS34PW2AF() if model.name == "field" else ROS34PW2()
     if name == "ros2":
         return ROS2AF()
     if name == "kvaerno5":
@@ -70,9 +75,9 @@ def resolve_solver(solver, model: AbstractModel) -> diffrax.AbstractSolver:
 
 
 def default_tolerances(solver: diffrax.AbstractSolver) -> tuple[float, float]:
-    """`(rtol, atol)` used when none are given: (1e-6, 1e-9) for ROS34PW2, (1e-5, 1e-8) for
-    ROS2, (1e-7, 1e-10) otherwise."""
-    if isinstance(solver, ROS34PW2AF):
+    """`(rtol, atol)` used when none are given: (1e-6, 1e-9) for ROS34PW2 (either form),
+    (1e-5, 1e-8) for ROS2, (1e-7, 1e-10) otherwise."""
+    if isinstance(solver, (ROS34PW2AF, ROS34PW2)):
         return DEFAULT_TOLERANCES["ros3"]
     if isinstance(solver, ROS2AF):
         return DEFAULT_TOLERANCES["ros2"]
@@ -122,7 +127,14 @@ def solve_at(model: AbstractModel, assembly, params, protocol, settings, local_t
     cells = model.cells(assembly, params)
     y0 = model.initial_state(cells, params) if initial_state is None else initial_state
     probe = model.probe_weight(cells, assembly, params)
-    term = ModelTerm(model)  # the Rosenbrock-W solvers integrate this term's model
+    # The factorised Rosenbrock-W solvers integrate this term's model part by part; every
+    # other solver gets the state as one flat vector (a smaller program; see ModelTerm).
+    flat = not isinstance(settings.solver, AbstractFactorizedRosenbrock)
+    if flat:
+        y0, unravel = ravel_pytree(y0)
+        term = ModelTerm(model, unravel)
+    else:
+        term = ModelTerm(model)
     pid = diffrax.PIDController(rtol=settings.rtol, atol=settings.atol)
 
     def one_step(y, drive):
@@ -154,6 +166,8 @@ def solve_at(model: AbstractModel, assembly, params, protocol, settings, local_t
     drives = (protocol.duration_h, protocol.wavelength_nm, protocol.irradiance_mw_cm2,
               protocol.temperature_k, local_times_h)
     _, (ys, codes, num_steps) = jax.lax.scan(one_step, y0, drives)
+    if flat:
+        ys = jax.vmap(jax.vmap(unravel))(ys)
     obs = jax.vmap(jax.vmap(lambda y: model.observables(y, cells, probe, params)))(ys)
     return ys, obs, codes, num_steps
 
@@ -211,13 +225,14 @@ def simulate(
     - `model`: `"field"` (full lattice), `"mean_field"` (one cube per layer) or a model instance.
     - `saves_per_step`: saved times per step, evenly spaced, including both ends.
     - `rtol`, `atol`: step-size controller tolerances (on coverage, charge and free ligand,
-      all O(1) quantities); default per solver: (1e-7, 1e-10) for Kvaerno5, (1e-6, 1e-9) for
-      ROS34PW2 (see [`default_tolerances`][]).
+      all O(1) quantities); default per solver: (1e-6, 1e-9) for ROS34PW2, (1e-7, 1e-10) for
+      Kvaerno5 (see [`default_tolerances`][]).
     - `max_steps`: solver steps allowed per protocol step.
-    - `solver`: `"ros3"` ([`ROS34PW2AF`][]: matrix-free, O(N) memory and work per step; the
-      default for `field`), `"ros2"` ([`ROS2AF`][], second order), `"kvaerno5"`
-      ([`default_solver`][]: Kvaerno5 with Newton on the dense Jacobian; the default for
-      `mean_field`, whose systems are small), or any diffrax solver.
+    - `solver`: `"ros3"`, the default: ROS34PW2, third order, matrix-free for `field`
+      ([`ROS34PW2AF`][]: O(N) memory and work per step) and with the exact dense Jacobian for
+      `mean_field` ([`ROS34PW2`][]), whose systems are small; `"ros2"` ([`ROS2AF`][], second
+      order), `"kvaerno5"` ([`default_solver`][]: Kvaerno5 with Newton on the dense Jacobian),
+      or any diffrax solver.
     - `adjoint`: a diffrax adjoint (default `RecursiveCheckpointAdjoint()`).
     - `initial_state`: a `jaxnc.models.State` to start from instead of the parameter set's
       (`coverage_initial`, no charge, `free_ligand_initial` scaled by enclosure); its arrays

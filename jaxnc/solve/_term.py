@@ -4,6 +4,7 @@ integrate its split (local kinetics + transport) rather than the whole vector fi
 from __future__ import annotations
 
 import diffrax
+from jax.flatten_util import ravel_pytree
 
 from .._errors import ParameterError
 from ..models import AbstractModel
@@ -18,16 +19,29 @@ class ModelTerm(diffrax.ODETerm):
     ([`ROS34PW2AF`][], [`ROS2AF`][]) read `model.local_rates` and `model.transport_rate` from
     it, so the model a solver integrates is always the term's.
 
-    **Fields:** `model`, an [`AbstractModel`][]; `vector_field`, its bound `vector_field`.
+    With `unravel` (the inverse of `jax.flatten_util.ravel_pytree` on a `State`) the term
+    works on the state flattened into one vector: diffrax then carries one array through its
+    step-size control, interpolation and saving instead of four, which halves the traced and
+    compiled program of a small system (`solve_at` does this for every solver but the
+    factorised ones, which need the state's parts).
+
+    **Fields:** `model`, an [`AbstractModel`][]; `vector_field`, its `vector_field` (on the
+    flat vector when `unravel` is given).
     """
 
     model: AbstractModel
 
-    def __init__(self, model: AbstractModel):
+    def __init__(self, model: AbstractModel, unravel=None):
         if not isinstance(model, AbstractModel):
             raise ParameterError(f"ModelTerm needs a jaxnc model, got {type(model).__name__}")
         self.model = model
-        self.vector_field = model.vector_field
+        if unravel is None:
+            self.vector_field = model.vector_field
+        else:
+            def flat_vector_field(t, y, args):
+                return ravel_pytree(model.vector_field(t, unravel(y), args))[0]
+
+            self.vector_field = flat_vector_field
 
 
 def model_of(terms, solver: str) -> AbstractModel:
