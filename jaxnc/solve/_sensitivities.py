@@ -36,6 +36,7 @@ from jax.flatten_util import ravel_pytree
 
 from ..models import AbstractModel
 from ._results import result_code
+from ._simulate import DT0_H
 from ._term import ModelTerm
 
 __all__ = ["SensitivityTerm", "solve_sensitivities_at"]
@@ -101,7 +102,8 @@ def solve_sensitivities_at(model: AbstractModel, assembly, params_of: Callable, 
     """Observables at `local_times_h` (as [`solve_at`][]) and their derivatives with respect
     to the vector `w`, for parameters `params_of(w)`.
 
-    The solver must be [`ROS34PW2`][] (it reads the term's state Jacobian). Returns
+    Any diffrax solver integrates the augmented system; [`ROS34PW2`][] (what the fitter
+    uses) takes its `W` from the term's state Jacobian alone. Returns
     `(obs, obs_jac, codes, num_steps)`: observables of shape `(n_steps, K)`, their
     derivatives `(n_steps, K, P)`, per-step result codes and solver steps. Traceable.
     """
@@ -131,7 +133,7 @@ def solve_sensitivities_at(model: AbstractModel, assembly, params_of: Callable, 
 
         co, co_tangents = _directional(coefficients, w, n_par)
         sol = diffrax.diffeqsolve(
-            term, settings.solver, t0=0.0, t1=duration_h, dt0=1e-4, y0=big_y,
+            term, settings.solver, t0=0.0, t1=duration_h, dt0=DT0_H, y0=big_y,
             args=(co, co_tangents), saveat=diffrax.SaveAt(ts=ts), stepsize_controller=pid,
             max_steps=settings.max_steps, throw=False,
         )
