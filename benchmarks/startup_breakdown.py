@@ -76,7 +76,7 @@ def main():
         cells = [f"{r['events'].get(event, 0.0):6.2f} ({r['events'].get(event + '#', 0):2d})"
                  for r in runs.values()]
         print(f"{label + ' (programs)':34s} {cells[0]:>9s} {cells[1]:>9s}")
-    for name, r in runs.items():
+    for r in runs.values():
         inside = sum(r["events"].get(e, 0.0) for e in list(EVENTS.values())[:3])
         r["rest"] = r["command"] - inside
     print(f"{'the rest of the command':34s} {runs['cold']['rest']:9.2f} "
