@@ -62,19 +62,23 @@ def test_installed_entry_point_reports_without_traceback(tmp_path):
 
 def test_kinetics_writes_rate_constants_and_ea(tmp_path, capsys):
 
+    # As labs write it: one dark decay per temperature appended, no sample column, time
+    # restarting at 0 for each; kinetics groups the rows by temperature and says so.
     r = 8.314462618e-3
-    lines = ["time_h,plqy,light,temperature_k,sample"]
+    lines = ["time_h,plqy,light,temperature_k"]
     for temp in (298.15, 318.15, 338.15):
         k = 0.0128 * np.exp(-42.1 / r * (1 / temp - 1 / 298.15))
         for t in np.linspace(0, 600, 21):
             y = 0.16 + 0.52 / (1 + k * 0.52 * t)
-            lines.append(f"{t},{y},0,{temp},T{temp:g}")
+            lines.append(f"{t},{y},0,{temp}")
     data = tmp_path / "dark.csv"
     data.write_text("\n".join(lines) + "\n")
     out, png = tmp_path / "k.json", tmp_path / "arr.png"
     assert main(["kinetics", str(data), "--law", "pso", "--out", str(out),
                  "--plot", str(png)]) == 0
+    assert "read 3 curves, one per temperature_k" in capsys.readouterr().out
     result = json.loads(out.read_text())
+    assert [e["sample"] for e in result["rate_constants"]] == ["298.15K", "318.15K", "338.15K"]
     assert [e["temperature_k"] for e in result["rate_constants"]] == [298.15, 318.15, 338.15]
     assert {"k", "stderr"} <= set(result["rate_constants"][0])
     assert result["Ea_kj_mol"] == pytest.approx(42.1, abs=1e-3)  # noise-free data

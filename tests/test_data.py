@@ -44,7 +44,10 @@ def test_minimal_file_has_one_sample(tmp_path):
         ("time_h,plqy\n0,0.1\n1,nan\n", "row 3, column plqy"),
         ("time_h,plqy\n0,0.1\n1,1.5\n", "row 3, column plqy"),
         ("time_h,plqy\n-1,0.1\n1,0.2\n", "row 2, column time_h"),
-        ("time_h,plqy\n0,0.1\n2,0.2\n1,0.3\n", "row 4, column time_h"),
+        ("time_h,plqy,sample\n0,0.1,a\n2,0.2,a\n1,0.3,a\n", "row 4, column time_h"),
+        # A repeated time is a switch only where light or temperature changes.
+        ("time_h,plqy,light\n0,0.1,1\n1,0.2,1\n1,0.3,1\n", "row 4, column time_h"),
+        ("time_h,plqy,light,sample\n0,0.1,1,a\n1,0.2,1,a\n1,0.3,1,a\n", "sample 'a' repeats"),
         ("time_h,plqy,light\n0,0.1,2\n", "row 2, column light"),
         ("time_h,plqy\n0,0.1,7\n", "row 2: 3 fields"),
         ("time_h,plqy,temperature_k\n0,0.1,-5\n", "row 2, column temperature_k"),
@@ -56,6 +59,41 @@ def test_bad_files_name_file_row_and_column(tmp_path, text, where):
         Dataset.from_csv(path)
     msg = str(err.value)
     assert str(path) in msg and where in msg and "\n" not in msg
+
+
+def test_a_file_without_samples_is_split_where_time_restarts(tmp_path):
+    text = ("time_h,plqy,temperature_k\n0,0.6,298\n5,0.5,298\n10,0.4,298\n"
+            "0,0.62,318\n5,0.45,318\n0,0.61,338\n2,0.5,338\n4,0.3,338\n")
+    d = Dataset.from_csv(_write(tmp_path, text))
+    assert d.samples == ["curve1", "curve2", "curve3"]
+    assert [len(c) for c in d.curves] == [3, 2, 3]
+    assert d.note == "read 3 curves, split where time restarts (rows 5, 7)"
+    np.testing.assert_array_equal(d.curves[2].time_h, [0, 2, 4])
+    # Grouped by temperature instead (what kinetics does): the same curves, named by it.
+    by_t = Dataset.from_csv(tmp_path / "d.csv", split="temperature")
+    assert by_t.samples == ["298K", "318K", "338K"]
+    assert by_t.note == "read 3 curves, one per temperature_k (no sample column)"
+    # One curve, or named samples: nothing inferred, no note.
+    assert Dataset.from_csv(_write(tmp_path, GOOD, "g.csv")).note == ""
+    with pytest.raises(DataError, match="split must be"):
+        Dataset.from_csv(tmp_path / "d.csv", split="sample")
+
+
+def test_a_row_at_the_moment_of_a_switch_belongs_to_its_step(tmp_path):
+    from jaxnc.fit import protocol_from_curve
+    from jaxnc.fit._protocols import _save_grid
+
+    text = ("time_h,plqy,light\n0,0.16,1\n1.5,0.5,1\n3,0.68,1\n3,0.68,0\n"
+            "100,0.6,0\n200,0.55,0\n")
+    curve = Dataset.from_csv(_write(tmp_path, text)).curves[0]
+    protocol = protocol_from_curve(curve)
+    assert protocol.kinds == ("light", "dark")
+    np.testing.assert_allclose(protocol.duration_h, [3.0, 197.0])
+    grid, step, slot = _save_grid(curve.time_h, protocol)
+    # Both rows at t = 3 h compare with the state at the switch (the model's PLQY depends on
+    # the state only, which is continuous across it): the light step's end.
+    assert grid[step[2], slot[2]] == grid[step[3], slot[3]] == 3.0
+    assert step[2] == step[3] == 0 and step[4] == 1
 
 
 def test_missing_file(tmp_path):

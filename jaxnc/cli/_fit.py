@@ -72,6 +72,8 @@ def run(args) -> int:
     if args.resume and not args.checkpoint:
         raise ParameterError("--resume needs --checkpoint FILE")
     data = Dataset.from_csv(args.data)
+    if data.note and not args.quiet:
+        print(f"{args.data}: {data.note}")
     params = params_from_args(args)
     free = split_names(args.free)
     assembly = _assemblies(args, data)

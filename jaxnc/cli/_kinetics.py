@@ -27,7 +27,11 @@ def run(args) -> int:
     from ..fit import Dataset, kinetics
 
     check_plot(args.plot)
-    result = kinetics(Dataset.from_csv(args.data), law=args.law)
+    # One rate law per temperature: a file without a sample column is grouped by temperature.
+    data = Dataset.from_csv(args.data, split="temperature")
+    if data.note:
+        print(f"{args.data}: {data.note}")
+    result = kinetics(data, law=args.law)
     out = result.to_json()
     out["settings"] = dict(data=str(args.data), law=args.law)
     write_json_atomic(args.out, out)

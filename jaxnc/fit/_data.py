@@ -3,7 +3,11 @@
 Format (DESIGN §3): a header row; `time_h` and one of `plqy` (fraction 0–1) or
 `plqy_percent` (0–100) required; optional `light` (0/1), `temperature_k`, `sample`,
 `lifetime_ns` (ns; a blank cell: not measured at that time). Rows of one sample must have
-non-negative, increasing times.
+non-negative times in order; two rows may share a time only where `light` or `temperature_k`
+changes (a measurement at the moment of a switch: the row belongs to the step its conditions
+name). A file without a `sample` column may hold several curves one after another: a new
+curve starts where time goes back (or, with `split="temperature"`, one curve per
+`temperature_k`).
 """
 
 from __future__ import annotations
@@ -47,16 +51,26 @@ class Dataset:
 
     curves: tuple[Curve, ...]
     source: str = ""
+    note: str = ""
 
     @classmethod
-    def from_csv(cls, path) -> Dataset:
+    def from_csv(cls, path, *, split: str = "time") -> Dataset:
         """Read and validate a PLQY CSV file.
+
+        Without a `sample` column, `split` says how the rows form curves: `"time"` (default)
+        starts a new curve wherever time goes back (curves named `curve1`, `curve2`, ...);
+        `"temperature"` makes one curve per `temperature_k` value (named like `318K`; what
+        `kinetics` uses: one rate law per temperature). What was inferred is in `note` (one
+        line; empty when the file names its samples or holds one curve).
 
         **Raises:** `DataError` with one line naming the file, row (1-based, header = row 1)
         and column of the first problem: missing file or column, empty file, text or NaN in a
-        number column, PLQY out of range, `light` not 0/1, negative or unsorted times within a
-        sample. Nothing is returned half-loaded.
+        number column, PLQY out of range, `light` not 0/1, negative times, times going back
+        within a sample, or a repeated time with unchanged conditions. Nothing is returned
+        half-loaded.
         """
+        if split not in ("time", "temperature"):
+            raise DataError(f"split must be 'time' or 'temperature', got {split!r}")
         path = Path(path)
         name = str(path)
         try:
@@ -104,31 +118,29 @@ class Dataset:
                 if not math.isfinite(v):
                     raise DataError(f"{name}, row {r}, column {h}: {text!r} is not finite")
                 values[h].append(v)
-            samples.append(row[col["sample"]].strip() if "sample" in col else "sample")
+            samples.append(row[col["sample"]].strip() if "sample" in col else "")
         _check_ranges(name, values)
         arrays = {h: np.asarray(v, dtype=float) for h, v in values.items()}
         if has_percent:
             arrays["plqy"] = arrays.pop("plqy_percent") / 100.0
+        note = ""
+        if "sample" not in col:
+            samples, note = _infer_curves(arrays, split)
         order = list(dict.fromkeys(samples))
         labels = np.asarray(samples)
         curves = []
         for s in order:
             idx = np.nonzero(labels == s)[0]
-            t = arrays["time_h"][idx]
-            bad = np.nonzero(np.diff(t) <= 0)[0]
-            if bad.size:
-                r = int(idx[bad[0] + 1]) + 2
-                raise DataError(f"{name}, row {r}, column time_h: times of sample {s!r} must "
-                                f"increase (got {t[bad[0] + 1]:g} after {t[bad[0]]:g})")
+            _check_times(name, s, idx, arrays, inferred="sample" not in col)
             curves.append(Curve(
                 sample=s,
-                time_h=t,
+                time_h=arrays["time_h"][idx],
                 plqy=arrays["plqy"][idx],
                 light=arrays["light"][idx] if "light" in arrays else None,
                 temperature_k=arrays["temperature_k"][idx] if "temperature_k" in arrays else None,
                 lifetime_ns=arrays["lifetime_ns"][idx] if "lifetime_ns" in arrays else None,
             ))
-        return cls(tuple(curves), source=name)
+        return cls(tuple(curves), source=name, note=note)
 
     @property
     def samples(self) -> list[str]:
@@ -155,6 +167,49 @@ class Dataset:
                     if "light" in optional:
                         cells[2] = str(int(c.light[i]))
                     fh.write(",".join([c.sample, *cells]) + "\n")
+
+
+def _infer_curves(arrays: dict, split: str) -> tuple[list[str], str]:
+    """Sample labels for a file without a `sample` column, and a note of what was inferred."""
+    n = arrays["time_h"].size
+    if split == "temperature" and "temperature_k" in arrays:
+        temps = arrays["temperature_k"]
+        labels = [f"{t:g}K" for t in temps]
+        count = len(set(labels))
+        return labels, (f"read {count} curves, one per temperature_k (no sample column)"
+                        if count > 1 else "")
+    restarts = np.flatnonzero(np.diff(arrays["time_h"]) < 0) + 1
+    if not restarts.size:
+        return ["sample"] * n, ""
+    curve = np.zeros(n, dtype=int)
+    curve[restarts] = 1
+    curve = np.cumsum(curve)
+    rows = ", ".join(str(int(r) + 2) for r in restarts[:5]) + (", ..." if restarts.size > 5
+                                                                else "")
+    return ([f"curve{c + 1}" for c in curve],
+            f"read {restarts.size + 1} curves, split where time restarts (rows {rows})")
+
+
+def _check_times(name: str, sample: str, idx: np.ndarray, arrays: dict, inferred: bool) -> None:
+    """Times of one sample: in order, and equal only where the conditions change."""
+    t = arrays["time_h"][idx]
+    dt = np.diff(t)
+    back = np.flatnonzero(dt < 0)
+    if back.size:
+        i = back[0]
+        raise DataError(f"{name}, row {int(idx[i + 1]) + 2}, column time_h: times of sample "
+                        f"{sample!r} go back ({t[i + 1]:g} h after {t[i]:g} h); put each "
+                        f"sample's rows in time order")
+    conditions = [arrays[k][idx] for k in ("light", "temperature_k") if k in arrays]
+    for i in np.flatnonzero(dt == 0):
+        if any(c[i] != c[i + 1] for c in conditions):
+            continue  # a measurement at the moment of a switch, before and after
+        r = int(idx[i + 1]) + 2
+        where = "" if inferred else f" of sample {sample!r}"
+        raise DataError(f"{name}, row {r}, column time_h: time {t[i]:g} h{where} repeats the row "
+                        f"before with the same light and temperature; two rows may share a time "
+                        f"only where light or temperature_k changes: remove or average the "
+                        f"duplicate")
 
 
 def _check_ranges(name: str, values: dict[str, list[float]]) -> None:
