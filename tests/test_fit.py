@@ -25,12 +25,19 @@ def _synthetic(tmp_path, asm, model, protocol, saves, seed=0):
     return true, Dataset.from_csv(path)
 
 
+def _recovered(value, truth, stderr, name):
+    """Within 5 %, or within 2 standard errors where the data cannot pin it that well; and
+    the standard error itself not so large that the second branch would pass a fit that never
+    moved (all these fits start 1.5-2x off; with 1 % noise on 16+ points per step the
+    standard errors seen are 0.4-4 % of the value, so 10 % leaves room without letting a
+    fit that says "anything goes" through)."""
+    assert abs(value - truth) <= max(0.05 * truth, 2 * stderr), name
+    assert stderr < 0.1 * abs(truth), f"{name}: stderr {stderr:g} against {truth:g}"
+
+
 def _check_recovery(result, true):
     for name in FREE:
-        truth = float(getattr(true, name))
-        err = abs(result.values[name] - truth)
-        # Within 5 %, or within 2 standard errors where the data cannot pin it that well.
-        assert err <= max(0.05 * truth, 2 * result.stderr[name]), name
+        _recovered(result.values[name], float(getattr(true, name)), result.stderr[name], name)
     # 1 % multiplicative noise on PLQY 0.18-0.68: the residual rms must be at noise level.
     assert 0.001 < result.rmse_plqy < 0.01
 
@@ -88,12 +95,11 @@ def test_joint_fit_recovers_global_and_per_sample_parameters():
                          k_adsorption_per_h=2 * true.k_adsorption_per_h, coverage_initial=0.4)
     result = fit(data, asm, start, free, per_sample=["coverage_initial"], progress=False)
     for n in free:
-        truth = float(getattr(true, n))
-        assert abs(result.values[n] - truth) <= max(0.05 * truth, 2 * result.stderr[n]), n
+        _recovered(result.values[n], float(getattr(true, n)), result.stderr[n], n)
     for s, truth in coverage.items():
         got, se = result.sample_values[s]["coverage_initial"], result.sample_stderr[s][
             "coverage_initial"]
-        assert abs(got - truth) <= max(0.05 * truth, 2 * se), s
+        _recovered(got, truth, se, s)
         assert float(result.sample_params[s].coverage_initial) == got
     assert result.columns == free + [f"coverage_initial[{s}]" for s in "abcd"]
     assert result.correlation.shape == (7, 7)
@@ -132,8 +138,7 @@ def test_joint_fit_of_different_assemblies():
     start = true.replace(**{n: 2 * float(getattr(true, n)) for n in free})
     result = fit(data, assemblies, start, free, progress=False)
     for n in free:
-        truth = float(getattr(true, n))
-        assert abs(result.values[n] - truth) <= max(0.05 * truth, 2 * result.stderr[n]), n
+        _recovered(result.values[n], float(getattr(true, n)), result.stderr[n], n)
     with pytest.raises(jaxnc.DataError, match="no assembly given for sample"):
         fit(data, {"sc": assemblies["sc"]}, start, free, progress=False)
 
@@ -162,9 +167,8 @@ def test_lifetimes_pin_the_overall_rate_scale(tmp_path):
     start = true.replace(**{n: 1.5 * float(getattr(true, n)) for n in free})
     result = fit(data, asm, start, free, progress=False)
     for n in free:
-        truth = float(getattr(true, n))
-        assert abs(result.values[n] - truth) <= max(0.05 * truth, 2 * result.stderr[n]), n
-        assert result.stderr[n] < 0.05 * truth, n  # pinned, not just covered
+        _recovered(result.values[n], float(getattr(true, n)), result.stderr[n], n)
+        assert result.stderr[n] < 0.05 * float(getattr(true, n)), n  # pinned, not just covered
     # 1 % noise on lifetimes of 6-23 ns: rms misfit at noise level.
     assert 0.02 < result.rmse_lifetime_ns < 0.3
     assert result.settings["lifetime_weight_per_ns"] == 0.01
@@ -175,6 +179,10 @@ def test_lifetimes_pin_the_overall_rate_scale(tmp_path):
     # ... and name the parameters left undetermined (JSON null, not Infinity).
     assert result.undetermined == [] and sorted(blind.undetermined) == sorted(free)
     assert all(blind.to_json()["stderr"][n] is None for n in free)
+    # The free combination is the overall scale: equal weights on the three log-rates.
+    (scale,) = blind.degenerate
+    assert sorted(scale) == sorted(free)
+    np.testing.assert_allclose(list(scale.values()), 1 / np.sqrt(3), rtol=1e-3)
 
 
 @pytest.mark.slow  # ~40 s alone: the reverse-mode gradient compiles slowly

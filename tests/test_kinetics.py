@@ -62,3 +62,12 @@ def test_ea_from_noisy_pso_decays_is_within_1_kj_mol_and_its_stderr_is_honest():
         covered += abs(err) <= 2 * arr["Ea_stderr_kj_mol"]
     assert np.quantile(errors, 0.95) < 1.0
     assert covered / n_sets >= 0.95 - 3 * 0.015
+
+
+def test_an_unconverged_fit_is_flagged_and_has_no_standard_error():
+    t = np.linspace(0, 600, 31)
+    y = _pso(t, 0.0128)
+    done = fit_decay(t, y, "pso")
+    assert done.converged and np.isfinite(done.k_stderr)
+    stopped = fit_decay(t, y, "pso", max_steps=1)  # one iteration from the half-decay guess
+    assert not stopped.converged and np.isnan(stopped.k_stderr)

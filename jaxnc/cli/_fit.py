@@ -129,5 +129,8 @@ def _print_summary(result, free, args) -> None:
         print(f"not determined by these data (infinite standard error): "
               f"{', '.join(result.undetermined)}; fix some of them (--set) or add data that "
               f"constrain them (e.g. a lifetime_ns column)")
+        for direction in result.degenerate:
+            terms = " ".join(f"{w:+.2f} {label}" for label, w in direction.items())
+            print(f"  free combination (transformed space): {terms}")
     print(f"rmse_plqy {result.rmse_plqy:.4f}, {result.iterations} iterations, "
           f"{result.wall_s:.1f} s; {wrote(args.out, args.plot)}")

@@ -39,9 +39,11 @@ def run(args) -> int:
         from ..plot import plot_arrhenius
 
         plot_arrhenius(result, args.plot)
-    for entry in out["rate_constants"]:
+    for entry, (*_, decay) in zip(out["rate_constants"], result.fits, strict=True):
+        error = ("(not converged: no standard error; not used for Ea)" if not decay.converged
+                 else f"+- {decay.k_stderr:.2g}")
         print(f"{entry['sample']:16s} T = {entry['temperature_k']:7.2f} K  "
-              f"k = {entry['k']:.4g} +- {entry['stderr']:.2g}")
+              f"k = {entry['k']:.4g} {error}")
     if "Ea_kj_mol" in out:
         print(f"Ea = {out['Ea_kj_mol']:.2f} +- {out['Ea_stderr_kj_mol']:.2f} kJ/mol")
     print(wrote(args.out, args.plot))

@@ -7,7 +7,8 @@ Laws for the PLQY `y(t)` during a dark step, `t` from the step's first point:
 - `first-order`: `y = y_inf + d0 exp(-k t)`; `k` in 1/h.
 
 Each law is fitted by Levenberg–Marquardt (optimistix) with the Jacobian from `jax.jacfwd`;
-standard errors from the Gauss–Newton covariance `s^2 (J^T J)^-1`. The Arrhenius line
+standard errors from the Gauss–Newton covariance `s^2 (J^T J)^-1` (infinite where the data do
+not determine `k`; none where the fit did not converge, which is flagged). The Arrhenius line
 `ln k = ln A - Ea/(R T)` is a weighted least-squares fit with weights `1/var(ln k)`, its
 covariance scaled by the reduced chi-square. AIC per fit: `n ln(RSS/n) + 2 p`.
 """
@@ -24,6 +25,7 @@ import optimistix as optx
 
 from .._errors import DataError
 from ._data import Dataset
+from ._uncertainty import gauss_newton_covariance
 
 __all__ = ["LAWS", "DecayFit", "KineticsResult", "fit_decay", "arrhenius_fit", "kinetics"]
 
@@ -45,7 +47,9 @@ LAWS = {"pso": _pso, "first-order": _first_order}
 
 @dataclasses.dataclass(frozen=True)
 class DecayFit:
-    """A rate law fitted to one decay: `k`, its standard error, `y0`, `y_inf`, RSS, AIC."""
+    """A rate law fitted to one decay: `k`, its standard error, `y0`, `y_inf`, RSS, AIC, and
+    whether Levenberg–Marquardt converged (if not, `k_stderr` is NaN: the point is no
+    optimum, so the Gauss–Newton covariance means nothing there)."""
 
     law: str
     k: float
@@ -55,11 +59,13 @@ class DecayFit:
     rss: float
     aic: float
     n: int
+    converged: bool = True
 
 
-@functools.partial(jax.jit, static_argnums=0)
-def _least_squares(law: str, z0, t, y):
-    """Levenberg–Marquardt fit of `law`; returns parameters, residuals and their Jacobian."""
+@functools.partial(jax.jit, static_argnums=(0, 4))
+def _least_squares(law: str, z0, t, y, max_steps: int):
+    """Levenberg–Marquardt fit of `law`; returns parameters, residuals, their Jacobian and
+    whether the solve converged."""
     f = LAWS[law]
 
     def residual(z, args):
@@ -67,13 +73,17 @@ def _least_squares(law: str, z0, t, y):
         return f(z, tt) - yy
 
     sol = optx.least_squares(residual, optx.LevenbergMarquardt(rtol=1e-10, atol=1e-12), z0,
-                             args=(t, y), max_steps=2000, throw=False)
+                             args=(t, y), max_steps=max_steps, throw=False)
     z = sol.value
-    return z, residual(z, (t, y)), jax.jacfwd(residual)(z, (t, y))
+    converged = sol.result == optx.RESULTS.successful
+    return z, residual(z, (t, y)), jax.jacfwd(residual)(z, (t, y)), converged
 
 
-def fit_decay(time_h, plqy, law: str = "pso") -> DecayFit:
+def fit_decay(time_h, plqy, law: str = "pso", *, max_steps: int = 2000) -> DecayFit:
     """Fit `law` to one decay curve (time from 0 at the start of the dark step, PLQY fraction).
+
+    `max_steps`: Levenberg–Marquardt iterations allowed; a fit that needs more is returned
+    with `converged=False` and no standard error.
 
     **Raises:** `DataError` if there are fewer than 4 points or the curve does not decay.
     """
@@ -92,17 +102,21 @@ def fit_decay(time_h, plqy, law: str = "pso") -> DecayFit:
     t_half = float(t[half[0]]) if half.size and t[half[0]] > 0 else float(t[-1]) / 2
     k0 = 1.0 / (d0 * t_half) if law == "pso" else np.log(2.0) / t_half
     z0 = jnp.asarray([y_inf0, d0, np.log(k0)])
-    z, res, jac = _least_squares(law, z0, jnp.asarray(t), jnp.asarray(y))
-    z, res, jac = np.asarray(z), np.asarray(res), np.asarray(jac)
+    z, res, jac, converged = _least_squares(law, z0, jnp.asarray(t), jnp.asarray(y),
+                                            int(max_steps))
+    z, res, jac, converged = np.asarray(z), np.asarray(res), np.asarray(jac), bool(converged)
     n, p = len(t), 3
     rss = float(res @ res)
     s2 = rss / max(n - p, 1)
-    cov = s2 * np.linalg.pinv(jac.T @ jac)
+    # The Jacobian is exact (the law is closed-form): resolve to near float64 round-off.
+    cov, _, _ = gauss_newton_covariance(jac, s2, resolution=1e-8)
     k = float(np.exp(z[2]))
     return DecayFit(
         law=law,
         k=k,
-        k_stderr=float(k * np.sqrt(max(cov[2, 2], 0.0))),  # d k = k d(log k)
+        k_stderr=(float(k * np.sqrt(max(cov[2, 2], 0.0)))  # d k = k d(log k)
+                  if converged else float("nan")),
+        converged=converged,
         y0=float(z[0] + z[1]),
         y_inf=float(z[0]),
         rss=rss,
@@ -150,7 +164,7 @@ class KineticsResult:
             rate_constant_units="1/h per PLQY fraction" if self.law == "pso" else "1/h",
             rate_constants=[
                 dict(sample=s, temperature_k=temp, k=f.k, stderr=f.k_stderr, plqy0=f.y0,
-                     plqy_inf=f.y_inf, rss=f.rss, aic=f.aic, n=f.n)
+                     plqy_inf=f.y_inf, rss=f.rss, aic=f.aic, n=f.n, converged=f.converged)
                 for s, temp, f in self.fits
             ],
             aic_total=float(sum(f.aic for _, _, f in self.fits)),
@@ -196,8 +210,10 @@ def kinetics(data: Dataset, law: str = "pso") -> KineticsResult:
         except DataError as e:
             raise DataError(f"{data.source}: sample {c.sample!r}: {e}") from None
         fits.append((c.sample, temp, fit))
-    temps = np.array([t for _, t, _ in fits])
+    # Arrhenius over the decays that converged with a finite standard error (its weights).
+    usable = [(t, f) for _, t, f in fits if np.isfinite(t) and np.isfinite(f.k_stderr)]
     arr = None
-    if np.all(np.isfinite(temps)) and len(np.unique(temps)) >= 2:
-        arr = arrhenius_fit(temps, [f.k for *_, f in fits], [f.k_stderr for *_, f in fits])
+    if len({t for t, _ in usable}) >= 2:
+        arr = arrhenius_fit([t for t, _ in usable], [f.k for _, f in usable],
+                            [f.k_stderr for _, f in usable])
     return KineticsResult(law=law, fits=fits, arrhenius=arr)

@@ -7,6 +7,7 @@ import dataclasses
 import jax.numpy as jnp
 import numpy as np
 
+from .._io import json_safe
 from ..parameters import Parameters
 from ..protocol import Protocol
 from ._multistart import _Run
@@ -37,6 +38,9 @@ class FitResult:
       determine: they lie along a direction the Jacobian does not resolve (singular value
       below `10 rtol` of the largest, columns scaled to unit length), so their standard
       errors are infinite (`null` in the JSON) and their correlations NaN.
+    - `degenerate`: those directions, each `{label: weight}` (a unit vector in the fit's
+      transformed space: log for rates, logit for fractions, entries below 1e-3 left out),
+      largest weights first: the combinations the data leave free.
     - `params` (the fitted `Parameters` of the first sample), `sample_params` (by sample),
       `protocols` (one per curve), `settings`, `history` (loss per iteration), `starts` (final
       loss and values of every start; the best is the result).
@@ -64,19 +68,21 @@ class FitResult:
     method: str = "lm"
     rmse_lifetime_ns: float | None = None
     undetermined: list[str] = dataclasses.field(default_factory=list)
+    degenerate: list[dict[str, float]] = dataclasses.field(default_factory=list)
 
     def to_json(self) -> dict:
         """A JSON-ready dict; infinite standard errors and NaN correlations become `null`."""
         return dict(
             free=self.free,
             values=self.values,
-            stderr=_finite_or_none(self.stderr),
+            stderr=json_safe(self.stderr),
             per_sample=self.per_sample,
             sample_values=self.sample_values,
-            sample_stderr=_finite_or_none(self.sample_stderr),
+            sample_stderr=json_safe(self.sample_stderr),
             undetermined=self.undetermined,
+            degenerate=self.degenerate,
             columns=self.columns,
-            correlation=_finite_or_none(np.asarray(self.correlation).tolist()),
+            correlation=json_safe(np.asarray(self.correlation).tolist()),
             loss=self.loss,
             rmse_plqy=self.rmse_plqy,
             rmse_lifetime_ns=self.rmse_lifetime_ns,
@@ -89,16 +95,12 @@ class FitResult:
         )
 
 
-def _finite_or_none(obj):
-    """`obj` (nested dicts and lists of floats) with non-finite numbers as None (JSON null:
-    `json` would write `Infinity`/`NaN`, which strict JSON readers refuse)."""
-    if isinstance(obj, dict):
-        return {k: _finite_or_none(v) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [_finite_or_none(v) for v in obj]
-    if isinstance(obj, float) and not np.isfinite(obj):
-        return None
-    return obj
+def _direction(v: np.ndarray, columns: list[str]) -> dict[str, float]:
+    """A unit vector as `{label: weight}`, sign fixed (largest weight positive), largest
+    first, entries below 1e-3 left out."""
+    v = v * np.sign(v[np.argmax(np.abs(v))])
+    order = np.argsort(-np.abs(v))
+    return {columns[i]: float(v[i]) for i in order if abs(v[i]) >= 1e-3}
 
 
 def _fit_result(setup: _Setup, run: _Run, settings: dict, wall_s: float) -> FitResult:
@@ -115,8 +117,8 @@ def _fit_result(setup: _Setup, run: _Run, settings: dict, wall_s: float) -> FitR
     # The Jacobian is accurate to about 10 rtol (measured: 1.4e-5 of each column's largest
     # entry at rtol 1e-6, jaxnc.solve._sensitivities), so it resolves no finer direction.
     resolution = 10.0 * float(problem.settings.rtol)
-    sd, corr, undetermined = _laplace(r, jac, n_points + setup.n_lifetimes, problem, best_z,
-                                      resolution)
+    sd, corr, undetermined, directions = _laplace(r, jac, n_points + setup.n_lifetimes,
+                                                  problem, best_z, resolution)
     columns = free + [f"{n}[{s}]" for s in samples for n in per_sample]
     zg, zs = problem.split(jnp.asarray(best_z))
     sample_params = {s: problem.params_of(zg, zs[i]) for i, s in enumerate(samples)}
@@ -140,6 +142,7 @@ def _fit_result(setup: _Setup, run: _Run, settings: dict, wall_s: float) -> FitR
         history=list(run.history),
         columns=columns,
         undetermined=[columns[i] for i in undetermined],
+        degenerate=[_direction(v, columns) for v in directions],
         per_sample=per_sample,
         sample_values={s: {n: float(np.asarray(getattr(sample_params[s], n)))
                            for n in per_sample} for s in samples},
