@@ -51,6 +51,14 @@ def test_bad_input_is_one_line_and_exit_2(argv, named, capsys, tmp_path, monkeyp
     assert not (tmp_path / "x.csv").exists()
 
 
+def test_version(capsys):
+    import jaxnc
+
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0 and capsys.readouterr().out.strip() == f"jaxnc {jaxnc.__version__}"
+
+
 def test_installed_entry_point_reports_without_traceback(tmp_path):
     exe = [sys.executable, "-m", "jaxnc"]
     r = subprocess.run(exe + ["simulate", "--protocol", "light 3h blue", "--out",

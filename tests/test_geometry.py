@@ -74,6 +74,10 @@ def test_polydispersity_matches_requested_spread():
 def test_bad_geometry_is_named(kwargs, word):
     with pytest.raises(jaxnc.ParameterError, match=word):
         Assembly.supercrystal(2, 2, 2, **kwargs)
+    lengths = {k: v for k, v in kwargs.items() if k.endswith("_nm") and k != "edge_sd_nm"}
+    if lengths:  # replace checks what the constructors check
+        with pytest.raises(jaxnc.ParameterError, match=word):
+            Assembly.supercrystal(2, 2, 2).replace(**lengths)
 
 
 def test_lengths_stay_traced_values():

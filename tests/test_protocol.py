@@ -46,11 +46,19 @@ def test_code_and_text_agree():
         ("light 3h 2h", "twice"),
         ("", "empty"),
         ("dark 0h", "duration_h"),
+        ("light 0mW/cm2 3h", "darkness"),  # not silently a dark step
     ],
 )
 def test_bad_protocols_name_the_problem_and_show_the_grammar(text, named):
     with pytest.raises(ProtocolError) as err:
         Protocol.parse(text)
     assert named in str(err.value)
-    if "grammar" not in named and "duration_h" not in named:
+    if named not in ("duration_h", "darkness"):
         assert "protocol :=" in str(err.value)
+
+
+def test_a_light_step_built_directly_is_lit():
+    assert Step("light", 3.0).irradiance_mw_cm2 == Step.light(3.0).irradiance_mw_cm2 == 10.0
+    assert Step("dark", 3.0).irradiance_mw_cm2 == 0.0
+    with pytest.raises(ProtocolError, match="darkness"):
+        Step("light", 3.0, irradiance_mw_cm2=0.0)

@@ -1,5 +1,6 @@
 """The `jaxnc` command line: the parser and the dispatch to one module per command. Bad
-input: one line on stderr naming what is wrong, exit code 2."""
+input: one line on stderr naming what is wrong, exit code 2; a solver that fails: one line,
+exit code 1; success: 0."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from . import _design, _fit, _kinetics, _reproduce, _simulate, _sweep
 __all__ = ["main", "build_parser", "entry_point"]
 
 EXIT_BAD_INPUT = 2
+EXIT_RUNTIME_FAILURE = 1
 #: In the order `jaxnc --help` lists them.
 COMMANDS = (_simulate, _fit, _kinetics, _sweep, _design, _reproduce)
 
@@ -37,6 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
             "nanocube assemblies (Hashimoto et al., Nanoscale Adv. 2024)."
         ),
     )
+    from .. import __version__
+
+    parser.add_argument("--version", action="version", version=f"jaxnc {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for command in COMMANDS:
         command.add_parser(sub)  # each sets `run`, the function that carries the command out
@@ -44,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .._errors import JaxncError
+    from .._errors import JaxncError, SolverError
 
     parser = build_parser()
     try:
@@ -56,6 +61,9 @@ def main(argv: list[str] | None = None) -> int:
     except _UsageError as e:
         print(str(e), file=sys.stderr)
         return EXIT_BAD_INPUT
+    except SolverError as e:  # the input was valid; the model could not be solved
+        print(f"jaxnc: error: {e}", file=sys.stderr)
+        return EXIT_RUNTIME_FAILURE
     except JaxncError as e:
         print(f"jaxnc: error: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT

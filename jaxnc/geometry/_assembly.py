@@ -31,6 +31,12 @@ def _scalar(value) -> Array:
     return jnp.asarray(value, dtype=float)
 
 
+def _check_length(name: str, value) -> None:
+    """A known length must be positive and finite (a traced one is checked when known)."""
+    if is_concrete(value) and not (np.isfinite(value) and float(value) > 0.0):
+        raise ParameterError(f"Assembly {name} must be a positive length, got {value}")
+
+
 class Assembly(eqx.Module):
     """A lattice assembly of CsPbBr3 nanocubes.
 
@@ -70,9 +76,7 @@ class Assembly(eqx.Module):
         if self.kind not in _KINDS:
             raise ParameterError(f"Assembly kind must be one of {_KINDS}, got {self.kind!r}")
         for name in ("edge_nm", "gap_nm", "ligand_nm"):
-            value = getattr(self, name)
-            if is_concrete(value) and not (np.isfinite(value) and float(value) > 0.0):
-                raise ParameterError(f"Assembly {name} must be a positive length, got {value}")
+            _check_length(name, getattr(self, name))
 
     # ------------------------------------------------------------------------------ factories
     @classmethod
@@ -273,6 +277,8 @@ class Assembly(eqx.Module):
             raise ParameterError(
                 f"Assembly.replace accepts {sorted(allowed)}, got unknown {sorted(unknown)}"
             )
+        for name, value in changes.items():  # tree_at skips __check_init__: check here
+            _check_length(name, _scalar(value))
         where = lambda a: tuple(getattr(a, k) for k in changes)  # noqa: E731
         return eqx.tree_at(where, self, tuple(_scalar(v) for v in changes.values()))
 

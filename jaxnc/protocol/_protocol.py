@@ -51,18 +51,25 @@ class Step:
     """One fixed-duration protocol step.
 
     **Fields:** `kind` (`"light"` or `"dark"`), `duration_h` (h), `wavelength_nm` (nm),
-    `irradiance_mw_cm2` (mW/cm², 0 in the dark), `temperature_k` (K).
+    `irradiance_mw_cm2` (mW/cm²; default 10 under light, 0 in the dark; a light step at 0 is
+    refused), `temperature_k` (K).
     """
 
     kind: str
     duration_h: float
     wavelength_nm: float = DEFAULT_WAVELENGTH_NM
-    irradiance_mw_cm2: float = 0.0
+    irradiance_mw_cm2: float | None = None
     temperature_k: float = DEFAULT_TEMPERATURE_K
 
     def __post_init__(self):
         if self.kind not in ("light", "dark"):
             raise ProtocolError(f"step kind must be 'light' or 'dark', got {self.kind!r}")
+        if self.irradiance_mw_cm2 is None:  # by kind: Step("light", 3) is lit, like Step.light
+            default = DEFAULT_IRRADIANCE_MW_CM2 if self.kind == "light" else 0.0
+            object.__setattr__(self, "irradiance_mw_cm2", default)
+        if self.kind == "light" and self.irradiance_mw_cm2 == 0:
+            raise ProtocolError("light step: irradiance_mw_cm2 is 0, which is darkness; give "
+                                "an irradiance > 0 or use a dark step")
         checks = (
             ("duration_h", self.duration_h > 0, "> 0"),
             ("wavelength_nm", self.wavelength_nm > 0, "> 0"),
