@@ -231,6 +231,25 @@ def test_optimize_design_beats_the_grid_under_its_constraint(params, physics_map
     json.dumps(res.to_json())  # serialisable
 
 
+def test_an_undefined_constraint_metric_does_not_poison_the_search():
+    """A NaN metric (t90 undefined in a locked region) at one start: that start is infeasible
+    and gets no penalty gradient; its multiplier keeps its value; the other start is
+    untouched."""
+    from jaxnc.design._constraints import AugmentedLagrangian, Constraint, feasible, violations
+
+    constraints = [Constraint("t90_activation_h", "<=", 2.0)]
+    penalty = AugmentedLagrangian(constraints, [0], n_starts=2)
+    values = np.array([[np.nan], [3.0]])  # start 0 undefined, start 1 violates by 50 %
+    jac = np.array([[[np.nan, np.nan]], [[1.0, -2.0]]])
+    viol = violations(constraints, [0], values)
+    assert list(feasible(viol)) == [False, False]
+    grad = penalty.add_gradient(np.zeros((2, 2)), viol, jac)
+    np.testing.assert_allclose(grad, [[0.0, 0.0], [25.0, -50.0]])  # mu 100 x 0.5 x dg
+    for _ in range(3):
+        penalty.update_multipliers(viol)
+    assert penalty.lam[0, 0] == 0.0 and penalty.lam[1, 0] == pytest.approx(150.0)
+
+
 def test_constraint_text_is_checked(params):
     with pytest.raises(jaxnc.ParameterError, match="best at 0; constrain it"):
         optimize_design("supercrystal", params, objective="cycle_repeatability")

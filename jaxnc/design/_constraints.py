@@ -82,7 +82,13 @@ def feasible(violations: np.ndarray) -> np.ndarray:
 
 class AugmentedLagrangian:
     """The constraints' penalty on the search loss, with one multiplier per start and
-    constraint (`lam`, `(n, C)`, starting at 0)."""
+    constraint (`lam`, `(n, C)`, starting at 0).
+
+    A constraint whose metric is not finite at a start (a t90 or half-life that is undefined
+    where the PLQY is locked or lost) counts as unmet (`feasible` is False there) but adds no
+    gradient and leaves that multiplier as it was: a NaN there would stay in the multiplier
+    and in Adam's state for the rest of the search.
+    """
 
     def __init__(self, constraints: list[Constraint], i_con: list[int], n_starts: int):
         self.constraints, self.i_con = constraints, i_con
@@ -95,9 +101,13 @@ class AugmentedLagrangian:
         for j, (c, i) in enumerate(zip(self.constraints, self.i_con, strict=True)):
             dg = (-1.0 if c.op == ">=" else 1.0) * jac[:, i, :] / c.scale()
             active = np.maximum(0.0, violations[:, j] + self.lam[:, j] / _PENALTY)
-            grad_x = grad_x + _PENALTY * active[:, None] * dg
+            term = _PENALTY * active[:, None] * dg
+            known = np.isfinite(violations[:, j])[:, None] & np.all(np.isfinite(dg), axis=1,
+                                                                    keepdims=True)
+            grad_x = grad_x + np.where(known, term, 0.0)
         return grad_x
 
     def update_multipliers(self, violations: np.ndarray) -> None:
         """End of a round: raise each multiplier by the penalty weight times its violation."""
-        self.lam = np.maximum(0.0, self.lam + _PENALTY * violations)
+        raised = np.maximum(0.0, self.lam + _PENALTY * violations)
+        self.lam = np.where(np.isfinite(violations), raised, self.lam)

@@ -118,7 +118,8 @@ def search(problem: DesignProblem, u: np.ndarray, first, steps: int, learning_ra
             # Keep each start's best feasible point; Adam's iterate itself wanders.
             score = np.where(feasible(viol), sign * values[:, i_obj], np.inf)
             best.keep(ok & (score < best.loss), score, x, values)
-            grad_u = np.where(ok[:, None], grad_x * dx_du, 0.0)
+            grad_u = grad_x * dx_du
+            grad_u = np.where(ok[:, None] & np.isfinite(grad_u), grad_u, 0.0)
             updates, state = opt.update(grad_u, state, u)
             u = np.asarray(optax.apply_updates(u, updates))
             if (k + 1) % per_round == 0:
