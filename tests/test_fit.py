@@ -1,6 +1,8 @@
 """Parameter recovery: data simulated with known parameters plus 1 % noise, fitted from a start
 where each free parameter is off by a factor of 2."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -209,6 +211,26 @@ def test_unknown_free_parameter_is_refused(tmp_path):
     zero = jaxnc.Parameters.hashimoto2024().replace(escape_fraction=0.0)
     with pytest.raises(jaxnc.ParameterError, match="escape_fraction starts at 0"):
         fit(data, asm, zero, ["escape_fraction"])
+
+
+def test_a_checkpoint_resumes_only_the_fit_that_wrote_it(tmp_path):
+    # The structure of test_fit_recovers_parameters (its compiled program); one iteration.
+    asm = jaxnc.Assembly.supercrystal(2, 2, 1)
+    true, data = _synthetic(tmp_path, asm, "mean_field", "light 3h; dark 300h", 16)
+    start = true.replace(**{n: 2 * float(getattr(true, n)) for n in FREE})
+    ckpt = tmp_path / "fit.npz"
+    fit(data, asm, start, FREE, progress=False, max_iter=1, checkpoint=ckpt)
+    again = fit(data, asm, start, FREE, progress=False, max_iter=1, checkpoint=ckpt,
+                resume=True)
+    assert again.iterations == 1  # resumed at its end, not started over
+    changed = Dataset((dataclasses.replace(data.curves[0],
+                                           plqy=data.curves[0].plqy * (1 + 1e-9)),))
+    others = [(changed, asm, "mean_field"), (data, asm.replace(gap_nm=2.0), "mean_field"),
+              (data, asm, "field")]
+    for other_data, other_asm, model in others:
+        with pytest.raises(jaxnc.DataError, match="another fit"):
+            fit(other_data, other_asm, start, FREE, model=model, progress=False, max_iter=1,
+                checkpoint=ckpt, resume=True)
 
 
 INTERRUPTED_RUN = """

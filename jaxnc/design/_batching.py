@@ -98,6 +98,11 @@ class Evaluator:
             assemblies={str(k): dict(kind=a.kind, shape=list(a.mask.shape),
                                      edge_nm=float(a.edge_nm)) for k, a in templates.items()},
         )
+        # A model with other processes than its name's default: its processes too (only
+        # then, so that a checkpoint of a default model written before still resumes).
+        processes = eqx.tree_pformat(model, short_arrays=False)
+        if processes != eqx.tree_pformat(get_model(model.name), short_arrays=False):
+            self.record["model_processes"] = processes
 
     def __call__(self, key, gap_nm, ligand_nm, irradiance, temperature):
         """Values `(n, M)`, gradients `(n, M, 2)`, flags `(n, M)`, codes `(n, steps)` and

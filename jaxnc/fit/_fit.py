@@ -141,7 +141,8 @@ def fit(
         solver, fn = _AdamLBFGS(float(learning_rate), warmup_steps, max_iter, gtol), setup.problem
     ckpt = (_Checkpoint(checkpoint, dict(free=free, per_sample=per_sample,
                                          n_points=setup.n_points, method=method,
-                                         starts=int(starts), seed=int(seed)))
+                                         starts=int(starts), seed=int(seed),
+                                         problem=_problem_digest(data, setup)))
             if checkpoint is not None else None)
     run = ckpt.load(solver.template(initial[0])) if (ckpt is not None and resume) else None
     if run is None:
@@ -173,3 +174,29 @@ def _check_arguments(names: list[str], method: str, starts: int, max_iter: int) 
         raise ParameterError(f"method {method!r} unknown; use one of {', '.join(METHODS)}")
     if int(starts) < 1 or int(max_iter) < 1:
         raise ParameterError(f"starts ({starts}) and max_iter ({max_iter}) must be >= 1")
+
+
+def _problem_digest(data, setup) -> str:
+    """16 hex digits that change with anything that makes a fit's problem: the data (every
+    number of every curve), the model and its processes, the assemblies, the protocols, the
+    starting parameters and the solver settings. A checkpoint carries it, so `--resume` with
+    another data file, model, assembly or protocol is refused."""
+    import hashlib
+
+    import equinox as eqx
+    import jax
+
+    digest = hashlib.sha256()
+    for curve in data.curves:
+        digest.update(curve.sample.encode())
+        for column in (curve.time_h, curve.plqy, curve.light, curve.temperature_k,
+                       curve.lifetime_ns):
+            digest.update(b"-" if column is None else np.ascontiguousarray(column).tobytes())
+    # The residual problem: its array leaves exactly, the rest (model and process classes,
+    # free names, transforms, solver) as text.
+    arrays, static = eqx.partition(setup.problem, eqx.is_array)
+    for leaf in jax.tree.leaves(arrays):
+        digest.update(np.ascontiguousarray(np.asarray(leaf)).tobytes())
+    digest.update(eqx.tree_pformat(static).encode())
+    digest.update("; ".join(str(p) for p in setup.protocols).encode())
+    return digest.hexdigest()[:16]
