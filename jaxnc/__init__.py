@@ -27,6 +27,7 @@ from ._errors import (  # noqa: E402
     JaxncError,
     ParameterError,
     ProtocolError,
+    ResourceError,
     SolverError,
 )
 
@@ -51,7 +52,7 @@ _LAZY = {
 }
 
 __all__ = [*_LAZY, "JaxncError", "ParameterError", "ProtocolError", "SolverError",
-           "DataError"]
+           "DataError", "ResourceError"]
 
 
 def __getattr__(name: str):

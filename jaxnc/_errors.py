@@ -5,7 +5,8 @@ from __future__ import annotations
 import jax
 import numpy as np
 
-__all__ = ["JaxncError", "ParameterError", "ProtocolError", "SolverError", "DataError"]
+__all__ = ["JaxncError", "ParameterError", "ProtocolError", "SolverError", "DataError",
+           "ResourceError"]
 
 
 class JaxncError(Exception):
@@ -26,6 +27,11 @@ class SolverError(JaxncError, RuntimeError):
 
 class DataError(JaxncError, ValueError):
     """A data file that cannot be read as PLQY data."""
+
+
+class ResourceError(JaxncError, RuntimeError):
+    """The machine ran out of a resource (device memory) for a valid request; the message
+    says what to make smaller."""
 
 
 def is_concrete(value) -> bool:

@@ -14,6 +14,7 @@ import sys
 import textwrap
 
 import equinox as eqx
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -248,6 +249,21 @@ def test_an_undefined_constraint_metric_does_not_poison_the_search():
     for _ in range(3):
         penalty.update_multipliers(viol)
     assert penalty.lam[0, 0] == 0.0 and penalty.lam[1, 0] == pytest.approx(150.0)
+
+
+def test_a_chunk_out_of_memory_is_one_error_not_a_bisection():
+    from jaxnc.design._batching import _isolate_errors
+
+    calls = []
+
+    def run(members):
+        calls.append(members.size)
+        raise jax.errors.JaxRuntimeError("RESOURCE_EXHAUSTED: Out of memory while trying to "
+                                         "allocate 12.00GiB")
+
+    with pytest.raises(jaxnc.ResourceError, match="chunk-size"):
+        list(_isolate_errors(run, np.arange(64)))
+    assert calls == [64]  # not 2 x 64 - 1 runs that fail the same way
 
 
 def test_constraint_text_is_checked(params):

@@ -49,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .._errors import JaxncError, SolverError
+    from .._errors import JaxncError, ResourceError, SolverError
 
     parser = build_parser()
     try:
@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     except _UsageError as e:
         print(str(e), file=sys.stderr)
         return EXIT_BAD_INPUT
-    except SolverError as e:  # the input was valid; the model could not be solved
+    except (SolverError, ResourceError) as e:  # valid input; the run itself failed
         print(f"jaxnc: error: {e}", file=sys.stderr)
         return EXIT_RUNTIME_FAILURE
     except JaxncError as e:

@@ -13,7 +13,7 @@ import equinox as eqx
 import jax
 import numpy as np
 
-from .._errors import ParameterError, runtime_error_message
+from .._errors import ParameterError, ResourceError, runtime_error_message
 from ..models import get_model
 from ..parameters import Parameters
 from ..protocol import Protocol
@@ -177,6 +177,15 @@ def _to_host(x) -> np.ndarray:
     return np.asarray(x)
 
 
+def _out_of_memory(err: Exception) -> bool:
+    text = str(err)
+    return "RESOURCE_EXHAUSTED" in text or "out of memory" in text.lower()
+
+
+def _first_line(err: Exception) -> str:
+    return (str(err).strip().splitlines() or [type(err).__name__])[0][:200]
+
+
 def _isolate_errors(run, members: np.ndarray):
     """Run a batch; if it raises, bisect to find the points that raise.
 
@@ -188,6 +197,10 @@ def _isolate_errors(run, members: np.ndarray):
     try:
         yield members, run(members), None
     except (eqx.EquinoxRuntimeError, jax.errors.JaxRuntimeError) as err:
+        if _out_of_memory(err):  # every half is padded back to the chunk: it would fail too
+            raise ResourceError(f"a sweep chunk of {members.size} points ran out of device "
+                                f"memory ({_first_line(err)}); use a smaller chunk_size "
+                                f"(--chunk-size) or fewer saves per step") from None
         if members.size == 1:
             yield members, None, runtime_error_message(err)
             return
