@@ -29,7 +29,8 @@ def params():
 # finish together instead of one starting a long file when the other is nearly done. Measured
 # per-file seconds on 2 cores, most expensive first; unlisted files keep their order after.
 HEAVY_FIRST = ("test_fit.py", "test_split.py", "test_design.py", "test_gradients.py",
-               "test_simulate.py", "test_cli.py", "test_cache.py", "test_physics.py")
+               "test_auto.py", "test_simulate.py", "test_cli.py", "test_cache.py",
+               "test_physics.py")
 
 
 def pytest_collection_modifyitems(items):

@@ -29,17 +29,19 @@ def add_parser(sub) -> None:
     )
     p.add_argument("data", help="PLQY CSV file (time_h, plqy or plqy_percent, light, ...)")
     add_output_options(p, out="output JSON file", plot="output PNG: data, fit and residuals")
-    p.add_argument("--free", default="k_desorption_per_h,k_adsorption_per_h,"
-                   "k_trap_nonradiative_per_ns",
-                   help="comma-separated parameter names to fit (default: %(default)s)")
+    p.add_argument("--free", default="auto",
+                   help="comma-separated parameter names to fit, or auto (default): those "
+                   "these data can determine, chosen from the model's sensitivities and the "
+                   "data's noise; the choice and the reasons are printed")
     p.add_argument("--per-sample", default="", metavar="NAME,...",
                    help="parameters fitted separately for every sample (e.g. "
                    "coverage_initial); default none")
     add_model_option(p)
     p.add_argument("--method", choices=("lm", "adam-lbfgs"), default="lm",
                    help="optimiser: Levenberg-Marquardt (default) or optax Adam then L-BFGS")
-    p.add_argument("--starts", type=int, default=1,
-                   help="number of starts (multi-start; default 1)")
+    p.add_argument("--starts", default="auto",
+                   help="number of starts (multi-start), or auto (default: 4 for mean_field, "
+                   "1 for field)")
     p.add_argument("--seed", type=int, default=0, help="seed of the extra starts (default 0)")
     add_assembly_options(p)
     p.add_argument("--assembly-of", action="append", default=[], metavar="SAMPLE=KIND",
@@ -75,12 +77,13 @@ def run(args) -> int:
     if data.note and not args.quiet:
         print(f"{args.data}: {data.note}")
     params = params_from_args(args)
-    free = split_names(args.free)
+    free = "auto" if args.free.strip() == "auto" else split_names(args.free)
+    starts = "auto" if args.starts.strip() == "auto" else _count(args.starts, "--starts")
     assembly = _assemblies(args, data)
     result = fit(data, assembly, params, free, model=args.model,
                  per_sample=split_names(args.per_sample), protocol=args.protocol,
                  irradiance_mw_cm2=args.irradiance_mw_cm2, method=args.method,
-                 starts=args.starts, seed=args.seed, max_iter=args.max_iter,
+                 starts=starts, seed=args.seed, max_iter=args.max_iter,
                  max_steps=args.max_steps, progress=not args.quiet, checkpoint=args.checkpoint,
                  checkpoint_every=args.checkpoint_every, resume=args.resume)
     out = result.to_json()
@@ -92,8 +95,20 @@ def run(args) -> int:
 
         plot_fit(data, result, assembly, args.plot)
     if not args.quiet:
-        _print_summary(result, free, args)
+        if result.free_choice is not None:
+            print("\n".join(result.free_choice.lines()))
+        _print_summary(result, result.free, args)
     return 0
+
+
+def _count(text: str, option: str) -> int:
+    from .._errors import ParameterError
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise ParameterError(f"{option} {text!r}: expected a whole number or auto") from None
+    return value
 
 
 def _assemblies(args, data):

@@ -31,6 +31,7 @@ from ..geometry import Assembly
 from ..parameters import PARAMETER_INFO, Parameters
 from ..protocol import Protocol
 from ._adam_lbfgs import _AdamLBFGS
+from ._auto import candidates_for, choose, noise_level
 from ._checkpoint import _Checkpoint
 from ._data import Dataset
 from ._levenberg_marquardt import _LevenbergMarquardt
@@ -50,7 +51,7 @@ def fit(
     data: Dataset,
     assembly: Assembly | dict,
     params: Parameters,
-    free: list[str],
+    free: list[str] | str,
     model: str = "mean_field",
     *,
     per_sample: list[str] = (),
@@ -58,7 +59,7 @@ def fit(
     irradiance_mw_cm2: float = 10.0,
     lifetime_weight_per_ns: float = 0.01,
     method: str = "lm",
-    starts: int = 1,
+    starts: int | str = 1,
     seed: int = 0,
     start_spread: float = 0.7,
     max_iter: int = 100,
@@ -89,8 +90,11 @@ def fit(
     - `assembly`: an [`Assembly`][] for every curve, or `{sample: Assembly}` for joint fits of
       different assemblies (e.g. supercrystal + isolated cubes).
     - `params`: starting values (and the fixed ones).
-    - `free`: global parameters to fit (see `Parameters.names()`); `per_sample`: parameters
-      fitted per sample.
+    - `free`: global parameters to fit (see `Parameters.names()`), or `"auto"`: those the data
+      can determine, chosen from the sensitivities at the start and the data's noise
+      (`jaxnc.fit._auto`; chosen again at the optimum if the fit stays above the noise);
+      `result.free_choice` says what was freed and why the rest stayed fixed. `per_sample`:
+      parameters fitted per sample.
     - `model`: `"mean_field"` (default, fast) or `"field"`.
     - `protocol`: one protocol for every curve; default: from each curve's `light` and
       `temperature_k` columns, light at `irradiance_mw_cm2` (mW/cm²) and 468 nm.
@@ -104,7 +108,8 @@ def fit(
       `warmup_steps` of optax Adam (`learning_rate`) then optax L-BFGS on reverse-mode
       gradients. Neither uses finite differences. Parameters are optimised in a transformed
       space: log for positive values, logit for fractions, scaled for signed ones.
-    - `starts`, `seed`, `start_spread`: multi-start. Start 0 is `params`; the others are drawn
+    - `starts` (a number, or `"auto"`: 4 for `mean_field`, 1 for `field`), `seed`,
+      `start_spread`: multi-start. Start 0 is `params`; the others are drawn
       around it in the transformed space (normal, standard deviation `start_spread`, i.e.
       about a factor of 2 for rates) from `seed`. The best final loss wins.
     - `max_iter`: iterations per start (for `"adam-lbfgs"`: L-BFGS iterations after the
@@ -127,7 +132,22 @@ def fit(
     `SolverError` naming the sample, the protocol step and the solver's reason when the model
     cannot be solved at the best point of any start.
     """
-    free, per_sample = list(free), list(per_sample)
+    per_sample = list(per_sample)
+    options = dict(model=model, per_sample=per_sample, protocol=protocol,
+                   irradiance_mw_cm2=irradiance_mw_cm2,
+                   lifetime_weight_per_ns=lifetime_weight_per_ns, method=method, seed=seed,
+                   start_spread=start_spread, max_iter=max_iter, ftol=ftol, xtol=xtol,
+                   gtol=gtol, warmup_steps=warmup_steps, learning_rate=learning_rate, rtol=rtol,
+                   atol=atol, max_steps=max_steps, progress=progress, callback=callback)
+    starts = _resolve_starts(starts, model)
+    if isinstance(free, str):
+        if free != "auto":
+            raise ParameterError(f"free must be a list of names or 'auto', got {free!r}")
+        if checkpoint is not None:
+            raise ParameterError("free='auto' fits in stages; give the free parameters to "
+                                 "checkpoint a fit")
+        return _fit_auto(data, assembly, params, starts, options)
+    free = list(free)
     _check_arguments(free + per_sample, method, starts, max_iter)
     setup = _setup(data, assembly, params, free, per_sample, model, protocol,
                    irradiance_mw_cm2, lifetime_weight_per_ns, rtol, atol, max_steps)
@@ -160,6 +180,71 @@ def fit(
                     lifetime_weight_per_ns=lifetime_weight_per_ns if setup.lifetimes else None,
                     protocol=None if setup.protocol is None else str(setup.protocol))
     return _fit_result(setup, run, settings, wall)
+
+
+def _resolve_starts(starts, model) -> int:
+    """`"auto"`: 4 starts for the well-mixed model (cheap evaluations; the loss surface of
+    several kinetic rates has local minima: one of four synthetic cycle datasets needed them),
+    1 for the lattice model."""
+    if isinstance(starts, str):
+        if starts != "auto":
+            raise ParameterError(f"starts must be a number or 'auto', got {starts!r}")
+        name = model if isinstance(model, str) else getattr(model, "name", "")
+        return 4 if name == "mean_field" else 1
+    return int(starts)
+
+
+def _fit_auto(data, assembly, params, starts, options) -> FitResult:
+    """`fit(free="auto")`: choose the free set at the start, fit; if the fit is still above
+    the noise, choose again at its optimum and refit from there with the larger set."""
+    choice = _choose_free(data, assembly, params, options)
+    result = fit(data, assembly, params, choice.free, starts=starts, **options)
+    rounds = [choice]
+    for _ in range(2):
+        if not result.rmse_plqy > 1.5 * choice.noise_plqy:
+            break
+        again = _choose_free(data, assembly, result.params, options)
+        if set(again.free) <= set(result.free):
+            break
+        refit = fit(data, assembly, result.params, again.free, starts=starts, **options)
+        rounds.append(again)
+        if refit.loss < result.loss:
+            result, choice = refit, again
+    result.free_choice = choice
+    result.settings["free_choice"] = dict(choice.to_json(), rounds=len(rounds))
+    return result
+
+
+def _choose_free(data, assembly, params, options):
+    """The [`FreeChoice`][] at `params`: one residual-and-Jacobian evaluation with every
+    candidate free."""
+    per_sample = options["per_sample"]
+    names = candidates_for(data, per_sample)
+    fixed = {}
+    for n in list(names):
+        x = float(np.asarray(getattr(params, n)))
+        if not np.isfinite(float(Transform.for_parameter(n, x).forward(x))):
+            names.remove(n)
+            fixed[n] = f"starts at {x:g}, where its transform is undefined (set it with --set)"
+    _check_arguments(names + per_sample, options["method"], 1, options["max_iter"])
+    setup = _setup(data, assembly, params, names, per_sample, options["model"],
+                   options["protocol"], options["irradiance_mw_cm2"],
+                   options["lifetime_weight_per_ns"], options["rtol"], options["atol"],
+                   options["max_steps"])
+    _, jac = setup.evaluate(setup.z0)
+    setup.raise_if_failed("the start of an automatic fit")
+    g = len(names)
+    labels = [f"{n}[{s}]" for s in setup.samples for n in per_sample] + names
+    noise = noise_level(data)
+    if not np.isfinite(noise) or noise <= 0:
+        noise = 0.01  # too few points to tell: take 1 PLQY point
+    choice = choose(np.hstack([jac[:, g:], jac[:, :g]]), labels, noise,
+                    forced=jac.shape[1] - g)
+    choice.fixed.update(fixed)
+    if not choice.free and not per_sample:
+        raise ParameterError("free='auto': these data determine none of the candidate "
+                             f"parameters ({'; '.join(choice.lines())})")
+    return choice
 
 
 def _check_arguments(names: list[str], method: str, starts: int, max_iter: int) -> None:

@@ -41,6 +41,8 @@ class FitResult:
     - `degenerate`: those directions, each `{label: weight}` (a unit vector in the fit's
       transformed space: log for rates, logit for fractions, entries below 1e-3 left out),
       largest weights first: the combinations the data leave free.
+    - `free_choice`: with `free="auto"`, the `FreeChoice` that made `free` (what was fixed
+      and why; also in `settings["free_choice"]`); else None.
     - `params` (the fitted `Parameters` of the first sample), `sample_params` (by sample),
       `protocols` (one per curve), `settings`, `history` (loss per iteration), `starts` (final
       loss and values of every start; the best is the result).
@@ -69,6 +71,7 @@ class FitResult:
     rmse_lifetime_ns: float | None = None
     undetermined: list[str] = dataclasses.field(default_factory=list)
     degenerate: list[dict[str, float]] = dataclasses.field(default_factory=list)
+    free_choice: object = None  # the FreeChoice of free="auto", else None
 
     def to_json(self) -> dict:
         """A JSON-ready dict; infinite standard errors and NaN correlations become `null`."""
