@@ -263,7 +263,7 @@ def run_processes(repeats: int) -> dict:
         sets = [a for n in free for a in ("--set", f"{n}={float(getattr(start, n))!r}")]
         jaxnc_cmd = [sys.executable, "-m", "jaxnc", "fit", str(tmp / "data.csv"), "--out",
                      str(tmp / "fit.json"), "--free", ",".join(free), "--nx", "4", "--ny", "4",
-                     "--nz", "2", "--quiet", *sets]
+                     "--nz", "2", "--starts", "1", "--quiet", *sets]
         lmfit_runs, cold, warm = [], [], []
         for i in range(repeats):
             wall, out = _timed(lmfit_cmd)

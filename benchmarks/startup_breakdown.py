@@ -60,7 +60,8 @@ def main():
         data.to_csv(tmp / "data.csv")
         sets = [a for n in free for a in ("--set", f"{n}={float(getattr(start, n))!r}")]
         argv = ["fit", str(tmp / "data.csv"), "--out", str(tmp / "fit.json"), "--free",
-                ",".join(free), "--nx", "4", "--ny", "4", "--nz", "2", "--quiet", *sets]
+                ",".join(free), "--nx", "4", "--ny", "4", "--nz", "2", "--starts", "1",
+                "--quiet", *sets]
         env = dict(os.environ, JAXNC_CACHE_DIR=str(tmp / "cache"))
         env.pop("EQX_ON_ERROR", None)
         runs = {}

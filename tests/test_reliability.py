@@ -84,6 +84,8 @@ CASES = [
      ["fit", "FILE", "--out", "OUT", "--assembly-of", "zz=isolated"], "no sample 'zz'"),
     ("cli-fit-resume", "--resume without --checkpoint", "cli",
      ["fit", "FILE", "--out", "OUT", "--resume"], "--resume needs --checkpoint"),
+    ("cli-fit-auto-checkpoint", "--checkpoint with the automatic free set", "cli",
+     ["fit", "FILE", "--out", "OUT", "--checkpoint", "c.npz"], "name the free parameters"),
     ("cli-kinetics-law", "unknown rate law", "cli",
      ["kinetics", "FILE", "--out", "OUT", "--law", "third"], "third"),
     ("cli-kinetics-no-dark", "a sample with no dark rows", "cli",

@@ -144,7 +144,9 @@ def fit(
         if free != "auto":
             raise ParameterError(f"free must be a list of names or 'auto', got {free!r}")
         if checkpoint is not None:
-            raise ParameterError("free='auto' fits in stages; give the free parameters to "
+            raise ParameterError("an automatic free set (free='auto', the command line's "
+                                 "default --free auto) is fitted in stages and cannot be "
+                                 "checkpointed; name the free parameters (--free) to "
                                  "checkpoint a fit")
         return _fit_auto(data, assembly, params, starts, options)
     free = list(free)
