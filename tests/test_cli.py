@@ -121,6 +121,16 @@ def test_fit_bad_arguments_are_one_line(tmp_path, capsys, extra, named):
     assert not out.exists()
 
 
+def test_fit_says_how_it_read_a_file_of_appended_curves(tmp_path, capsys):
+    # Two decays appended, no sample column: read as two curves and said so before anything
+    # else (here the fit then stops at a bad option, so nothing compiles).
+    data = tmp_path / "appended.csv"
+    data.write_text("time_h,plqy,light\n0,0.2,1\n1,0.4,1\n2,0.5,1\n"
+                    "0,0.21,1\n1,0.41,1\n2,0.52,1\n")
+    assert main(["fit", str(data), "--out", str(tmp_path / "f.json"), "--free", "k_typo"]) == 2
+    assert "read 2 curves, split where time restarts (rows 5)" in capsys.readouterr().out
+
+
 # `jaxnc fit` itself runs as a process of its own in tests/test_cache.py.
 
 
