@@ -43,6 +43,7 @@ import lineax as lx
 from jax.scipy.fft import dctn, idctn
 
 from ..models import AbstractModel, State
+from ..physics.excitons import neumann_eigenvalues
 from ._term import model_of
 
 __all__ = ["AbstractFactorizedRosenbrock", "ROS2AF", "ROS34PW2AF"]
@@ -228,7 +229,7 @@ def _transport_solver(model, co, a, opts):
     shift = jax.lax.stop_gradient(jnp.sum(weight) / jnp.maximum(jnp.sum(occ), 1))
     scale = jax.lax.stop_gradient(a * co.k_hop_per_h)
     shape = cells.weight.shape
-    eigen = _neumann_eigenvalues(shape)
+    eigen = neumann_eigenvalues(shape)
     struct = jax.ShapeDtypeStruct(shape, cells.weight.dtype)
 
     def matvec(c):
@@ -257,14 +258,3 @@ def _transport_solver(model, co, a, opts):
         return x, sol.result != lx.RESULTS.successful
 
     return solve
-
-
-def _neumann_eigenvalues(shape):
-    """Eigenvalues of minus the cell-centred Neumann Laplacian (unit links) on a full box, in
-    the DCT-II basis: `sum_axis 2 - 2 cos(pi k / n)`."""
-    total = jnp.zeros(shape)
-    for axis, n in enumerate(shape):
-        k = jnp.arange(n)
-        lam = 2.0 - 2.0 * jnp.cos(jnp.pi * k / n)
-        total = total + lam.reshape([n if i == axis else 1 for i in range(len(shape))])
-    return total

@@ -1,0 +1,131 @@
+"""Excitons in a solid of nanocubes: traps counted per cube, and Förster transfer between cubes.
+
+Building blocks of the optoelectronic field (not yet part of the composed models):
+
+**Traps counted per cube.** An unpassivated surface holds a small, discrete number `N` of
+quenching sites; a cube with `N` active traps decays at `k_N = k_r + k_0 + N k_q`. With `N`
+Poisson-distributed about a mean `m` (the statistics of quenchers distributed at random over
+independent particles: Infelta, Grätzel and Thomas, J. Phys. Chem. 78, 190 (1974); Tachiya,
+Chem. Phys. Lett. 33, 289 (1975)) the ensemble decay after a short pulse is the closed form
+
+    I(t) / I(0) = sum_N P(N) exp(-k_N t) = exp(-(k_r + k_0) t + m (exp(-k_q t) - 1)),
+
+the PLQY is `sum_N P(N) k_r / k_N`, and the intensity-weighted average lifetime of the mixture
+is `sum_N P(N) tau_N^2 / sum_N P(N) tau_N`, `tau_N = 1 / k_N`.
+
+**Förster transfer.** An exciton hops to a face-sharing neighbour at `k_ET = k_D (R0 / R)^6`
+(Förster; Lakowicz, Principles of Fluorescence Spectroscopy, 3rd ed., ch. 13), `k_D` the
+donor's decay rate without transfer, `R` the centre-to-centre distance (edge + gap), `R0` the
+Förster radius (`R0 = 0` switches transfer off exactly). On the lattice the steady-state
+exciton density `n` under generation `G` solves the linear, screened-Poisson-like problem
+
+    k_i n_i - sum_{j ~ i} k_ET (n_j - n_i) = G_i,
+
+`k_i` each cube's own decay (its traps included): symmetric positive definite, solved
+matrix-free by conjugate gradients (lineax, differentiable by its implicit rule) with the
+exact inverse for uniform `k` on a full box (a DCT-II diagonalisation) as preconditioner.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import lineax as lx
+from jax.scipy.fft import dctn, idctn
+
+from .transport import _net_inflow
+
+__all__ = ["forster_rate_per_ns", "poisson_probabilities", "trap_count_bound", "plqy_poisson",
+           "pl_decay_poisson", "average_lifetime_poisson_ns", "neumann_eigenvalues",
+           "steady_state_excitons"]
+
+
+def forster_rate_per_ns(distance_nm, forster_radius_nm, donor_rate_per_ns):
+    """`k_D (R0 / R)^6` (1/ns) to one neighbour at centre-to-centre `distance_nm`; exactly 0
+    for `R0 = 0`."""
+    return donor_rate_per_ns * (forster_radius_nm / distance_nm) ** 6
+
+
+def trap_count_bound(mean_traps: float) -> int:
+    """A count `n_max` past which the Poisson tail is below 1e-16 (for means up to ~100):
+    `m + 10 sqrt(m) + 20`."""
+    return int(mean_traps + 10.0 * mean_traps**0.5 + 20.0)
+
+
+def poisson_probabilities(mean_traps, n_max: int):
+    """`P(N)` for `N = 0..n_max` (last axis), Poisson with mean `mean_traps` (any shape)."""
+    n = jnp.arange(n_max + 1, dtype=jnp.result_type(float))
+    m = jnp.asarray(mean_traps)[..., None]
+    log_p = n * jnp.log(jnp.maximum(m, 1e-300)) - m - jax.scipy.special.gammaln(n + 1.0)
+    return jnp.where(m > 0, jnp.exp(log_p), (n == 0).astype(n.dtype))
+
+
+def _rates(mean_traps, k_r, k_0, k_q, n_max):
+    n = jnp.arange(n_max + 1, dtype=jnp.result_type(float))
+    return poisson_probabilities(mean_traps, n_max), k_r + k_0 + n * k_q
+
+
+def plqy_poisson(mean_traps, k_r, k_0, k_q, n_max: int):
+    """Ensemble PLQY `sum_N P(N) k_r / (k_r + k_0 + N k_q)` of cubes with Poisson trap counts
+    of mean `mean_traps`; rates in 1/ns; `n_max` from [`trap_count_bound`][]."""
+    p, k = _rates(mean_traps, k_r, k_0, k_q, n_max)
+    return jnp.sum(p * k_r / k, axis=-1)
+
+
+def pl_decay_poisson(t_ns, mean_traps, k_r, k_0, k_q):
+    """Normalised PL decay `I(t)/I(0)` after a short pulse (closed form, see the module)."""
+    t = jnp.asarray(t_ns)
+    return jnp.exp(-(k_r + k_0) * t + mean_traps * jnp.expm1(-k_q * t))
+
+
+def average_lifetime_poisson_ns(mean_traps, k_r, k_0, k_q, n_max: int):
+    """Intensity-weighted average lifetime `sum P tau^2 / sum P tau` (ns) of the mixture."""
+    p, k = _rates(mean_traps, k_r, k_0, k_q, n_max)
+    tau = 1.0 / k
+    return jnp.sum(p * tau**2, axis=-1) / jnp.sum(p * tau, axis=-1)
+
+
+def neumann_eigenvalues(shape):
+    """Eigenvalues of minus the cell-centred Neumann Laplacian (unit links) on a full box, in
+    the DCT-II basis: `sum_axis 2 - 2 cos(pi k / n)`."""
+    total = jnp.zeros(shape)
+    for axis, n in enumerate(shape):
+        k = jnp.arange(n)
+        lam = 2.0 - 2.0 * jnp.cos(jnp.pi * k / n)
+        total = total + lam.reshape([n if i == axis else 1 for i in range(len(shape))])
+    return total
+
+
+def steady_state_excitons(generation, decay_per_ns, k_et_per_ns, links, occupied, *,
+                          rtol: float = 1e-10, atol: float = 1e-14, max_steps: int = 500):
+    """Steady-state exciton density per cube (generation units x ns) on the lattice.
+
+    Solves `k_i n_i - sum_j k_ET links_ij (n_j - n_i) = G_i` on occupied sites (`n = 0`
+    elsewhere) by preconditioned CG. `generation` and `decay_per_ns` have the lattice shape,
+    `links` are the per-axis face counts between neighbours (`Cells.links`), `k_et_per_ns` a
+    scalar.
+
+    **Returns:** `(n, ok)`: the density and whether CG converged.
+    """
+    occ = occupied
+    k = jnp.where(occ, decay_per_ns, 1.0)  # empty sites: n = G = 0
+    g = jnp.where(occ, generation, 0.0)
+    struct = jax.ShapeDtypeStruct(k.shape, k.dtype)
+    # Preconditioner: the exact inverse for the mean decay on a full box.
+    shift = jax.lax.stop_gradient(jnp.sum(jnp.where(occ, k, 0.0)) / jnp.maximum(jnp.sum(occ), 1))
+    scale = jax.lax.stop_gradient(k_et_per_ns)
+    eigen = neumann_eigenvalues(k.shape)
+
+    def matvec(n):
+        return k * n - _net_inflow(n, links, k_et_per_ns)
+
+    def precondition(r):
+        return idctn(dctn(r, type=2, norm="ortho") / (shift + scale * eigen), type=2,
+                     norm="ortho")
+
+    operator = lx.FunctionLinearOperator(matvec, struct, tags=lx.positive_semidefinite_tag)
+    pre = lx.FunctionLinearOperator(precondition, struct, tags=lx.positive_semidefinite_tag)
+    solution = lx.linear_solve(operator, g, lx.CG(rtol=rtol, atol=atol, max_steps=max_steps),
+                               options=dict(preconditioner=pre), throw=False)
+    n = jnp.where(occ, solution.value, 0.0)
+    return n, solution.result == lx.RESULTS.successful
