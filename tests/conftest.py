@@ -30,7 +30,7 @@ def params():
 # per-file seconds on 2 cores, most expensive first; unlisted files keep their order after.
 HEAVY_FIRST = ("test_fit.py", "test_split.py", "test_design.py", "test_gradients.py",
                "test_auto.py", "test_simulate.py", "test_cli.py", "test_cache.py",
-               "test_physics.py")
+               "test_excitons.py", "test_physics.py")
 
 
 def pytest_collection_modifyitems(items):

@@ -116,3 +116,53 @@ def test_the_exciton_field_is_differentiable():
     for g, f in zip(grad, fd, strict=True):
         assert float(g) == pytest.approx(float(f), rel=1e-5)
     assert float(grad[0]) < 0 and float(grad[1]) < 0  # transfer to the quencher, more loss
+
+
+def _lattice(shape):
+    asm = jaxnc.Assembly.supercrystal(*shape)
+    return get_model("field").cells(asm, jaxnc.Parameters.hashimoto2024())
+
+
+def test_optics_without_transfer_are_the_isolated_closed_forms():
+    cells = _lattice((3, 3, 2))
+    mean = 1.7
+    n_max = ex.trap_count_bound(mean)
+    optics = ex.exciton_optics(jnp.ones(cells.weight.shape), jnp.full(cells.weight.shape, mean),
+                               K_R, K_0, K_Q, 0.0, cells.links, cells.occupied, n_max)
+    assert bool(optics.ok)
+    assert float(optics.plqy) == pytest.approx(float(ex.plqy_poisson(mean, K_R, K_0, K_Q,
+                                                                     n_max)), rel=1e-10)
+    assert float(optics.lifetime_ns) == pytest.approx(
+        float(ex.average_lifetime_poisson_ns(mean, K_R, K_0, K_Q, n_max)), rel=1e-10)
+    t = jnp.linspace(0.0, 150.0, 31)
+    decay = ex.pl_decay(t, jnp.ones(cells.weight.shape), jnp.full(cells.weight.shape, mean),
+                        K_R, K_0, K_Q, 0.0, cells.links, cells.occupied, n_max)
+    np.testing.assert_allclose(decay, ex.pl_decay_poisson(t, mean, K_R, K_0, K_Q), atol=1e-6)
+
+
+def test_transfer_quenches_assemblies_more_than_isolated_cubes():
+    """Same trap statistics everywhere: an exciton that lingers in a trap-free cube hops on
+    and may meet a trapped one, so PLQY falls with the number of neighbours (isolated >
+    monolayer > 3D), and the decay's moments equal the two-solve formulas."""
+    mean, k_et = 1.2, 0.2
+    n_max = ex.trap_count_bound(mean)
+    plqy = {}
+    for name, shape in (("isolated", (1, 1, 1)), ("monolayer", (6, 6, 1)),
+                        ("3D", (6, 6, 4))):
+        cells = _lattice(shape)
+        ones = jnp.ones(cells.weight.shape)
+        optics = ex.exciton_optics(ones, mean * ones, K_R, K_0, K_Q, k_et, cells.links,
+                                   cells.occupied, n_max)
+        plqy[name] = float(optics.plqy)
+        if name == "monolayer":
+            t = jnp.linspace(0.0, 1500.0, 3001)  # out to ~e^-66 of the slowest class
+            decay = np.asarray(ex.pl_decay(t, ones, mean * ones, K_R, K_0, K_Q, k_et,
+                                           cells.links, cells.occupied, n_max))
+            area = integrate.simpson(decay, x=np.asarray(t))
+            first = integrate.simpson(np.asarray(t) * decay, x=np.asarray(t))
+            # Simpson on 0.5 ns steps against decay times >= 5 ns: error ~1e-7 relative.
+            assert K_R * area == pytest.approx(plqy[name], rel=1e-6)
+            assert first / area == pytest.approx(float(optics.lifetime_ns), rel=1e-6)
+    assert plqy["isolated"] > plqy["monolayer"] > plqy["3D"]
+    assert plqy["isolated"] == pytest.approx(float(ex.plqy_poisson(mean, K_R, K_0, K_Q, n_max)),
+                                             rel=1e-10)

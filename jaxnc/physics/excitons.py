@@ -13,6 +13,21 @@ Chem. Phys. Lett. 33, 289 (1975)) the ensemble decay after a short pulse is the 
 the PLQY is `sum_N P(N) k_r / k_N`, and the intensity-weighted average lifetime of the mixture
 is `sum_N P(N) tau_N^2 / sum_N P(N) tau_N`, `tau_N = 1 / k_N`.
 
+**Trap counts and transfer together** (annealed over the trap disorder): an exciton that
+arrives at cube `i` finds it with `N` traps with probability `P_i(N)`, so the density of
+excitons in cubes of class `(i, N)` obeys
+
+    dn_iN/dt = P_i(N) (G_i + k_ET sum_{j ~ i} n_j) - (k_N + z_i k_ET) n_iN,   n_j = sum_N n_jN,
+
+`z_i` the cube's face-sharing neighbours. In steady state `n_i = h_i (G_i + k_ET sum_j n_j)`
+with `h_i = sum_N P_i(N) / (k_N + z_i k_ET)`: the lattice problem below with the effective
+decay `1/h_i - z_i k_ET` (at least `k_r + k_0`: the operator stays positive definite). The PLQY
+is `k_r sum n / sum G`. For a pulse (`n_iN(0) = P_i(N) G_i`) the time integral of `n` solves
+the same problem, and the first moment `Q` of the decay solves it again with the source
+`M_i h2_i / h_i^2` (`h2_i = sum_N P_i(N) / (k_N + z_i k_ET)^2`), so the intensity-weighted
+average lifetime `int t I / int I = sum Q / sum M` needs two solves and no ns-scale
+integration. Without transfer every formula reduces to the isolated cube's closed forms.
+
 **Förster transfer.** An exciton hops to a face-sharing neighbour at `k_ET = k_D (R0 / R)^6`
 (Förster; Lakowicz, Principles of Fluorescence Spectroscopy, 3rd ed., ch. 13), `k_D` the
 donor's decay rate without transfer, `R` the centre-to-centre distance (edge + gap), `R0` the
@@ -28,6 +43,7 @@ exact inverse for uniform `k` on a full box (a DCT-II diagonalisation) as precon
 
 from __future__ import annotations
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import lineax as lx
@@ -37,7 +53,8 @@ from .transport import _net_inflow
 
 __all__ = ["forster_rate_per_ns", "poisson_probabilities", "trap_count_bound", "plqy_poisson",
            "pl_decay_poisson", "average_lifetime_poisson_ns", "neumann_eigenvalues",
-           "steady_state_excitons"]
+           "steady_state_excitons", "neighbour_count", "ExcitonOptics", "exciton_optics",
+           "pl_decay"]
 
 
 def forster_rate_per_ns(distance_nm, forster_radius_nm, donor_rate_per_ns):
@@ -129,3 +146,81 @@ def steady_state_excitons(generation, decay_per_ns, k_et_per_ns, links, occupied
                                options=dict(preconditioner=pre), throw=False)
     n = jnp.where(occ, solution.value, 0.0)
     return n, solution.result == lx.RESULTS.successful
+
+
+def neighbour_count(links, shape):
+    """Face-sharing neighbours of every site (`z_i`), from the per-axis face counts."""
+    z = jnp.zeros(shape)
+    for axis, link in enumerate(links):
+        lo = [(0, 0)] * len(shape)
+        hi = [(0, 0)] * len(shape)
+        lo[axis], hi[axis] = (0, 1), (1, 0)
+        z = z + jnp.pad(link, lo) + jnp.pad(link, hi)
+    return z
+
+
+class ExcitonOptics(eqx.Module):
+    """Ensemble optics of an assembly under a probe: `plqy` (fraction), `lifetime_ns` (the
+    intensity-weighted average lifetime of the PL decay after a short pulse), `density` (the
+    steady-state exciton density per cube under the probe's generation, generation x ns) and
+    `ok` (both CG solves converged)."""
+
+    plqy: jax.Array
+    lifetime_ns: jax.Array
+    density: jax.Array
+    ok: jax.Array
+
+
+def _class_sums(mean_traps, k_r, k_0, k_q, z_k_et, n_max):
+    p, k = _rates(mean_traps, k_r, k_0, k_q, n_max)
+    denominator = k + z_k_et[..., None]
+    return jnp.sum(p / denominator, axis=-1), jnp.sum(p / denominator**2, axis=-1)
+
+
+def exciton_optics(generation, mean_traps, k_r, k_0, k_q, k_et_per_ns, links, occupied,
+                   n_max: int) -> ExcitonOptics:
+    """PLQY and average lifetime of cubes with Poisson trap counts (mean `mean_traps` per
+    cube) exchanging excitons by Förster transfer (`k_et_per_ns` per shared face), under the
+    probe generation `generation` (any unit per cube); see the module docstring."""
+    occ = occupied
+    z = neighbour_count(links, occ.shape)
+    z_k_et = z * k_et_per_ns
+    h, h2 = _class_sums(jnp.where(occ, mean_traps, 0.0), k_r, k_0, k_q, z_k_et, n_max)
+    effective = jnp.where(occ, 1.0 / h - z_k_et, 1.0)
+    g = jnp.where(occ, generation, 0.0)
+    m, ok_m = steady_state_excitons(g, effective, k_et_per_ns, links, occ)
+    source = jnp.where(occ, m * h2 / h**2, 0.0)
+    q, ok_q = steady_state_excitons(source, effective, k_et_per_ns, links, occ)
+    total = jnp.sum(m)
+    return ExcitonOptics(plqy=k_r * total / jnp.sum(g), lifetime_ns=jnp.sum(q) / total,
+                         density=m, ok=ok_m & ok_q)
+
+
+def pl_decay(t_ns, generation, mean_traps, k_r, k_0, k_q, k_et_per_ns, links, occupied,
+             n_max: int, *, rtol: float = 1e-10, atol: float = 1e-14):
+    """Normalised PL decay `I(t)/I(0)` after a short pulse absorbed as `generation`, at the
+    times `t_ns` (increasing, from 0): the linear ODE of the module docstring over every
+    (cube, trap count) class, integrated on the ns scale (Tsit5: the rates are at most a few
+    per ns, not stiff at these tolerances). Without transfer it is the closed form
+    [`pl_decay_poisson`][] averaged over cubes."""
+    import diffrax
+
+    occ = occupied
+    p, k = _rates(jnp.where(occ, mean_traps, 0.0), k_r, k_0, k_q, n_max)
+    z_k_et = neighbour_count(links, occ.shape) * k_et_per_ns
+    g = jnp.where(occ, generation, 0.0)
+    p = jnp.where(occ[..., None], p, 0.0)
+
+    def field(t, n, args):
+        arriving = _net_inflow(jnp.sum(n, axis=-1), links, k_et_per_ns)
+        # net inflow = k_ET (sum_j n_j - z_i n_i): add back the outflow, counted below
+        gain = arriving + z_k_et * jnp.sum(n, axis=-1)
+        return p * gain[..., None] - (k + z_k_et[..., None]) * n
+
+    t = jnp.asarray(t_ns, dtype=float)
+    sol = diffrax.diffeqsolve(diffrax.ODETerm(field), diffrax.Tsit5(), t0=0.0, t1=t[-1],
+                              dt0=0.01, y0=p * g[..., None], saveat=diffrax.SaveAt(ts=t),
+                              stepsize_controller=diffrax.PIDController(rtol=rtol, atol=atol),
+                              max_steps=100000)
+    intensity = jnp.sum(sol.ys, axis=tuple(range(1, sol.ys.ndim)))
+    return intensity / jnp.sum(g)
