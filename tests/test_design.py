@@ -152,11 +152,12 @@ def test_a_point_that_raises_is_isolated_and_marked():
 
 @pytest.mark.slow
 def test_a_failing_point_in_a_sweep_does_not_lose_the_others(params):
-    # 1e5 mW/cm2 (10^4 x the paper's light) breaks the implicit solve of that point only.
+    # 1e300 mW/cm2 overflows the carrier generation, so that point's solve runs out of steps
+    # (ROS34PW2, the mean-field default, integrates even 1e9 mW/cm2 in ~270 steps).
     r = sweep("supercrystal", params, gap_nm=[3.0], ligand_nm=[1.6],
-              irradiance_mw_cm2=[10.0, 1e5], max_steps=400, progress=False)
+              irradiance_mw_cm2=[10.0, 1e300], max_steps=400, progress=False)
     assert list(r.status.ravel()) == ["ok", "failed"]
-    assert "non-finite" in r.reason.ravel()[1] or "failed" in r.reason.ravel()[1]
+    assert "maximum number of solver steps" in r.reason.ravel()[1]
     assert np.isnan(r.values["plqy_activated"].ravel()[1])
     assert r.values["plqy_activated"].ravel()[0] > 0.6
 
