@@ -17,9 +17,9 @@ from jaxtyping import Array, Float
 
 from ..geometry import Assembly
 from ..parameters import Parameters
-from ..physics import optics
 from ..physics.adsorption import AbstractAdsorption, ChargeEnhancedAdsorption
 from ..physics.generation import AbstractGeneration, BeerLambertGeneration
+from ..physics.optics import AbstractOptics, QuasiStaticOptics
 from ..physics.transport import AbstractTransport, HinderedLatticeDiffusion
 from ..physics.trapping import AbstractTrapCharging, SurfaceTrapCharging
 
@@ -40,6 +40,7 @@ class Cells(eqx.Module):
     - `confined`: fraction of the cell's cubes with at least one shared face, i.e. with a
       nanospace that can hold free ligand.
     - `links`: per axis, the number of shared faces between neighbouring cells.
+    - `pitch_nm`: centre-to-centre distance of face-sharing cubes (edge + gap).
     """
 
     weight: Float[Array, ...]
@@ -50,6 +51,7 @@ class Cells(eqx.Module):
     enclosure: Float[Array, ...]
     confined: Float[Array, ...]
     links: tuple[Float[Array, ...], ...]
+    pitch_nm: Float[Array, ""]
 
     @property
     def occupied(self):
@@ -88,6 +90,7 @@ class AbstractModel(eqx.Module):
     trapping: AbstractTrapCharging = SurfaceTrapCharging()
     adsorption: AbstractAdsorption = ChargeEnhancedAdsorption()
     transport: AbstractTransport = HinderedLatticeDiffusion()
+    optics: AbstractOptics = QuasiStaticOptics()
 
     #: model name used by `simulate(model=...)`; set by each concrete model.
     name: ClassVar[str]
@@ -123,8 +126,14 @@ class AbstractModel(eqx.Module):
         return Coefficients(cells, params, jnp.where(cells.occupied, gen, 0.0), k_ads, k_des,
                             k_hop, chance)
 
-    def local_rates(self, coverage, charge, free_ligand, co: Coefficients):
-        """Everything but transport, cell by cell (each cell's rates depend on that cell only).
+    def carriers(self, coverage, co: Coefficients):
+        """Mean excitons per cube under the step's generation (see the model's `optics`)."""
+        return self.optics.carriers(coverage, co.generation_per_s, co.cells, co.params)
+
+    def local_rates(self, coverage, charge, free_ligand, co: Coefficients, carriers=None):
+        """Everything but transport, cell by cell (each cell's rates depend on that cell only,
+        given its `carriers`; computed from the optics when not given, which is exact for
+        local optics).
 
         **Returns:** `(d coverage, d charge, d free_ligand, escaped)` per hour: the first three
         per cube, `escaped` the ligand leaving each cell (its cubes times the escape rate,
@@ -132,7 +141,8 @@ class AbstractModel(eqx.Module):
         """
         cells, p = co.cells, co.params
         theta, q, c = coverage, charge, free_ligand
-        carriers = co.generation_per_s * optics.lifetime_ns(theta, p) * 1e-9
+        if carriers is None:
+            carriers = self.carriers(theta, co)
         dq = 3600.0 * self.trapping.rate_per_s(q, theta, carriers, p)
         ads, des = self.adsorption.rates_per_h(theta, q, c, co.k_ads_per_h, co.k_des_per_h, p)
         escape = self.transport.escape_per_h(c, cells.open_faces, cells.confined,
@@ -155,7 +165,8 @@ class AbstractModel(eqx.Module):
 
     def vector_field(self, t, y: State, co: Coefficients) -> State:
         """Time derivatives per hour: local kinetics plus transport."""
-        d_theta, d_q, d_c, escaped = self.local_rates(y.coverage, y.charge, y.free_ligand, co)
+        d_theta, d_q, d_c, escaped = self.local_rates(y.coverage, y.charge, y.free_ligand, co,
+                                                      self.carriers(y.coverage, co))
         return State(
             coverage=d_theta,
             charge=d_q,
@@ -173,11 +184,10 @@ class AbstractModel(eqx.Module):
     def observables(self, y: State, cells: Cells, probe_weight, params: Parameters) -> dict:
         """Ensemble PLQY (fraction), average lifetime (ns) and ligand totals (ML)."""
         occ = cells.occupied
+        plqy, lifetime = self.optics.observe(y.coverage, cells, probe_weight, params)
         return dict(
-            plqy=optics.ensemble_plqy(optics.plqy(y.coverage, params), probe_weight),
-            lifetime_ns=optics.ensemble_lifetime_ns(
-                optics.lifetime_ns(y.coverage, params), probe_weight
-            ),
+            plqy=plqy,
+            lifetime_ns=lifetime,
             ligand_adsorbed=jnp.sum(jnp.where(occ, cells.weight * cells.area * y.coverage, 0.0)),
             ligand_free=jnp.sum(jnp.where(occ, cells.weight * y.free_ligand, 0.0)),
             ligand_lost=y.lost,

@@ -27,4 +27,5 @@ class FieldModel(AbstractModel):
             enclosure=assembly.shared_faces / 6.0,
             confined=(assembly.shared_faces > 0).astype(float),
             links=(assembly.link_x, assembly.link_y, assembly.link_z),
+            pitch_nm=assembly.pitch_nm,
         )

@@ -42,4 +42,5 @@ class MeanFieldModel(AbstractModel):
             enclosure=layer_mean(assembly.shared_faces / 6.0),
             confined=layer_mean((assembly.shared_faces > 0).astype(float)),
             links=(jnp.sum(assembly.link_z, axis=(0, 1)),),
+            pitch_nm=assembly.pitch_nm,
         )

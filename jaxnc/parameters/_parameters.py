@@ -26,6 +26,14 @@ PARAMETER_INFO: dict[str, tuple[str, str]] = {
         "nonnegative",
         "non-radiative rate through surface traps at zero ligand coverage",
     ),
+    "traps_per_cube": (
+        "positive",
+        "mean number of quenching sites on a fully unpassivated cube (exciton optics only)",
+    ),
+    "forster_radius_nm": (
+        "nonnegative",
+        "Förster radius of exciton transfer between cubes; 0: none (exciton optics only)",
+    ),
     "cross_section_400nm_cm2": ("positive", "absorption cross-section of a 9.8 nm cube at 400 nm"),
     "cross_section_size_exponent": ("finite", "sigma scales as (edge / 9.8 nm) ** exponent"),
     "absorption_edge_nm": ("positive", "absorption onset; sigma grows with excess photon energy"),
@@ -73,6 +81,8 @@ class Parameters(eqx.Module):
     k_radiative_per_ns: Float[Array, ""] = eqx.field(converter=_scalar)
     k_nonradiative_per_ns: Float[Array, ""] = eqx.field(converter=_scalar)
     k_trap_nonradiative_per_ns: Float[Array, ""] = eqx.field(converter=_scalar)
+    traps_per_cube: Float[Array, ""] = eqx.field(converter=_scalar)
+    forster_radius_nm: Float[Array, ""] = eqx.field(converter=_scalar)
     cross_section_400nm_cm2: Float[Array, ""] = eqx.field(converter=_scalar)
     cross_section_size_exponent: Float[Array, ""] = eqx.field(converter=_scalar)
     absorption_edge_nm: Float[Array, ""] = eqx.field(converter=_scalar)

@@ -25,6 +25,19 @@ HASHIMOTO2024: dict[str, tuple[float, str]] = {
         "19.4 % with one shared starting state; only k_trap_nr (1 - coverage) is seen, so it "
         "stays fixed when the starting coverage is fitted per sample",
     ),
+    "traps_per_cube": (
+        4.0,
+        "estimate (a few quenching sites per unpassivated cube); used only by the exciton "
+        "optics (jaxnc.physics.excitons.ExcitonFieldOptics), which are not the default until "
+        "they are calibrated (issue 12); k_trap_nr / traps_per_cube is one site's rate",
+    ),
+    "forster_radius_nm": (
+        8.0,
+        "estimate; Förster transfer between CsPbBr3 nanocrystals is reported by de Weerd et "
+        "al., J. Phys. Chem. C 2016 (\"Energy Transfer between Inorganic Perovskite "
+        "Nanocrystals\") and Penzo et al., ACS Nano 2020, 10.1021/acsnano.0c01536 (exciton "
+        "diffusion in 2D assemblies); used only by the exciton optics, not yet calibrated",
+    ),
     "cross_section_400nm_cm2": (
         1.0e-13,
         "literature range 5e-14 to 1.5e-13 cm2 for 9.8 nm CsPbBr3 at 400 nm (Maes et al. JPCL "

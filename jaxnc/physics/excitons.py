@@ -43,18 +43,21 @@ exact inverse for uniform `k` on a full box (a DCT-II diagonalisation) as precon
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 import lineax as lx
 from jax.scipy.fft import dctn, idctn
 
+from .optics import AbstractOptics
 from .transport import _net_inflow
 
 __all__ = ["forster_rate_per_ns", "poisson_probabilities", "trap_count_bound", "plqy_poisson",
            "pl_decay_poisson", "average_lifetime_poisson_ns", "neumann_eigenvalues",
            "steady_state_excitons", "neighbour_count", "ExcitonOptics", "exciton_optics",
-           "pl_decay"]
+           "pl_decay", "ExcitonFieldOptics"]
 
 
 def forster_rate_per_ns(distance_nm, forster_radius_nm, donor_rate_per_ns):
@@ -113,28 +116,32 @@ def neumann_eigenvalues(shape):
     return total
 
 
-def steady_state_excitons(generation, decay_per_ns, k_et_per_ns, links, occupied, *,
-                          rtol: float = 1e-10, atol: float = 1e-14, max_steps: int = 500):
+def steady_state_excitons(generation, decay_per_ns, k_et_per_ns, links, occupied, weight=None,
+                          *, rtol: float = 1e-10, atol: float = 1e-14, max_steps: int = 500):
     """Steady-state exciton density per cube (generation units x ns) on the lattice.
 
-    Solves `k_i n_i - sum_j k_ET links_ij (n_j - n_i) = G_i` on occupied sites (`n = 0`
-    elsewhere) by preconditioned CG. `generation` and `decay_per_ns` have the lattice shape,
-    `links` are the per-axis face counts between neighbours (`Cells.links`), `k_et_per_ns` a
-    scalar.
+    Solves `k_i n_i - (1 / w_i) sum_j k_ET links_ij (n_j - n_i) = G_i` on occupied cells
+    (`n = 0` elsewhere) by preconditioned CG, multiplied through by the cubes per cell `w_i`
+    (`weight`; 1 per occupied site by default; the layer's cube count in the mean-field
+    reduction), which makes it symmetric. `generation` and `decay_per_ns` are per cube with the
+    cells' shape, `links` the per-axis face counts between neighbouring cells (`Cells.links`),
+    `k_et_per_ns` a scalar.
 
-    **Returns:** `(n, ok)`: the density and whether CG converged.
+    **Returns:** `(n, ok)`: the density per cube and whether CG converged.
     """
     occ = occupied
-    k = jnp.where(occ, decay_per_ns, 1.0)  # empty sites: n = G = 0
+    w = jnp.where(occ, 1.0 if weight is None else weight, 1.0)
+    k = jnp.where(occ, decay_per_ns, 1.0)  # empty cells: n = G = 0
     g = jnp.where(occ, generation, 0.0)
     struct = jax.ShapeDtypeStruct(k.shape, k.dtype)
-    # Preconditioner: the exact inverse for the mean decay on a full box.
-    shift = jax.lax.stop_gradient(jnp.sum(jnp.where(occ, k, 0.0)) / jnp.maximum(jnp.sum(occ), 1))
+    # Preconditioner: the exact inverse for the mean decay on a full box of single cubes.
+    wk = jnp.where(occ, w * k, 0.0)
+    shift = jax.lax.stop_gradient(jnp.sum(wk) / jnp.maximum(jnp.sum(occ), 1))
     scale = jax.lax.stop_gradient(k_et_per_ns)
     eigen = neumann_eigenvalues(k.shape)
 
     def matvec(n):
-        return k * n - _net_inflow(n, links, k_et_per_ns)
+        return w * k * n - _net_inflow(n, links, k_et_per_ns)
 
     def precondition(r):
         return idctn(dctn(r, type=2, norm="ortho") / (shift + scale * eigen), type=2,
@@ -142,7 +149,8 @@ def steady_state_excitons(generation, decay_per_ns, k_et_per_ns, links, occupied
 
     operator = lx.FunctionLinearOperator(matvec, struct, tags=lx.positive_semidefinite_tag)
     pre = lx.FunctionLinearOperator(precondition, struct, tags=lx.positive_semidefinite_tag)
-    solution = lx.linear_solve(operator, g, lx.CG(rtol=rtol, atol=atol, max_steps=max_steps),
+    solution = lx.linear_solve(operator, w * g, lx.CG(rtol=rtol, atol=atol,
+                                                      max_steps=max_steps),
                                options=dict(preconditioner=pre), throw=False)
     n = jnp.where(occ, solution.value, 0.0)
     return n, solution.result == lx.RESULTS.successful
@@ -178,49 +186,105 @@ def _class_sums(mean_traps, k_r, k_0, k_q, z_k_et, n_max):
 
 
 def exciton_optics(generation, mean_traps, k_r, k_0, k_q, k_et_per_ns, links, occupied,
-                   n_max: int) -> ExcitonOptics:
+                   n_max: int, weight=None, neighbours=None) -> ExcitonOptics:
     """PLQY and average lifetime of cubes with Poisson trap counts (mean `mean_traps` per
     cube) exchanging excitons by Förster transfer (`k_et_per_ns` per shared face), under the
-    probe generation `generation` (any unit per cube); see the module docstring."""
+    probe generation `generation` per cube (any unit); see the module docstring. `weight`:
+    cubes per cell (default 1 per occupied site); `neighbours`: face-sharing neighbours per
+    cube (default from `links`, right for one cube per cell)."""
     occ = occupied
-    z = neighbour_count(links, occ.shape)
+    w = jnp.where(occ, 1.0 if weight is None else weight, 0.0)
+    z = neighbour_count(links, occ.shape) if neighbours is None else neighbours
     z_k_et = z * k_et_per_ns
     h, h2 = _class_sums(jnp.where(occ, mean_traps, 0.0), k_r, k_0, k_q, z_k_et, n_max)
     effective = jnp.where(occ, 1.0 / h - z_k_et, 1.0)
     g = jnp.where(occ, generation, 0.0)
-    m, ok_m = steady_state_excitons(g, effective, k_et_per_ns, links, occ)
+    m, ok_m = steady_state_excitons(g, effective, k_et_per_ns, links, occ, weight)
     source = jnp.where(occ, m * h2 / h**2, 0.0)
-    q, ok_q = steady_state_excitons(source, effective, k_et_per_ns, links, occ)
-    total = jnp.sum(m)
-    return ExcitonOptics(plqy=k_r * total / jnp.sum(g), lifetime_ns=jnp.sum(q) / total,
-                         density=m, ok=ok_m & ok_q)
+    q, ok_q = steady_state_excitons(source, effective, k_et_per_ns, links, occ, weight)
+    total = jnp.sum(w * m)
+    return ExcitonOptics(plqy=k_r * total / jnp.sum(w * g),
+                         lifetime_ns=jnp.sum(w * q) / total, density=m, ok=ok_m & ok_q)
 
 
 def pl_decay(t_ns, generation, mean_traps, k_r, k_0, k_q, k_et_per_ns, links, occupied,
-             n_max: int, *, rtol: float = 1e-10, atol: float = 1e-14):
-    """Normalised PL decay `I(t)/I(0)` after a short pulse absorbed as `generation`, at the
-    times `t_ns` (increasing, from 0): the linear ODE of the module docstring over every
+             n_max: int, weight=None, neighbours=None, *, rtol: float = 1e-10,
+             atol: float = 1e-14):
+    """Normalised PL decay `I(t)/I(0)` after a short pulse absorbed as `generation` per cube,
+    at the times `t_ns` (increasing, from 0): the linear ODE of the module docstring over every
     (cube, trap count) class, integrated on the ns scale (Tsit5: the rates are at most a few
-    per ns, not stiff at these tolerances). Without transfer it is the closed form
-    [`pl_decay_poisson`][] averaged over cubes."""
+    per ns, not stiff at these tolerances). `weight`, `neighbours`: as [`exciton_optics`][].
+    Without transfer it is the closed form [`pl_decay_poisson`][] averaged over cubes."""
     import diffrax
 
     occ = occupied
+    w = jnp.where(occ, 1.0 if weight is None else weight, 0.0)
     p, k = _rates(jnp.where(occ, mean_traps, 0.0), k_r, k_0, k_q, n_max)
-    z_k_et = neighbour_count(links, occ.shape) * k_et_per_ns
+    z = neighbour_count(links, occ.shape) if neighbours is None else neighbours
+    z_k_et = z * k_et_per_ns
     g = jnp.where(occ, generation, 0.0)
     p = jnp.where(occ[..., None], p, 0.0)
-
-    def field(t, n, args):
-        arriving = _net_inflow(jnp.sum(n, axis=-1), links, k_et_per_ns)
-        # net inflow = k_ET (sum_j n_j - z_i n_i): add back the outflow, counted below
-        gain = arriving + z_k_et * jnp.sum(n, axis=-1)
-        return p * gain[..., None] - (k + z_k_et[..., None]) * n
+    safe_w = jnp.where(occ, w, 1.0)
 
     t = jnp.asarray(t_ns, dtype=float)
-    sol = diffrax.diffeqsolve(diffrax.ODETerm(field), diffrax.Tsit5(), t0=0.0, t1=t[-1],
-                              dt0=0.01, y0=p * g[..., None], saveat=diffrax.SaveAt(ts=t),
+    args = (p, k, z_k_et, safe_w, links, jnp.asarray(k_et_per_ns, dtype=float))
+    sol = diffrax.diffeqsolve(diffrax.ODETerm(_decay_field), diffrax.Tsit5(), t0=0.0,
+                              t1=t[-1], dt0=0.01, y0=p * g[..., None], args=args,
+                              saveat=diffrax.SaveAt(ts=t),
                               stepsize_controller=diffrax.PIDController(rtol=rtol, atol=atol),
                               max_steps=100000)
-    intensity = jnp.sum(sol.ys, axis=tuple(range(1, sol.ys.ndim)))
-    return intensity / jnp.sum(g)
+    per_cell = jnp.sum(sol.ys, axis=-1)  # (times, *cells)
+    intensity = jnp.sum(w[None] * per_cell, axis=tuple(range(1, per_cell.ndim)))
+    return intensity / jnp.sum(w * g)
+
+
+def _decay_field(t, n, args):
+    """d n_iN / dt of the pulse decay (module docstring); a module-level function, so that
+    diffrax reuses its compilation for every call with the same shapes."""
+    p, k, z_k_et, safe_w, links, k_et = args
+    total = jnp.sum(n, axis=-1)
+    # Arrivals per cube: k_ET sum over its neighbours = net inflow per cube + z k_ET n.
+    gain = _net_inflow(total, links, k_et) / safe_w + z_k_et * total
+    return p * gain[..., None] - (k + z_k_et[..., None]) * n
+
+
+class ExcitonFieldOptics(AbstractOptics):
+    """Traps counted per cube and excitons that move between cubes (this module): `N ~
+    Poisson(traps_per_cube (1 - coverage))` quenching sites of rate `k_trap_nr /
+    traps_per_cube` each (so the mean quenching rate is the quasi-static model's
+    `k_trap_nr (1 - coverage)`), and Förster transfer to every face-sharing neighbour at
+    `k_D (forster_radius / pitch)^6`, `k_D = k_r + k_nr`. Carriers that charge traps are the
+    steady-state exciton density under the step's generation, so a cube beside bright
+    neighbours receives excitons it did not absorb. `n_max` (static): trap counts summed
+    over, enough for a mean up to ~15 (Poisson tail below 1e-12).
+
+    Not the default optics yet: `Parameters.hashimoto2024()` is calibrated for
+    [`QuasiStaticOptics`][]; use it as `FieldModel(optics=ExcitonFieldOptics())`.
+    """
+
+    local: ClassVar[bool] = False
+    n_max: int = eqx.field(static=True, default=60)
+
+    def _rates(self, coverage, cells, params):
+        k_r, k_0 = params.k_radiative_per_ns, params.k_nonradiative_per_ns
+        mean = params.traps_per_cube * (1.0 - coverage)
+        k_q = params.k_trap_nonradiative_per_ns / params.traps_per_cube
+        k_et = forster_rate_per_ns(cells.pitch_nm, params.forster_radius_nm, k_r + k_0)
+        return mean, k_r, k_0, k_q, k_et, 6.0 * cells.enclosure
+
+    def carriers(self, coverage, generation_per_s, cells, params):
+        mean, k_r, k_0, k_q, k_et, z = self._rates(coverage, cells, params)
+        h, _ = _class_sums(mean, k_r, k_0, k_q, z * k_et, self.n_max)
+        occ = cells.occupied
+        effective = jnp.where(occ, 1.0 / h - z * k_et, 1.0)
+        n, _ = steady_state_excitons(generation_per_s, effective, k_et, cells.links, occ,
+                                     cells.weight)
+        return n * 1e-9  # (1/s) x ns -> excitons per cube
+
+    def observe(self, coverage, cells, probe_weight, params):
+        mean, k_r, k_0, k_q, k_et, z = self._rates(coverage, cells, params)
+        occ = cells.occupied
+        per_cube = jnp.where(occ, probe_weight / jnp.where(occ, cells.weight, 1.0), 0.0)
+        out = exciton_optics(per_cube, mean, k_r, k_0, k_q, k_et, cells.links, occ,
+                             self.n_max, cells.weight, z)
+        return out.plqy, out.lifetime_ns

@@ -9,6 +9,10 @@ decay).
 
 from __future__ import annotations
 
+import abc
+from typing import ClassVar
+
+import equinox as eqx
 import jax.numpy as jnp
 
 __all__ = [
@@ -17,6 +21,8 @@ __all__ = [
     "lifetime_ns",
     "ensemble_plqy",
     "ensemble_lifetime_ns",
+    "AbstractOptics",
+    "QuasiStaticOptics",
 ]
 
 
@@ -54,3 +60,38 @@ def ensemble_plqy(plqy_cells, probe_weight):
 def ensemble_lifetime_ns(lifetime_cells, probe_weight):
     """Intensity-weighted average PL lifetime (ns) over cells."""
     return jnp.sum(probe_weight * lifetime_cells**2) / jnp.sum(probe_weight * lifetime_cells)
+
+
+class AbstractOptics(eqx.Module):
+    """How cubes hold excitons and emit: the carriers that charge traps (per cube, in quasi-
+    steady state under the step's generation) and the ensemble PLQY and average lifetime a
+    probe measures.
+
+    `local` (class attribute) says whether a cube's carriers depend on that cube alone; the
+    factorised Rosenbrock-W solvers then differentiate them with the local kinetics, and
+    otherwise hold them at the step's start in `W` (a W-method's order holds for any `W`).
+    `cells` are the model's `Cells` (occupancy, area, enclosure, links, pitch).
+    """
+
+    local: ClassVar[bool] = True
+
+    @abc.abstractmethod
+    def carriers(self, coverage, generation_per_s, cells, params):
+        """Mean number of excitons per cube under `generation_per_s` (absorbed photons per
+        cube per second)."""
+
+    @abc.abstractmethod
+    def observe(self, coverage, cells, probe_weight, params):
+        """`(plqy, lifetime_ns)` of the ensemble under a probe absorbed as `probe_weight`."""
+
+
+class QuasiStaticOptics(AbstractOptics):
+    """Each cube on its own, one smooth quenching rate `k_trap_nr (1 - theta)`: carriers
+    `G tau(theta)` and the formulas of this module."""
+
+    def carriers(self, coverage, generation_per_s, cells, params):
+        return generation_per_s * lifetime_ns(coverage, params) * 1e-9
+
+    def observe(self, coverage, cells, probe_weight, params):
+        return (ensemble_plqy(plqy(coverage, params), probe_weight),
+                ensemble_lifetime_ns(lifetime_ns(coverage, params), probe_weight))

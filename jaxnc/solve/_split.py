@@ -132,8 +132,12 @@ def _factorized(model, co, a, x0, opts):
     `W^-1 f` returns `(k_theta, k_q, k_c)`, the per-cell escaped-ligand part `k_lost` and a
     failure flag of the transport solve.
     """
+    # Non-local optics (excitons that move between cubes): their carriers are held at x0 in
+    # W and recomputed on the whole lattice for every evaluation of the vector field.
+    held = None if model.optics.local else model.carriers(x0[0], co)
+
     def local(x):
-        return model.local_rates(x[0], x[1], x[2], co)
+        return model.local_rates(x[0], x[1], x[2], co, held)
 
     ones, zeros = jnp.ones_like(x0[0]), jnp.zeros_like(x0[0])
     cols = [jax.jvp(local, (x0,), (tuple(ones if j == k else zeros for j in range(3)),))[1]
@@ -149,7 +153,7 @@ def _factorized(model, co, a, x0, opts):
         return k, k_lost, bad
 
     def rates(x):
-        d = local(x)
+        d = model.local_rates(x[0], x[1], x[2], co)  # carriers from x (on the whole lattice)
         return (d[0], d[1], d[2] + model.transport_rate(x[2], co), d[3])
 
     return rates, solve_w
