@@ -45,7 +45,7 @@ def _jaxnc(args, cache):
 
 
 FIT = ["--nx", "2", "--ny", "2", "--nz", "1", "--free", "k_desorption_per_h", "--per-sample",
-       "coverage_initial", "--set", "k_desorption_per_h=0.004", "--quiet"]
+       "coverage_initial", "--set", "k_desorption_per_h=0.004", "--starts", "1", "--quiet"]
 
 
 @pytest.fixture(scope="module")

@@ -14,6 +14,10 @@ from jaxnc.physics import excitons as ex
 
 K_R, K_0, K_Q = 0.030, 0.014, 0.08  # 1/ns: the default k_r and k_nr, a trap of 12.5 ns
 
+# Compiled once per shape (run eagerly, every CG iteration would be dispatched op by op).
+_exciton_optics = eqx.filter_jit(ex.exciton_optics)
+_pl_decay = eqx.filter_jit(ex.pl_decay)
+
 
 @pytest.mark.parametrize("mean", [0.0, 0.3, 2.5, 12.0])
 def test_poisson_trap_counts_against_the_closed_forms(mean):
@@ -128,7 +132,7 @@ def test_optics_without_transfer_are_the_isolated_closed_forms():
     cells = _lattice((4, 4, 1))  # the shape of the next test: one compiled decay
     mean = 1.7
     n_max = ex.trap_count_bound(mean)
-    optics = ex.exciton_optics(jnp.ones(cells.weight.shape), jnp.full(cells.weight.shape, mean),
+    optics = _exciton_optics(jnp.ones(cells.weight.shape), jnp.full(cells.weight.shape, mean),
                                K_R, K_0, K_Q, 0.0, cells.links, cells.occupied, n_max)
     assert bool(optics.ok)
     assert float(optics.plqy) == pytest.approx(float(ex.plqy_poisson(mean, K_R, K_0, K_Q,
@@ -136,7 +140,7 @@ def test_optics_without_transfer_are_the_isolated_closed_forms():
     assert float(optics.lifetime_ns) == pytest.approx(
         float(ex.average_lifetime_poisson_ns(mean, K_R, K_0, K_Q, n_max)), rel=1e-10)
     t = jnp.linspace(0.0, 150.0, 31)
-    decay = ex.pl_decay(t, jnp.ones(cells.weight.shape), jnp.full(cells.weight.shape, mean),
+    decay = _pl_decay(t, jnp.ones(cells.weight.shape), jnp.full(cells.weight.shape, mean),
                         K_R, K_0, K_Q, 0.0, cells.links, cells.occupied, n_max)
     np.testing.assert_allclose(decay, ex.pl_decay_poisson(t, mean, K_R, K_0, K_Q), atol=1e-6)
 
@@ -152,12 +156,12 @@ def test_transfer_quenches_assemblies_more_than_isolated_cubes():
                         ("3D", (4, 4, 3))):
         cells = _lattice(shape)
         ones = jnp.ones(cells.weight.shape)
-        optics = ex.exciton_optics(ones, mean * ones, K_R, K_0, K_Q, k_et, cells.links,
+        optics = _exciton_optics(ones, mean * ones, K_R, K_0, K_Q, k_et, cells.links,
                                    cells.occupied, n_max)
         plqy[name] = float(optics.plqy)
         if name == "monolayer":
             t = jnp.linspace(0.0, 1000.0, 2001)  # out to ~e^-40 of the slowest class
-            decay = np.asarray(ex.pl_decay(t, ones, mean * ones, K_R, K_0, K_Q, k_et,
+            decay = np.asarray(_pl_decay(t, ones, mean * ones, K_R, K_0, K_Q, k_et,
                                            cells.links, cells.occupied, n_max))
             area = integrate.simpson(decay, x=np.asarray(t))
             first = integrate.simpson(np.asarray(t) * decay, x=np.asarray(t))
