@@ -306,3 +306,47 @@ def test_the_matrix_free_solver_integrates_non_local_optics():
     # ros3's PLQY error is ~rtol (docs/model.md); the reference is far tighter.
     np.testing.assert_allclose(runs[0].plqy, runs[1].plqy, atol=2e-6)
     np.testing.assert_allclose(runs[0].charge, runs[1].charge, atol=1e-5)
+
+
+def test_solution_pl_decay_of_isolated_cubes_is_the_poisson_closed_form():
+    from jaxnc.models import MeanFieldModel
+    from jaxnc.physics import ExcitonFieldOptics
+    from jaxnc.solve import Solution
+
+    params = jaxnc.Parameters.hashimoto2024()
+    # Two saved states of isolated cubes (a solve would only add a compilation here).
+    coverage = jnp.array([[0.09], [0.4]])
+    zeros, one = jnp.zeros(2), jnp.zeros(2, dtype=int)
+    sol = Solution(time_h=jnp.array([0.0, 1.0]), plqy=zeros, lifetime_ns=zeros,
+                   ligand_adsorbed=zeros, ligand_free=zeros, ligand_lost=zeros,
+                   coverage=coverage, charge=0 * coverage, free_ligand=0 * coverage,
+                   step_index=one, step_ok=jnp.ones(1, bool), solver_steps=one[:1],
+                   model="mean_field", kinds=("light",),
+                   source=(MeanFieldModel(optics=ExcitonFieldOptics()),
+                           jaxnc.Assembly.isolated(4), params))
+    t = jnp.linspace(0.0, 200.0, 21)
+    decay = np.asarray(sol.pl_decay(t))
+    assert decay.shape == (2, 21)
+    for i, coverage in enumerate(np.asarray(sol.coverage)[:, 0]):
+        mean = float(params.traps_per_cube) * (1 - coverage)
+        k_q = float(params.k_trap_nonradiative_per_ns / params.traps_per_cube)
+        closed = ex.pl_decay_poisson(t, mean, float(params.k_radiative_per_ns),
+                                     float(params.k_nonradiative_per_ns), k_q)
+        np.testing.assert_allclose(decay[i], closed, atol=1e-6)  # Tsit5 at rtol 1e-10
+
+
+def test_quasi_static_decay_has_the_reported_average_lifetime():
+    from jaxnc.physics import QuasiStaticOptics
+
+    params = jaxnc.Parameters.hashimoto2024()
+    cells = _lattice((3, 3, 2))
+    coverage = jnp.linspace(0.05, 0.9, 18).reshape(cells.weight.shape)
+    probe = jnp.linspace(1.0, 2.0, 18).reshape(cells.weight.shape)
+    optics = QuasiStaticOptics()
+    _, lifetime = optics.observe(coverage, cells, probe, params)
+    t = np.linspace(0.0, 800.0, 8001)
+    decay = np.asarray(optics.pl_decay(t, coverage, cells, probe, params))
+    assert decay[0] == pytest.approx(1.0, rel=1e-12)
+    # int t I / int I by Simpson on 0.1 ns steps (decay times >= 5 ns): error ~1e-9.
+    ratio = integrate.simpson(t * decay, x=t) / integrate.simpson(decay, x=t)
+    assert ratio == pytest.approx(float(lifetime), rel=1e-7)

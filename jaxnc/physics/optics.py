@@ -82,7 +82,14 @@ class AbstractOptics(eqx.Module):
 
     @abc.abstractmethod
     def observe(self, coverage, cells, probe_weight, params):
-        """`(plqy, lifetime_ns)` of the ensemble under a probe absorbed as `probe_weight`."""
+        """`(plqy, lifetime_ns)` of the ensemble under a probe absorbed as `probe_weight`;
+        the lifetime is the intensity-weighted average of the decay after a short pulse,
+        `int t I dt / int I dt` (for a multi-exponential `sum a tau^2 / sum a tau`)."""
+
+    @abc.abstractmethod
+    def pl_decay(self, t_ns, coverage, cells, probe_weight, params):
+        """Normalised PL decay `I(t)/I(0)` at `t_ns` after a short pulse absorbed as
+        `probe_weight`."""
 
 
 class QuasiStaticOptics(AbstractOptics):
@@ -95,3 +102,10 @@ class QuasiStaticOptics(AbstractOptics):
     def observe(self, coverage, cells, probe_weight, params):
         return (ensemble_plqy(plqy(coverage, params), probe_weight),
                 ensemble_lifetime_ns(lifetime_ns(coverage, params), probe_weight))
+
+    def pl_decay(self, t_ns, coverage, cells, probe_weight, params):
+        """`sum_i a_i exp(-t / tau_i) / sum_i a_i`, amplitudes the absorbed probe photons."""
+        tau = lifetime_ns(coverage, params)
+        t = jnp.asarray(t_ns)[:, None]
+        w = probe_weight.ravel()[None, :]
+        return jnp.sum(w * jnp.exp(-t / tau.ravel()[None, :]), axis=1) / jnp.sum(w)

@@ -306,6 +306,7 @@ def simulate(
         solver_steps=num_steps,
         model=model.name,
         kinds=protocol.kinds,
+        source=(model, assembly, params),
     )
 
 

@@ -28,6 +28,7 @@ class Solution(eqx.Module):
     - `step_ok`: `(n_steps,)` whether each step's solve succeeded.
     - `solver_steps`: `(n_steps,)` accepted + rejected solver steps per protocol step.
     - `model`: model name; `kinds`: `"light"`/`"dark"` per protocol step.
+    - `source`: `(model, assembly, params)` the solution came from (for [`pl_decay`][]).
     """
 
     time_h: Float[Array, " T"]
@@ -44,6 +45,25 @@ class Solution(eqx.Module):
     solver_steps: Int[Array, " steps"]
     model: str = eqx.field(static=True)
     kinds: tuple[str, ...] = eqx.field(static=True)
+    source: tuple | None = None
+
+    def pl_decay(self, t_ns) -> Array:
+        """`(T, len(t_ns))` normalised PL decay `I(t)/I(0)` after a short probe pulse (at
+        `probe_wavelength_nm`, 450 nm by default) in the state saved at every time, `t_ns`
+        in ns from the pulse; computed on demand from the model's optics (for excitons that
+        move between cubes, a linear ODE on the ns scale per saved time). `lifetime_ns` is its
+        intensity-weighted average, `int t I dt / int I dt`."""
+        import jax
+        import jax.numpy as jnp
+
+        if self.source is None:
+            raise ValueError("this Solution does not carry its model, assembly and parameters")
+        model, assembly, params = self.source
+        cells = model.cells(assembly, params)
+        probe = model.probe_weight(cells, assembly, params)
+        t = jnp.asarray(t_ns, dtype=float)
+        return jax.vmap(lambda cov: model.optics.pl_decay(t, cov, cells, probe, params))(
+            self.coverage)
 
     @property
     def light(self) -> np.ndarray:
