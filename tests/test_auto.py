@@ -34,6 +34,10 @@ def test_choose_frees_what_the_residuals_resolve():
     # A forced column (a per-sample parameter) is kept and constrains the rest.
     forced = choose(jac[:, [1, 0, 3]], ["b[s]", "a", "d"], noise=0.01, forced=1)
     assert forced.free == ["d"] and "b[s]" in forced.fixed["a"]
+    # An assumed noise (too few points to estimate it) is said so.
+    assert "assumed" not in choice.lines()[0]
+    choice.noise_estimated = False
+    assert "assumed" in choice.lines()[0] and choice.to_json()["noise_estimated"] is False
 
 
 def test_noise_is_estimated_from_the_data_alone(tmp_path):
@@ -61,6 +65,7 @@ def test_default_command_line_fit_reaches_the_noise_on_a_cycle_dataset(tmp_path)
     assert result["rmse_plqy"] <= 1.5 * cycle_study.NOISE
     choice = result["settings"]["free_choice"]
     assert choice["free"] and choice["fixed"] and 0.003 < choice["noise_plqy"] < 0.008
+    assert choice["noise_estimated"] is True
     assert set(choice["free"]) | set(choice["fixed"]) >= set(cycle_study.RATES) - {
         "k_radiative_per_ns"}
 

@@ -73,7 +73,8 @@ class FreeChoice:
 
     **Fields:** `free` (in the order chosen), `fixed` (`{name: reason}`), `noise_plqy` (the
     estimated noise, fraction), `stderr` (the predicted standard error of each freed parameter
-    in the transformed space), `limit`.
+    in the transformed space), `limit`, `noise_estimated` (False where the data had too few
+    points and 1 PLQY point was assumed).
     """
 
     free: list[str]
@@ -81,16 +82,19 @@ class FreeChoice:
     noise_plqy: float
     stderr: dict[str, float]
     limit: float
+    noise_estimated: bool = True  # False: too few points to estimate, 1 point assumed
 
     def lines(self) -> list[str]:
-        out = [f"free (auto; noise {self.noise_plqy * 100:.2g} PLQY points; predicted errors in "
-               f"the fit's log/logit space): "
+        how = "" if self.noise_estimated else " assumed: too few points to estimate it"
+        out = [f"free (auto; noise {self.noise_plqy * 100:.2g} PLQY points{how}; predicted "
+               f"errors in the fit's log/logit space): "
                + ", ".join(f"{n} (+-{self.stderr[n]:.2g})" for n in self.free)]
         out += [f"  fixed {n}: {why}" for n, why in self.fixed.items()]
         return out
 
     def to_json(self) -> dict:
         return dict(free=self.free, fixed=self.fixed, noise_plqy=self.noise_plqy,
+                    noise_estimated=self.noise_estimated,
                     predicted_stderr_transformed=self.stderr, limit=self.limit)
 
 

@@ -238,10 +238,12 @@ def _choose_free(data, assembly, params, options):
     g = len(names)
     labels = [f"{n}[{s}]" for s in setup.samples for n in per_sample] + names
     noise = noise_level(data)
-    if not np.isfinite(noise) or noise <= 0:
-        noise = 0.01  # too few points to tell: take 1 PLQY point
+    estimated = bool(np.isfinite(noise) and noise > 0)
+    if not estimated:
+        noise = 0.01  # too few points to tell: take 1 PLQY point, and say so
     choice = choose(np.hstack([jac[:, g:], jac[:, :g]]), labels, noise,
                     forced=jac.shape[1] - g)
+    choice.noise_estimated = estimated
     choice.fixed.update(fixed)
     if not choice.free and not per_sample:
         raise ParameterError("free='auto': these data determine none of the candidate "
