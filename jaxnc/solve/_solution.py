@@ -56,8 +56,11 @@ class Solution(eqx.Module):
         import jax
         import jax.numpy as jnp
 
+        from .._errors import JaxncError
+
         if self.source is None:
-            raise ValueError("this Solution does not carry its model, assembly and parameters")
+            raise JaxncError("this Solution does not carry its model, assembly and parameters "
+                             "(build it with jaxnc.simulate)")
         model, assembly, params = self.source
         cells = model.cells(assembly, params)
         probe = model.probe_weight(cells, assembly, params)
