@@ -143,44 +143,49 @@ CASES = [
 IDS = [c[0] for c in CASES]
 
 
-def _run_cli(argv, tmp_path, capsys):
-    data = tmp_path / "d.csv"
-    data.write_text(DATA)
-    light_only = tmp_path / "light.csv"
-    light_only.write_text("time_h,plqy,light\n0,0.16,1\n1,0.4,1\n2,0.5,1\n3,0.6,1\n")
-    out = tmp_path / "out.json"
-    paths = {"FILE": str(data), "LIGHTFILE": str(light_only), "OUT": str(out)}
-    argv = [paths.get(a, a) for a in argv]
-    code = main(argv)
-    err = capsys.readouterr().err.strip()
-    return code, err, out
+LIGHT_ONLY = "time_h,plqy,light\n0,0.16,1\n1,0.4,1\n2,0.5,1\n3,0.6,1\n"
 
 
-def _message(case, tmp_path, capsys):
-    """(exit code or exception class name, the one-line message) of a case."""
+def run_case(case, folder):
+    """`(kind, message, wrote)` of a case run in `folder` (the working directory): `kind` is
+    `"exit N"` from the command line or the class of the `JaxncError` raised in Python
+    (`"no error"` if none was), `wrote` whether the output file appeared."""
+    import contextlib
+    import io
+
     _, _, where, payload, _ = case
     if where == "cli":
-        code, err, out = _run_cli(payload, tmp_path, capsys)
-        assert not out.exists()  # nothing written
-        return code, err
+        (folder / "d.csv").write_text(DATA)
+        (folder / "light.csv").write_text(LIGHT_ONLY)
+        paths = {"FILE": "d.csv", "LIGHTFILE": "light.csv", "OUT": "out.json"}
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err):
+            try:
+                code = main([paths.get(a, a) for a in payload])
+            except SystemExit as e:  # argparse's own exits (--help, --version)
+                code = e.code
+        return f"exit {code}", err.getvalue().strip(), (folder / "out.json").exists()
+    call = payload
     if where == "data":
-        path = tmp_path / "bad.csv"
-        path.write_text(payload)
-        call = lambda: jaxnc.Dataset.from_csv(path)  # noqa: E731
-    else:
-        call = payload
-    with pytest.raises(jaxnc.JaxncError) as err:
+        (folder / "bad.csv").write_text(payload)
+        call = lambda: jaxnc.Dataset.from_csv("bad.csv")  # noqa: E731
+    try:
         call()
-    return type(err.value).__name__, str(err.value)
+    except jaxnc.JaxncError as e:
+        return type(e).__name__, str(e), False
+    return "no error", "", False
 
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)
-def test_bad_input_gets_one_line_naming_it(case, tmp_path, capsys, monkeypatch):
+def test_bad_input_gets_one_line_naming_it(case, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    kind, message = _message(case, tmp_path, capsys)
+    kind, message, wrote = run_case(case, tmp_path)
+    assert not wrote  # nothing written
     if case[2] == "cli":
-        assert kind == 2, (kind, message)
+        assert kind == "exit 2", (kind, message)
         assert "Traceback" not in message
+    else:
+        assert kind != "no error", case[0]  # a JaxncError (any other exception fails here)
     assert len(message.splitlines()) == 1, message
     assert case[4] in message, message
 
@@ -196,43 +201,17 @@ def test_the_table_in_docs_lists_every_case():
         assert fragment.replace("|", "\\|") in listed[case_id], case_id
 
 
-def write_table(tmp_path, capsys=None):
-    """The table of docs/reliability.md, from running every case (see __main__ below)."""
-    lines = ["| case | what is wrong | where | error | message |", "|---|---|---|---|---|"]
-    for case in CASES:
-        kind, message = _message_outside_pytest(case, tmp_path)
-        message = message.replace(str(tmp_path), "…").replace("|", "\\|")
-        lines.append(f"| `{case[0]}` | {case[1]} | {case[2]} | {kind} | {message} |")
-    return "\n".join(lines)
-
-
-def _message_outside_pytest(case, tmp_path):
-    import contextlib
-    import io
+def write_table(folder):
+    """The table of docs/reliability.md, from running every case in `folder`."""
     import os
 
-    _, _, where, payload, _ = case
-    os.chdir(tmp_path)
-    if where == "cli":
-        (tmp_path / "d.csv").write_text(DATA)
-        (tmp_path / "light.csv").write_text("time_h,plqy,light\n0,0.16,1\n1,0.4,1\n2,0.5,1\n"
-                                            "3,0.6,1\n")
-        paths = {"FILE": "d.csv", "LIGHTFILE": "light.csv", "OUT": "out.json"}
-        err = io.StringIO()
-        with contextlib.redirect_stderr(err):
-            try:
-                code = main([paths.get(a, a) for a in payload])
-            except SystemExit as e:
-                code = e.code
-        return f"exit {code}", err.getvalue().strip()
-    if where == "data":
-        (tmp_path / "bad.csv").write_text(payload)
-        payload = lambda: jaxnc.Dataset.from_csv("bad.csv")  # noqa: E731
-    try:
-        payload()
-    except jaxnc.JaxncError as e:
-        return type(e).__name__, str(e)
-    return "no error", ""
+    os.chdir(folder)
+    lines = ["| case | what is wrong | where | error | message |", "|---|---|---|---|---|"]
+    for case in CASES:
+        kind, message, _ = run_case(case, folder)
+        message = message.replace(str(folder), "…").replace("|", "\\|")
+        lines.append(f"| `{case[0]}` | {case[1]} | {case[2]} | {kind} | {message} |")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":  # print the table: python tests/test_reliability.py
