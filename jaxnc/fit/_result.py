@@ -74,18 +74,19 @@ class FitResult:
     free_choice: object = None  # the FreeChoice of free="auto", else None
 
     def to_json(self) -> dict:
-        """A JSON-ready dict; infinite standard errors and NaN correlations become `null`."""
-        return dict(
+        """A JSON-ready dict: non-finite numbers (infinite standard errors, NaN
+        correlations) as `null`."""
+        return json_safe(dict(
             free=self.free,
             values=self.values,
-            stderr=json_safe(self.stderr),
+            stderr=self.stderr,
             per_sample=self.per_sample,
             sample_values=self.sample_values,
-            sample_stderr=json_safe(self.sample_stderr),
+            sample_stderr=self.sample_stderr,
             undetermined=self.undetermined,
             degenerate=self.degenerate,
             columns=self.columns,
-            correlation=json_safe(np.asarray(self.correlation).tolist()),
+            correlation=self.correlation,
             loss=self.loss,
             rmse_plqy=self.rmse_plqy,
             rmse_lifetime_ns=self.rmse_lifetime_ns,
@@ -95,7 +96,7 @@ class FitResult:
             method=self.method,
             starts=self.starts,
             settings=self.settings,
-        )
+        ))
 
 
 def _direction(v: np.ndarray, columns: list[str]) -> dict[str, float]:

@@ -179,10 +179,12 @@ class ExcitonOptics(eqx.Module):
     ok: jax.Array
 
 
-def _class_sums(mean_traps, k_r, k_0, k_q, z_k_et, n_max):
-    p, k = _rates(mean_traps, k_r, k_0, k_q, n_max)
+def _effective_decay(mean_traps, k_r, k_0, k_q, z_k_et, occupied, n_max):
+    """`(1/h - z k_ET, h, h2)` per cell (module docstring); empty cells get decay 1."""
+    p, k = _rates(jnp.where(occupied, mean_traps, 0.0), k_r, k_0, k_q, n_max)
     denominator = k + z_k_et[..., None]
-    return jnp.sum(p / denominator, axis=-1), jnp.sum(p / denominator**2, axis=-1)
+    h, h2 = jnp.sum(p / denominator, axis=-1), jnp.sum(p / denominator**2, axis=-1)
+    return jnp.where(occupied, 1.0 / h - z_k_et, 1.0), h, h2
 
 
 def exciton_optics(generation, mean_traps, k_r, k_0, k_q, k_et_per_ns, links, occupied,
@@ -196,8 +198,7 @@ def exciton_optics(generation, mean_traps, k_r, k_0, k_q, k_et_per_ns, links, oc
     w = jnp.where(occ, 1.0 if weight is None else weight, 0.0)
     z = neighbour_count(links, occ.shape) if neighbours is None else neighbours
     z_k_et = z * k_et_per_ns
-    h, h2 = _class_sums(jnp.where(occ, mean_traps, 0.0), k_r, k_0, k_q, z_k_et, n_max)
-    effective = jnp.where(occ, 1.0 / h - z_k_et, 1.0)
+    effective, h, h2 = _effective_decay(mean_traps, k_r, k_0, k_q, z_k_et, occ, n_max)
     g = jnp.where(occ, generation, 0.0)
     scale = jnp.max(g)  # solve for O(1) generation (CG's atol), scale the density back
     m, ok_m = steady_state_excitons(g / scale, effective, k_et_per_ns, links, occ, weight)
@@ -251,6 +252,12 @@ def _decay_field(t, n, args):
     return p * gain[..., None] - (k + z_k_et[..., None]) * n
 
 
+def _per_cube(probe_weight, cells):
+    """Absorbed probe photons per cube from the model's per-cell `probe_weight`."""
+    occ = cells.occupied
+    return jnp.where(occ, probe_weight / jnp.where(occ, cells.weight, 1.0), 0.0)
+
+
 class ExcitonFieldOptics(AbstractOptics):
     """Traps counted per cube and excitons that move between cubes (this module): `N ~
     Poisson(traps_per_cube (1 - coverage))` quenching sites of rate `k_trap_nr /
@@ -268,7 +275,8 @@ class ExcitonFieldOptics(AbstractOptics):
     local: ClassVar[bool] = False
     n_max: int = eqx.field(static=True, default=60)
 
-    def _rates(self, coverage, cells, params):
+    def _inputs(self, coverage, cells, params):
+        """Mean trap count, k_r, k_0, one site's rate, k_ET and neighbours per cube."""
         k_r, k_0 = params.k_radiative_per_ns, params.k_nonradiative_per_ns
         mean = params.traps_per_cube * (1.0 - coverage)
         k_q = params.k_trap_nonradiative_per_ns / params.traps_per_cube
@@ -276,26 +284,21 @@ class ExcitonFieldOptics(AbstractOptics):
         return mean, k_r, k_0, k_q, k_et, 6.0 * cells.enclosure
 
     def carriers(self, coverage, generation_per_s, cells, params):
-        mean, k_r, k_0, k_q, k_et, z = self._rates(coverage, cells, params)
-        h, _ = _class_sums(mean, k_r, k_0, k_q, z * k_et, self.n_max)
+        mean, k_r, k_0, k_q, k_et, z = self._inputs(coverage, cells, params)
         occ = cells.occupied
-        effective = jnp.where(occ, 1.0 / h - z * k_et, 1.0)
+        effective, _, _ = _effective_decay(mean, k_r, k_0, k_q, z * k_et, occ, self.n_max)
         n, _ = steady_state_excitons(generation_per_s, effective, k_et, cells.links, occ,
                                      cells.weight)
         return n * 1e-9  # (1/s) x ns -> excitons per cube
 
     def observe(self, coverage, cells, probe_weight, params):
-        mean, k_r, k_0, k_q, k_et, z = self._rates(coverage, cells, params)
-        occ = cells.occupied
-        per_cube = jnp.where(occ, probe_weight / jnp.where(occ, cells.weight, 1.0), 0.0)
-        out = exciton_optics(per_cube, mean, k_r, k_0, k_q, k_et, cells.links, occ,
-                             self.n_max, cells.weight, z)
+        mean, k_r, k_0, k_q, k_et, z = self._inputs(coverage, cells, params)
+        out = exciton_optics(_per_cube(probe_weight, cells), mean, k_r, k_0, k_q, k_et,
+                             cells.links, cells.occupied, self.n_max, cells.weight, z)
         return out.plqy, out.lifetime_ns
 
     def pl_decay(self, t_ns, coverage, cells, probe_weight, params):
         """[`pl_decay`][] of the module: every (cube, trap count) class on the ns scale."""
-        mean, k_r, k_0, k_q, k_et, z = self._rates(coverage, cells, params)
-        occ = cells.occupied
-        per_cube = jnp.where(occ, probe_weight / jnp.where(occ, cells.weight, 1.0), 0.0)
-        return pl_decay(t_ns, per_cube, mean, k_r, k_0, k_q, k_et, cells.links, occ,
-                        self.n_max, cells.weight, z)
+        mean, k_r, k_0, k_q, k_et, z = self._inputs(coverage, cells, params)
+        return pl_decay(t_ns, _per_cube(probe_weight, cells), mean, k_r, k_0, k_q, k_et,
+                        cells.links, cells.occupied, self.n_max, cells.weight, z)
