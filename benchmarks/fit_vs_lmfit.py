@@ -243,6 +243,15 @@ def _timed(cmd, env=None):
     return wall, r.stdout
 
 
+def fit_argv(tmp, free, start) -> list[str]:
+    """The `jaxnc fit` arguments of the single scenario: data in `tmp`, 4x4x2 supercrystal,
+    the free rates started at `start`, one start (as lmfit makes)."""
+    sets = [a for n in free for a in ("--set", f"{n}={float(getattr(start, n))!r}")]
+    return ["fit", str(tmp / "data.csv"), "--out", str(tmp / "fit.json"), "--free",
+            ",".join(free), "--nx", "4", "--ny", "4", "--nz", "2", "--starts", "1", "--quiet",
+            *sets]
+
+
 def run_processes(repeats: int) -> dict:
     """Whole-process wall times of `jaxnc fit` (cold and warm cache) and of lmfit."""
     import json
@@ -260,10 +269,7 @@ def run_processes(repeats: int) -> dict:
         write_spec(tmp / "spec.npz", asm, start, free, start)
         lmfit_cmd = [sys.executable, str(here / "_lmfit_process.py"), str(tmp / "spec.npz"),
                      str(tmp / "data.csv")]
-        sets = [a for n in free for a in ("--set", f"{n}={float(getattr(start, n))!r}")]
-        jaxnc_cmd = [sys.executable, "-m", "jaxnc", "fit", str(tmp / "data.csv"), "--out",
-                     str(tmp / "fit.json"), "--free", ",".join(free), "--nx", "4", "--ny", "4",
-                     "--nz", "2", "--starts", "1", "--quiet", *sets]
+        jaxnc_cmd = [sys.executable, "-m", "jaxnc", *fit_argv(tmp, free, start)]
         lmfit_runs, cold, warm = [], [], []
         for i in range(repeats):
             wall, out = _timed(lmfit_cmd)

@@ -52,16 +52,13 @@ EVENTS = {
 
 def main():
     sys.path.insert(0, str(Path(__file__).parent))
-    from fit_vs_lmfit import scenario
+    from fit_vs_lmfit import fit_argv, scenario
 
     asm, _, data, start, free, _ = scenario("single")
     with tempfile.TemporaryDirectory(prefix="startup-") as tmp:
         tmp = Path(tmp)
         data.to_csv(tmp / "data.csv")
-        sets = [a for n in free for a in ("--set", f"{n}={float(getattr(start, n))!r}")]
-        argv = ["fit", str(tmp / "data.csv"), "--out", str(tmp / "fit.json"), "--free",
-                ",".join(free), "--nx", "4", "--ny", "4", "--nz", "2", "--starts", "1",
-                "--quiet", *sets]
+        argv = fit_argv(tmp, free, start)
         env = dict(os.environ, JAXNC_CACHE_DIR=str(tmp / "cache"))
         env.pop("EQX_ON_ERROR", None)
         runs = {}
