@@ -36,7 +36,7 @@ from jax.flatten_util import ravel_pytree
 
 from ..models import AbstractModel
 from ._results import result_code
-from ._simulate import DT0_H
+from ._simulate import DT0_H, step_drives
 from ._term import ModelTerm
 
 __all__ = ["SensitivityTerm", "solve_sensitivities_at"]
@@ -139,9 +139,8 @@ def solve_sensitivities_at(model: AbstractModel, assembly, params_of: Callable, 
         )
         return sol.ys[-1], (sol.ys, result_code(sol.result, sol.ys), sol.stats["num_steps"])
 
-    drives = (protocol.duration_h, protocol.wavelength_nm, protocol.irradiance_mw_cm2,
-              protocol.temperature_k, local_times_h)
-    _, (big_ys, codes, num_steps) = jax.lax.scan(one_step, big_y0, drives)
+    _, (big_ys, codes, num_steps) = jax.lax.scan(one_step, big_y0,
+                                                 step_drives(protocol, local_times_h))
 
     def observe(y, ww):
         p, c = setup(ww)

@@ -163,13 +163,18 @@ def solve_at(model: AbstractModel, assembly, params, protocol, settings, local_t
         y_end = jax.tree.map(lambda a: a[-1], sol.ys)
         return y_end, (sol.ys, result_code(sol.result, sol.ys), sol.stats["num_steps"])
 
-    drives = (protocol.duration_h, protocol.wavelength_nm, protocol.irradiance_mw_cm2,
-              protocol.temperature_k, local_times_h)
-    _, (ys, codes, num_steps) = jax.lax.scan(one_step, y0, drives)
+    _, (ys, codes, num_steps) = jax.lax.scan(one_step, y0, step_drives(protocol, local_times_h))
     if flat:
         ys = jax.vmap(jax.vmap(unravel))(ys)
     obs = jax.vmap(jax.vmap(lambda y: model.observables(y, cells, probe, params)))(ys)
     return ys, obs, codes, num_steps
+
+
+def step_drives(protocol, local_times_h):
+    """What `lax.scan` feeds each protocol step: duration (h), wavelength (nm), irradiance
+    (mW/cm²), temperature (K) and the step's local save times (h)."""
+    return (protocol.duration_h, protocol.wavelength_nm, protocol.irradiance_mw_cm2,
+            protocol.temperature_k, local_times_h)
 
 
 @eqx.filter_jit
