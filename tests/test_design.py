@@ -61,29 +61,39 @@ def physics_map(params):
                  progress=False)
 
 
-def test_sweep_map_shows_locked_working_and_lost_regimes(physics_map):
+def test_sweep_map_shows_locked_working_and_lost_regimes(physics_map, params):
     r = physics_map
     gap, lig = list(r.axes["gap_nm"]), list(r.axes["ligand_nm"])
 
     def at(metric, g, lg):
         return float(r.values[metric][gap.index(g), lig.index(lg)])
 
-    start = 0.160  # the calibrated 3D array starts at 16.0 % (H2024)
+    def start(g, lg):  # each geometry's own start: the gap moves exciton transfer
+        asm = jaxnc.Assembly.supercrystal(gap_nm=g, ligand_nm=lg)
+        return float(jaxnc.simulate(asm, params, "dark 1h", model="mean_field",
+                                    saves_per_step=2).plqy[0])
+
     # Paper geometry (3.0 / 1.6 nm): activates to ~68 %, fades in the dark, keeps its ligand.
     assert at("plqy_activated", 3.0, 1.6) > 0.6
     assert at("plqy_retained", 3.0, 1.6) < at("plqy_activated", 3.0, 1.6) - 0.1
     assert at("ligand_lost_fraction", 3.0, 1.6) < 0.01
     # Wide gap (5.0 nm > 2 x 1.6 nm + 0.5 nm): the nanospace is open, like isolated cubes -
-    # the free ligand leaves and there is no activation (t90 undefined, status partial).
+    # the free ligand leaves and there is no activation (t90 undefined, status partial), only
+    # the trace that trap filling gives any lit film (isolated cubes: < 2 points, the paper's
+    # "trace increase"; ~1 point here).
     assert at("ligand_lost_fraction", 5.0, 1.6) > 0.9
-    assert at("plqy_activated", 5.0, 1.6) - start < 0.01
+    assert at("plqy_activated", 5.0, 1.6) - start(5.0, 1.6) < 0.02
     assert np.isnan(at("t90_activation_h", 5.0, 1.6))
     assert np.isnan(r["d_t90_activation_h_d_gap_nm"][gap.index(5.0), lig.index(1.6)])
     assert r.status[gap.index(5.0), lig.index(1.6)] == "partial"
     assert "t90_activation_h undefined" in r.reason[gap.index(5.0), lig.index(1.6)]
-    # Gap closed on the ligand (1.5 nm around 2.4 nm): adsorption and desorption both locked.
-    assert at("plqy_activated", 1.5, 2.4) - start < 0.01
-    assert abs(at("plqy_retained", 1.5, 2.4) - at("plqy_activated", 1.5, 2.4)) < 1e-3
+    # Gap closed on the ligand (1.5 nm around 2.4 nm): adsorption and desorption both nearly
+    # locked (the steric factor is 1e-3 there, so light's charge boost still moves a little):
+    # the rise under light and the fall in the dark are below 5 % of the paper geometry's.
+    rise = at("plqy_activated", 3.0, 1.6) - start(3.0, 1.6)
+    fall = at("plqy_activated", 3.0, 1.6) - at("plqy_retained", 3.0, 1.6)
+    assert at("plqy_activated", 1.5, 2.4) - start(1.5, 2.4) < 0.05 * rise
+    assert abs(at("plqy_activated", 1.5, 2.4) - at("plqy_retained", 1.5, 2.4)) < 0.05 * fall
     assert at("ligand_lost_fraction", 1.5, 2.4) < 1e-3
     # Bounds everywhere: PLQY within (0, 1), lost fraction within [0, 1].
     for m in ("plqy_activated", "plqy_retained"):

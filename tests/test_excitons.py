@@ -206,9 +206,10 @@ def test_exciton_optics_order_the_preparations_by_their_neighbours():
     assert plqy["isolated"] > plqy["2D"] > plqy["3D"]  # one starting state, transfer's doing
     for kind, asm in shapes.items():
         # The mean-field reduction uses each layer's mean neighbour count: its error is the
-        # edge cubes' share (~1/3 here) times their difference (measured 1e-4 relative).
+        # edge cubes' share (~1/3 here) times their difference, growing with the transfer
+        # (measured 9.6e-4 relative for the 2D array, 7.6e-4 for 3D, at the default set).
         mf = _start(MeanFieldModel(optics=optics), asm, params)
-        assert mf[0] == pytest.approx(plqy[kind], rel=5e-4), kind
+        assert mf[0] == pytest.approx(plqy[kind], rel=2e-3), kind
     off = params.replace(forster_radius_nm=0.0)
     for asm in shapes.values():
         assert _start(FieldModel(optics=optics), asm, off)[0] == pytest.approx(closed,
@@ -265,8 +266,10 @@ def test_one_matrix_free_step_with_non_local_optics_is_third_order():
     (carriers held in W, recomputed on the lattice in every stage) against one step of the
     dense ROS34PW2 from the same state, on steps short against trap charging (~1e-4 h here).
     Both are third order, so their difference relative to the step's change shrinks ~h^3
-    (measured 1.7e-11 at 4e-6 h, 1.6e-12 at 2e-6 h); a wrong right-hand side (quasi-static
-    carriers) leaves 6 % whatever the step."""
+    (measured 8.4e-7 at 4e-6 h, 1.1e-7 at 2e-6 h, 1.4e-8 at 1e-6 h: W holds the carriers, so
+    it misses their weak dependence on the trapped charge, which fills traps; with
+    `charged_trap_quenching = 1` the same steps differ by 5e-12); a wrong right-hand side
+    (quasi-static carriers) leaves 6 % whatever the step."""
     from jaxnc.models import MeanFieldModel, State
     from jaxnc.physics import ExcitonFieldOptics
     from jaxnc.solve import ROS34PW2, ROS34PW2AF, ModelTerm
@@ -287,7 +290,7 @@ def test_one_matrix_free_step_with_non_local_optics_is_third_order():
         return jnp.max(jnp.abs(af.charge - dense.charge) / jnp.abs(dense.charge - y0.charge))
 
     d1, d2 = float(difference(jnp.asarray(4e-6))), float(difference(jnp.asarray(2e-6)))
-    assert d1 < 1e-9 and d1 / d2 > 5, (d1, d2)
+    assert d1 < 1e-5 and d1 / d2 > 5, (d1, d2)
 
 
 @pytest.mark.slow  # ~25 s: a CG solve in every evaluation of the field model's vector field
@@ -343,9 +346,10 @@ def test_quasi_static_decay_has_the_reported_average_lifetime():
     coverage = jnp.linspace(0.05, 0.9, 18).reshape(cells.weight.shape)
     probe = jnp.linspace(1.0, 2.0, 18).reshape(cells.weight.shape)
     optics = QuasiStaticOptics()
-    _, lifetime = optics.observe(coverage, cells, probe, params)
+    charge = jnp.linspace(0.0, 1.0, 18).reshape(cells.weight.shape)
+    _, lifetime = optics.observe(coverage, charge, cells, probe, params)
     t = np.linspace(0.0, 800.0, 8001)
-    decay = np.asarray(optics.pl_decay(t, coverage, cells, probe, params))
+    decay = np.asarray(optics.pl_decay(t, coverage, charge, cells, probe, params))
     assert decay[0] == pytest.approx(1.0, rel=1e-12)
     # int t I / int I by Simpson on 0.1 ns steps (decay times >= 5 ns): error ~1e-9.
     ratio = integrate.simpson(t * decay, x=t) / integrate.simpson(decay, x=t)

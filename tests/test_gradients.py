@@ -35,10 +35,7 @@ def setup():
 
 # Parameters with no effect on this protocol's final PLQY: the size exponent multiplies
 # log(L/9.8) = 0 for monodisperse cubes.
-NO_EFFECT = {"cross_section_size_exponent",
-             # read only by the exciton optics, which the default model does not use yet;
-             # tests/test_excitons.py checks their gradients through that model.
-             "traps_per_cube", "forster_radius_nm"}
+NO_EFFECT = {"cross_section_size_exponent"}
 
 
 def test_grad_wrt_every_parameter_matches_finite_differences(setup):

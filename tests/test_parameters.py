@@ -16,7 +16,8 @@ def test_every_default_value_has_a_source(params):
 
 
 def test_paper_numbers_are_used_as_stated(params):
-    assert float(params.Ea_desorption_kj_mol) == 42.1
+    # The paper's 42.1 kJ/mol is an apparent Ea (PSO fits of PLQY decays): the model's own
+    # apparent Ea is checked against it in test_cli.py (jaxnc reproduce), not the input.
     assert float(params.probe_wavelength_nm) == 450.0
     # k_r from PLQY 68.3 % at 22.6 ns average lifetime.
     assert float(params.k_radiative_per_ns) == pytest.approx(0.683 / 22.6, rel=1e-3)

@@ -318,6 +318,7 @@ def _setup(data, assembly, params, free, per_sample, model, protocol, irradiance
         c.lifetime_ns is not None and np.isfinite(c.lifetime_ns).any() for c in data.curves)
     groups = _build_groups(data, assemblies, protocols, lifetimes)
     model = get_model(model)
+    model.optics.check(params)
     solver = resolve_solver(None, model)
     default_rtol, default_atol = default_tolerances(solver)
     settings = SolverSettings(solver=solver, rtol=default_rtol if rtol is None else rtol,

@@ -19,7 +19,8 @@ from ..geometry import Assembly
 from ..parameters import Parameters
 from ..physics.adsorption import AbstractAdsorption, ChargeEnhancedAdsorption
 from ..physics.generation import AbstractGeneration, BeerLambertGeneration
-from ..physics.optics import AbstractOptics, QuasiStaticOptics
+from ..physics.excitons import ExcitonFieldOptics
+from ..physics.optics import AbstractOptics
 from ..physics.transport import AbstractTransport, HinderedLatticeDiffusion
 from ..physics.trapping import AbstractTrapCharging, SurfaceTrapCharging
 
@@ -90,7 +91,7 @@ class AbstractModel(eqx.Module):
     trapping: AbstractTrapCharging = SurfaceTrapCharging()
     adsorption: AbstractAdsorption = ChargeEnhancedAdsorption()
     transport: AbstractTransport = HinderedLatticeDiffusion()
-    optics: AbstractOptics = QuasiStaticOptics()
+    optics: AbstractOptics = ExcitonFieldOptics()
 
     #: model name used by `simulate(model=...)`; set by each concrete model.
     name: ClassVar[str]
@@ -126,9 +127,9 @@ class AbstractModel(eqx.Module):
         return Coefficients(cells, params, jnp.where(cells.occupied, gen, 0.0), k_ads, k_des,
                             k_hop, chance)
 
-    def carriers(self, coverage, co: Coefficients):
+    def carriers(self, coverage, charge, co: Coefficients):
         """Mean excitons per cube under the step's generation (see the model's `optics`)."""
-        return self.optics.carriers(coverage, co.generation_per_s, co.cells, co.params)
+        return self.optics.carriers(coverage, charge, co.generation_per_s, co.cells, co.params)
 
     def local_rates(self, coverage, charge, free_ligand, co: Coefficients, carriers=None):
         """Everything but transport, cell by cell (each cell's rates depend on that cell only,
@@ -142,7 +143,7 @@ class AbstractModel(eqx.Module):
         cells, p = co.cells, co.params
         theta, q, c = coverage, charge, free_ligand
         if carriers is None:
-            carriers = self.carriers(theta, co)
+            carriers = self.carriers(theta, q, co)
         dq = 3600.0 * self.trapping.rate_per_s(q, theta, carriers, p)
         ads, des = self.adsorption.rates_per_h(theta, q, c, co.k_ads_per_h, co.k_des_per_h, p)
         escape = self.transport.escape_per_h(c, cells.open_faces, cells.confined,
@@ -166,7 +167,7 @@ class AbstractModel(eqx.Module):
     def vector_field(self, t, y: State, co: Coefficients) -> State:
         """Time derivatives per hour: local kinetics plus transport."""
         d_theta, d_q, d_c, escaped = self.local_rates(y.coverage, y.charge, y.free_ligand, co,
-                                                      self.carriers(y.coverage, co))
+                                                      self.carriers(y.coverage, y.charge, co))
         return State(
             coverage=d_theta,
             charge=d_q,
@@ -184,7 +185,7 @@ class AbstractModel(eqx.Module):
     def observables(self, y: State, cells: Cells, probe_weight, params: Parameters) -> dict:
         """Ensemble PLQY (fraction), average lifetime (ns) and ligand totals (ML)."""
         occ = cells.occupied
-        plqy, lifetime = self.optics.observe(y.coverage, cells, probe_weight, params)
+        plqy, lifetime = self.optics.observe(y.coverage, y.charge, cells, probe_weight, params)
         return dict(
             plqy=plqy,
             lifetime_ns=lifetime,

@@ -1,8 +1,8 @@
 """Parameters layer: the parameter container, named sets with sources, validation."""
 
 from ._parameters import PARAMETER_INFO, Parameters
-from ._sets import HASHIMOTO2024, INITIAL_COVERAGE
+from ._sets import HASHIMOTO2024
 
 HASHIMOTO2024_SOURCES = {name: source for name, (_value, source) in HASHIMOTO2024.items()}
 
-__all__ = ["Parameters", "PARAMETER_INFO", "HASHIMOTO2024_SOURCES", "INITIAL_COVERAGE"]
+__all__ = ["Parameters", "PARAMETER_INFO", "HASHIMOTO2024_SOURCES"]

@@ -28,11 +28,15 @@ PARAMETER_INFO: dict[str, tuple[str, str]] = {
     ),
     "traps_per_cube": (
         "positive",
-        "mean number of quenching sites on a fully unpassivated cube (exciton optics only)",
+        "mean number of quenching sites on a fully unpassivated cube (exciton optics)",
     ),
     "forster_radius_nm": (
         "nonnegative",
-        "Förster radius of exciton transfer between cubes; 0: none (exciton optics only)",
+        "Förster radius of exciton transfer between cubes; 0: none (exciton optics)",
+    ),
+    "charged_trap_quenching": (
+        "fraction",
+        "quenching by a trap site holding a photo-trapped electron, over an empty site's",
     ),
     "cross_section_400nm_cm2": ("positive", "absorption cross-section of a 9.8 nm cube at 400 nm"),
     "cross_section_size_exponent": ("finite", "sigma scales as (edge / 9.8 nm) ** exponent"),
@@ -83,6 +87,7 @@ class Parameters(eqx.Module):
     k_trap_nonradiative_per_ns: Float[Array, ""] = eqx.field(converter=_scalar)
     traps_per_cube: Float[Array, ""] = eqx.field(converter=_scalar)
     forster_radius_nm: Float[Array, ""] = eqx.field(converter=_scalar)
+    charged_trap_quenching: Float[Array, ""] = eqx.field(converter=_scalar)
     cross_section_400nm_cm2: Float[Array, ""] = eqx.field(converter=_scalar)
     cross_section_size_exponent: Float[Array, ""] = eqx.field(converter=_scalar)
     absorption_edge_nm: Float[Array, ""] = eqx.field(converter=_scalar)

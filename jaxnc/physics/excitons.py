@@ -1,6 +1,6 @@
 """Excitons in a solid of nanocubes: traps counted per cube, and Förster transfer between cubes.
 
-Building blocks of the optoelectronic field (not yet part of the composed models):
+The optoelectronic field of both models ([`ExcitonFieldOptics`][], their default optics):
 
 **Traps counted per cube.** An unpassivated surface holds a small, discrete number `N` of
 quenching sites; a cube with `N` active traps decays at `k_N = k_r + k_0 + N k_q`. With `N`
@@ -51,7 +51,8 @@ import jax.numpy as jnp
 import lineax as lx
 from jax.scipy.fft import dctn, idctn
 
-from .optics import AbstractOptics
+from .._errors import ParameterError, is_concrete
+from .optics import AbstractOptics, active_trap_fraction
 from .transport import _net_inflow
 
 __all__ = ["forster_rate_per_ns", "poisson_probabilities", "trap_count_bound", "plqy_poisson",
@@ -105,6 +106,10 @@ def average_lifetime_poisson_ns(mean_traps, k_r, k_0, k_q, n_max: int):
     return jnp.sum(p * tau**2, axis=-1) / jnp.sum(p * tau, axis=-1)
 
 
+#: Lattices with at most this many cells are solved densely (LU) instead of by CG.
+_DENSE_MAX_CELLS = 64
+
+
 def neumann_eigenvalues(shape):
     """Eigenvalues of minus the cell-centred Neumann Laplacian (unit links) on a full box, in
     the DCT-II basis: `sum_axis 2 - 2 cos(pi k / n)`."""
@@ -121,27 +126,44 @@ def steady_state_excitons(generation, decay_per_ns, k_et_per_ns, links, occupied
     """Steady-state exciton density per cube (generation units x ns) on the lattice.
 
     Solves `k_i n_i - (1 / w_i) sum_j k_ET links_ij (n_j - n_i) = G_i` on occupied cells
-    (`n = 0` elsewhere) by preconditioned CG, multiplied through by the cubes per cell `w_i`
+    (`n = 0` elsewhere) by preconditioned CG (by one LU solve for lattices of at most
+    `_DENSE_MAX_CELLS` cells, such as the mean-field model's layers), multiplied through by the cubes per cell `w_i`
     (`weight`; 1 per occupied site by default; the layer's cube count in the mean-field
     reduction), which makes it symmetric. `generation` and `decay_per_ns` are per cube with the
     cells' shape, `links` the per-axis face counts between neighbouring cells (`Cells.links`),
     `k_et_per_ns` a scalar.
 
-    **Returns:** `(n, ok)`: the density per cube and whether CG converged.
+    **Returns:** `(n, ok)`: the density per cube and whether the solve converged.
     """
     occ = occupied
     w = jnp.where(occ, 1.0 if weight is None else weight, 1.0)
     k = jnp.where(occ, decay_per_ns, 1.0)  # empty cells: n = G = 0
     g = jnp.where(occ, generation, 0.0)
+
+    def matvec(n):
+        return w * k * n - _net_inflow(n, links, k_et_per_ns)
+
+    if len(links) == 1 and k.ndim == 1:
+        # A chain (the mean-field model's layers): one tridiagonal solve, exact.
+        off = -k_et_per_ns * links[0]
+        diag = w * k + _coupling(links[0], k_et_per_ns)
+        lower = jnp.concatenate([jnp.zeros(1, k.dtype), off])
+        upper = jnp.concatenate([off, jnp.zeros(1, k.dtype)])
+        n = jax.lax.linalg.tridiagonal_solve(lower, diag, upper, (w * g)[:, None])[:, 0]
+        return jnp.where(occ, n, 0.0), jnp.all(jnp.isfinite(n))
+    if k.size <= _DENSE_MAX_CELLS:
+        # Few cells (small lattices): one dense solve, exact and cheaper to compile than CG.
+        flat = k.size
+        matrix = jax.vmap(lambda e: matvec(e.reshape(k.shape)).reshape(flat))(
+            jnp.eye(flat, dtype=k.dtype)).T
+        n = jnp.linalg.solve(matrix, (w * g).reshape(flat)).reshape(k.shape)
+        return jnp.where(occ, n, 0.0), jnp.all(jnp.isfinite(n))
     struct = jax.ShapeDtypeStruct(k.shape, k.dtype)
     # Preconditioner: the exact inverse for the mean decay on a full box of single cubes.
     wk = jnp.where(occ, w * k, 0.0)
     shift = jax.lax.stop_gradient(jnp.sum(wk) / jnp.maximum(jnp.sum(occ), 1))
     scale = jax.lax.stop_gradient(k_et_per_ns)
     eigen = neumann_eigenvalues(k.shape)
-
-    def matvec(n):
-        return w * k * n - _net_inflow(n, links, k_et_per_ns)
 
     def precondition(r):
         return idctn(dctn(r, type=2, norm="ortho") / (shift + scale * eigen), type=2,
@@ -154,6 +176,12 @@ def steady_state_excitons(generation, decay_per_ns, k_et_per_ns, links, occupied
                                options=dict(preconditioner=pre), throw=False)
     n = jnp.where(occ, solution.value, 0.0)
     return n, solution.result == lx.RESULTS.successful
+
+
+def _coupling(link, k_et_per_ns):
+    """Diagonal of the transfer operator on a chain: `k_ET` times the faces to both sides."""
+    out = k_et_per_ns * link
+    return jnp.pad(out, (0, 1)) + jnp.pad(out, (1, 0))
 
 
 def neighbour_count(links, shape):
@@ -259,46 +287,53 @@ def _per_cube(probe_weight, cells):
 
 
 class ExcitonFieldOptics(AbstractOptics):
-    """Traps counted per cube and excitons that move between cubes (this module): `N ~
-    Poisson(traps_per_cube (1 - coverage))` quenching sites of rate `k_trap_nr /
-    traps_per_cube` each (so the mean quenching rate is the quasi-static model's
-    `k_trap_nr (1 - coverage)`), and Förster transfer to every face-sharing neighbour at
-    `k_D (forster_radius / pitch)^6`, `k_D = k_r + k_nr`. Carriers that charge traps are the
-    steady-state exciton density under the step's generation, so a cube beside bright
-    neighbours receives excitons it did not absorb. `n_max` (static): trap counts summed
-    over, enough for a mean up to ~15 (Poisson tail below 1e-12).
-
-    Not the default optics yet: `Parameters.hashimoto2024()` is calibrated for
-    [`QuasiStaticOptics`][]; use it as `FieldModel(optics=ExcitonFieldOptics())`.
+    """Traps counted per cube and excitons that move between cubes (this module), the default
+    optics of both models: `N ~ Poisson(traps_per_cube a)` quenching sites of rate
+    `k_trap_nr / traps_per_cube` each, `a` the [`active_trap_fraction`][] `(1 - theta)(1 -
+    (1 - f_q) q)` (so the mean quenching rate is the quasi-static model's `k_trap_nr a`), and
+    Förster transfer to every face-sharing neighbour at `k_D (forster_radius / pitch)^6`,
+    `k_D = k_r + k_nr`. Carriers that charge traps are the steady-state exciton density under
+    the step's generation, so a cube beside bright neighbours receives excitons it did not
+    absorb. `n_max` (static): trap counts summed over, 0 to 32 by default, enough for
+    `traps_per_cube` up to `n_max / 4` = 8 (Poisson tail below 1e-10); [`check`][] refuses a
+    larger concrete value.
     """
 
     local: ClassVar[bool] = False
-    n_max: int = eqx.field(static=True, default=60)
+    n_max: int = eqx.field(static=True, default=32)
 
-    def _inputs(self, coverage, cells, params):
+    def check(self, params) -> None:
+        traps = params.traps_per_cube
+        if is_concrete(traps) and float(traps) > self.n_max / 4:
+            raise ParameterError(
+                f"Parameters.traps_per_cube = {float(traps):g} is more than "
+                f"ExcitonFieldOptics(n_max={self.n_max}) sums over (up to {self.n_max / 4:g}); "
+                f"use a model with ExcitonFieldOptics(n_max={int(4 * float(traps)) + 1})")
+
+    def _inputs(self, coverage, charge, cells, params):
         """Mean trap count, k_r, k_0, one site's rate, k_ET and neighbours per cube."""
         k_r, k_0 = params.k_radiative_per_ns, params.k_nonradiative_per_ns
-        mean = params.traps_per_cube * (1.0 - coverage)
+        mean = params.traps_per_cube * active_trap_fraction(coverage, charge, params)
         k_q = params.k_trap_nonradiative_per_ns / params.traps_per_cube
         k_et = forster_rate_per_ns(cells.pitch_nm, params.forster_radius_nm, k_r + k_0)
         return mean, k_r, k_0, k_q, k_et, 6.0 * cells.enclosure
 
-    def carriers(self, coverage, generation_per_s, cells, params):
-        mean, k_r, k_0, k_q, k_et, z = self._inputs(coverage, cells, params)
+    def carriers(self, coverage, charge, generation_per_s, cells, params):
+        mean, k_r, k_0, k_q, k_et, z = self._inputs(coverage, charge, cells, params)
         occ = cells.occupied
         effective, _, _ = _effective_decay(mean, k_r, k_0, k_q, z * k_et, occ, self.n_max)
         n, _ = steady_state_excitons(generation_per_s, effective, k_et, cells.links, occ,
                                      cells.weight)
         return n * 1e-9  # (1/s) x ns -> excitons per cube
 
-    def observe(self, coverage, cells, probe_weight, params):
-        mean, k_r, k_0, k_q, k_et, z = self._inputs(coverage, cells, params)
+    def observe(self, coverage, charge, cells, probe_weight, params):
+        mean, k_r, k_0, k_q, k_et, z = self._inputs(coverage, charge, cells, params)
         out = exciton_optics(_per_cube(probe_weight, cells), mean, k_r, k_0, k_q, k_et,
                              cells.links, cells.occupied, self.n_max, cells.weight, z)
         return out.plqy, out.lifetime_ns
 
-    def pl_decay(self, t_ns, coverage, cells, probe_weight, params):
+    def pl_decay(self, t_ns, coverage, charge, cells, probe_weight, params):
         """[`pl_decay`][] of the module: every (cube, trap count) class on the ns scale."""
-        mean, k_r, k_0, k_q, k_et, z = self._inputs(coverage, cells, params)
+        mean, k_r, k_0, k_q, k_et, z = self._inputs(coverage, charge, cells, params)
         return pl_decay(t_ns, _per_cube(probe_weight, cells), mean, k_r, k_0, k_q, k_et,
                         cells.links, cells.occupied, self.n_max, cells.weight, z)

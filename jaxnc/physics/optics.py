@@ -1,6 +1,9 @@
 """Observables: per-cube and ensemble PLQY and average PL lifetime.
 
-Per cube `PLQY_i = k_r / (k_r + k_nr0 + k_trap_nr (1 - theta_i))` and `tau_i = 1/(k_r + k_nr_i)`.
+Per cube `PLQY_i = k_r / (k_r + k_nr0 + k_trap_nr a_i)` and `tau_i = 1/(k_r + k_nr_i)`, with the
+active trap fraction `a_i = (1 - theta_i)(1 - (1 - f_q) q_i)` ([`active_trap_fraction`][]): unpassivated
+sites, of which the fraction `q` holding a photo-trapped electron quench at `f_q` (parameter
+`charged_trap_quenching`) of an empty site's rate.
 The ensemble PLQY is the mean weighted by absorbed probe photons; the average PL lifetime is
 the intensity-weighted mean `sum(a_i tau_i^2) / sum(a_i tau_i)` with amplitudes `a_i`
 proportional to the absorbed probe photons (the usual "average lifetime" of a multi-exponential
@@ -16,6 +19,7 @@ import equinox as eqx
 import jax.numpy as jnp
 
 __all__ = [
+    "active_trap_fraction",
     "decay_rate_per_ns",
     "plqy",
     "lifetime_ns",
@@ -26,22 +30,32 @@ __all__ = [
 ]
 
 
-def decay_rate_per_ns(coverage, params):
-    """Total decay rate `k_r + k_nr0 + k_trap_nr (1 - theta)` (1/ns)."""
+def active_trap_fraction(coverage, charge, params):
+    """Quenching strength of a cube's surface over that of a bare, uncharged one:
+    `(1 - theta)(1 - (1 - f_q) q)`. Unpassivated sites (`1 - theta`) quench; those holding a
+    photo-trapped electron (the fraction `q`) quench at `f_q = charged_trap_quenching` of an
+    empty site's rate (trap filling: a filled electron trap captures no second electron)."""
+    return (1.0 - coverage) * (1.0 - (1.0 - params.charged_trap_quenching) * charge)
+
+
+def decay_rate_per_ns(coverage, params, charge=0.0):
+    """Total decay rate `k_r + k_nr0 + k_trap_nr a` (1/ns), `a` the
+    [`active_trap_fraction`][] (trapped charge `charge`, none by default)."""
     return (
         params.k_radiative_per_ns
         + params.k_nonradiative_per_ns
-        + params.k_trap_nonradiative_per_ns * (1.0 - coverage)
+        + params.k_trap_nonradiative_per_ns * active_trap_fraction(coverage, charge, params)
     )
 
 
-def plqy(coverage, params):
-    """PL quantum yield (fraction) of a cube with trap coverage `coverage`."""
-    return params.k_radiative_per_ns / decay_rate_per_ns(coverage, params)
+def plqy(coverage, params, charge=0.0):
+    """PL quantum yield (fraction) of a cube with trap coverage `coverage` and trapped charge
+    `charge`."""
+    return params.k_radiative_per_ns / decay_rate_per_ns(coverage, params, charge)
 
 
-def lifetime_ns(coverage, params):
-    """PL lifetime (ns) of a cube with trap coverage `coverage`.
+def lifetime_ns(coverage, params, charge=0.0):
+    """PL lifetime (ns) of a cube with trap coverage `coverage` and trapped charge `charge`.
 
     The decay rate is floored at half its full-coverage value: this never binds for
     coverage in [0, 1], but keeps the lifetime finite for the out-of-range trial states a
@@ -49,7 +63,7 @@ def lifetime_ns(coverage, params):
     poison the adjoint with NaN).
     """
     floor = 0.5 * (params.k_radiative_per_ns + params.k_nonradiative_per_ns)
-    return 1.0 / jnp.maximum(decay_rate_per_ns(coverage, params), floor)
+    return 1.0 / jnp.maximum(decay_rate_per_ns(coverage, params, charge), floor)
 
 
 def ensemble_plqy(plqy_cells, probe_weight):
@@ -75,37 +89,42 @@ class AbstractOptics(eqx.Module):
 
     local: ClassVar[bool] = True
 
-    @abc.abstractmethod
-    def carriers(self, coverage, generation_per_s, cells, params):
-        """Mean number of excitons per cube under `generation_per_s` (absorbed photons per
-        cube per second)."""
+    def check(self, params) -> None:
+        """Raise `ParameterError` for concrete parameter values these optics cannot
+        represent (default: none)."""
 
     @abc.abstractmethod
-    def observe(self, coverage, cells, probe_weight, params):
+    def carriers(self, coverage, charge, generation_per_s, cells, params):
+        """Mean number of excitons per cube under `generation_per_s` (absorbed photons per
+        cube per second), given each cell's coverage and trapped charge."""
+
+    @abc.abstractmethod
+    def observe(self, coverage, charge, cells, probe_weight, params):
         """`(plqy, lifetime_ns)` of the ensemble under a probe absorbed as `probe_weight`;
         the lifetime is the intensity-weighted average of the decay after a short pulse,
         `int t I dt / int I dt` (for a multi-exponential `sum a tau^2 / sum a tau`)."""
 
     @abc.abstractmethod
-    def pl_decay(self, t_ns, coverage, cells, probe_weight, params):
+    def pl_decay(self, t_ns, coverage, charge, cells, probe_weight, params):
         """Normalised PL decay `I(t)/I(0)` at `t_ns` after a short pulse absorbed as
         `probe_weight`."""
 
 
 class QuasiStaticOptics(AbstractOptics):
-    """Each cube on its own, one smooth quenching rate `k_trap_nr (1 - theta)`: carriers
-    `G tau(theta)` and the formulas of this module."""
+    """Each cube on its own, one smooth quenching rate `k_trap_nr a(theta, q)`: carriers
+    `G tau` and the formulas of this module (the optics of jaxnc before the exciton field;
+    no transfer, no trap-count statistics)."""
 
-    def carriers(self, coverage, generation_per_s, cells, params):
-        return generation_per_s * lifetime_ns(coverage, params) * 1e-9
+    def carriers(self, coverage, charge, generation_per_s, cells, params):
+        return generation_per_s * lifetime_ns(coverage, params, charge) * 1e-9
 
-    def observe(self, coverage, cells, probe_weight, params):
-        return (ensemble_plqy(plqy(coverage, params), probe_weight),
-                ensemble_lifetime_ns(lifetime_ns(coverage, params), probe_weight))
+    def observe(self, coverage, charge, cells, probe_weight, params):
+        return (ensemble_plqy(plqy(coverage, params, charge), probe_weight),
+                ensemble_lifetime_ns(lifetime_ns(coverage, params, charge), probe_weight))
 
-    def pl_decay(self, t_ns, coverage, cells, probe_weight, params):
+    def pl_decay(self, t_ns, coverage, charge, cells, probe_weight, params):
         """`sum_i a_i exp(-t / tau_i) / sum_i a_i`, amplitudes the absorbed probe photons."""
-        tau = lifetime_ns(coverage, params)
+        tau = lifetime_ns(coverage, params, charge)
         t = jnp.asarray(t_ns)[:, None]
         w = probe_weight.ravel()[None, :]
         return jnp.sum(w * jnp.exp(-t / tau.ravel()[None, :]), axis=1) / jnp.sum(w)

@@ -268,6 +268,7 @@ def simulate(
         if is_concrete(tol) and not float(tol) > 0:
             raise ParameterError(f"{name} must be > 0, got {tol}")
     model = get_model(model)
+    model.optics.check(params)
     solver = resolve_solver(solver, model)
     default_rtol, default_atol = default_tolerances(solver)
     rtol = default_rtol if rtol is None else rtol

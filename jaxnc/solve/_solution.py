@@ -65,8 +65,8 @@ class Solution(eqx.Module):
         cells = model.cells(assembly, params)
         probe = model.probe_weight(cells, assembly, params)
         t = jnp.asarray(t_ns, dtype=float)
-        return jax.vmap(lambda cov: model.optics.pl_decay(t, cov, cells, probe, params))(
-            self.coverage)
+        return jax.vmap(lambda cov, q: model.optics.pl_decay(t, cov, q, cells, probe, params))(
+            self.coverage, self.charge)
 
     @property
     def light(self) -> np.ndarray:

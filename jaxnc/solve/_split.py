@@ -134,7 +134,7 @@ def _factorized(model, co, a, x0, opts):
     """
     # Non-local optics (excitons that move between cubes): their carriers are held at x0 in
     # W and recomputed on the whole lattice for every evaluation of the vector field.
-    held = None if model.optics.local else model.carriers(x0[0], co)
+    held = None if model.optics.local else model.carriers(x0[0], x0[1], co)
 
     def local(x):
         return model.local_rates(x[0], x[1], x[2], co, held)
