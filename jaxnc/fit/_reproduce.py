@@ -23,6 +23,9 @@ __all__ = ["Reproduction", "hashimoto2024", "reference_hashimoto2024", "dark_dec
 
 CYCLE = "light 468nm 3h; dark 600h"
 DECAY_TEMPERATURES_K = (298.15, 308.15, 318.15, 328.15)
+# One number of saves for every two-step run (the activation runs and the decays): the same
+# compiled program serves them all.
+SAVES = 301
 
 
 def reference_hashimoto2024() -> dict:
@@ -79,7 +82,7 @@ def dark_decay_kinetics(params: Parameters, model: str = "mean_field"):
     curves, sols = [], {}
     for temp in DECAY_TEMPERATURES_K:
         sol = simulate(sc, params, f"light 468nm 3h; dark 600h at {temp}K", model=model,
-                       saves_per_step=121)
+                       saves_per_step=SAVES)
         sols[f"decay_{temp:g}K"] = sol
         dark = sol.step_slice(1)
         t = np.asarray(sol.time_h)[dark]
@@ -104,9 +107,9 @@ def hashimoto2024(model: str = "mean_field", progress=print) -> Reproduction:
     sc, iso, mono = Assembly.supercrystal(), Assembly.isolated(), Assembly.monolayer()
     sols = {}
     say(f"[1/4] 3D array, isolated cubes and 2D array through '{CYCLE}' ({model})")
-    sols["3d"] = simulate(sc, params, CYCLE, model=model, saves_per_step=301)
-    sols["isolated"] = simulate(iso, params, CYCLE, model=model, saves_per_step=301)
-    sols["2d"] = simulate(mono, params, CYCLE, model=model, saves_per_step=301)
+    sols["3d"] = simulate(sc, params, CYCLE, model=model, saves_per_step=SAVES)
+    sols["isolated"] = simulate(iso, params, CYCLE, model=model, saves_per_step=SAVES)
+    sols["2d"] = simulate(mono, params, CYCLE, model=model, saves_per_step=SAVES)
     say("[2/4] three light/dark cycles of the 3D array")
     sols["cycles"] = simulate(sc, params, "; ".join([CYCLE] * 3), model=model,
                               saves_per_step=201)

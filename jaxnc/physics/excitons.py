@@ -107,7 +107,7 @@ def average_lifetime_poisson_ns(mean_traps, k_r, k_0, k_q, n_max: int):
 
 
 #: Lattices with at most this many cells are solved densely (LU) instead of by CG.
-_DENSE_MAX_CELLS = 64
+_DENSE_MAX_CELLS = 128
 
 
 def neumann_eigenvalues(shape):
