@@ -3,20 +3,28 @@ for SciPy's `solve_ivp(method="BDF", jac_sparsity=...)` (benchmarks only).
 
 Per-step coefficients (generation, rate constants, hop rate, escape chance) and the lattice
 arrays come from jaxnc itself, so both solvers integrate the same equations; the right-hand
-side mirrors `AbstractModel.local_rates` + `transport_rate` (jaxnc/models/_base.py).
+side mirrors `AbstractModel.local_rates` + `transport_rate` (jaxnc/models/_base.py) and the
+default optics (`ExcitonFieldOptics`, jaxnc/physics/excitons.py): Poisson trap counts and
+Förster transfer, the carriers from a sparse CG solve of the exciton lattice problem in every
+evaluation (Jacobi-preconditioned, rtol 1e-10 like jaxnc's). `excitons=False` gives the local
+quasi-static optics instead. The declared Jacobian pattern is the local one: the carriers'
+dependence on other cubes' coverage is left out, as jaxnc's W-method holds them in W.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
+import scipy.sparse.linalg as spla
+from scipy import stats
 from scipy.integrate import solve_ivp
 
 from jaxnc.models import get_model
 
 
 class NumpyField:
-    def __init__(self, asm, params):
+    def __init__(self, asm, params, excitons: bool = True, n_max: int = 32):
+        self.excitons = excitons
         self.model = get_model("field")
         self.asm, self.params = asm, params
         self.cells = self.model.cells(asm, params)
@@ -31,6 +39,53 @@ class NumpyField:
         self.confined = np.asarray(c.confined, dtype=float)
         self.links = [np.asarray(x, dtype=float) for x in c.links]
         self.probe = np.asarray(self.model.probe_weight(self.cells, asm, params))
+        # Exciton optics: neighbours per cube, transfer rate per face, the transfer operator.
+        p = self.p
+        self.neighbours = 6.0 * np.asarray(c.enclosure, dtype=float)
+        k_d = p["k_radiative_per_ns"] + p["k_nonradiative_per_ns"]
+        self.k_et = k_d * (p["forster_radius_nm"] / float(c.pitch_nm)) ** 6
+        self.counts = np.arange(n_max + 1, dtype=float)
+        self.laplacian = self._transfer_laplacian()
+
+    def _transfer_laplacian(self):
+        """`L n = -sum_j k_ET links_ij (n_j - n_i)` as a sparse matrix over all sites."""
+        n, s = self.n, self.shape
+        idx = np.arange(n).reshape(s)
+        rows, cols, vals = [], [], []
+        for axis, link in enumerate(self.links):
+            m = s[axis]
+            lo = np.take(idx, np.arange(0, m - 1), axis=axis).ravel()
+            hi = np.take(idx, np.arange(1, m), axis=axis).ravel()
+            k = self.k_et * link.ravel()
+            rows += [lo, hi, lo, hi]
+            cols += [hi, lo, lo, hi]
+            vals += [-k, -k, k, k]
+        return sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows),
+                                                     np.concatenate(cols))), shape=(n, n))
+
+    def _effective_decay(self, th, q):
+        """`1/h - z k_ET` per site, `h = sum_N P(N) / (k_N + z k_ET)` (Poisson trap counts)."""
+        p = self.p
+        mean = p["traps_per_cube"] * (1 - th) * (1 - (1 - p["charged_trap_quenching"]) * q)
+        k_q = p["k_trap_nonradiative_per_ns"] / p["traps_per_cube"]
+        z_k = (self.neighbours * self.k_et)[..., None]
+        prob = stats.poisson.pmf(self.counts, np.where(self.occ, mean, 0.0)[..., None])
+        k_n = p["k_radiative_per_ns"] + p["k_nonradiative_per_ns"] + self.counts * k_q
+        h = np.sum(prob / (k_n + z_k), axis=-1)
+        return np.where(self.occ, 1.0 / h - z_k[..., 0], 1.0)
+
+    def _excitons(self, source, th, q):
+        """Steady-state exciton density per cube (source x ns): sparse CG on the lattice."""
+        decay = self._effective_decay(th, q).ravel()
+        a = sp.diags(np.where(self.occ.ravel(), decay, 1.0)) + self.laplacian
+        b = np.where(self.occ, source, 0.0).ravel()
+        if not b.any():
+            return np.zeros(self.shape)
+        jacobi = sp.diags(1.0 / a.diagonal())
+        x, info = spla.cg(a, b, rtol=1e-10, atol=0.0, M=jacobi)
+        if info != 0:
+            raise RuntimeError(f"exciton CG did not converge ({info})")
+        return np.where(self.occ, x.reshape(self.shape), 0.0)
 
     def coefficients(self, wavelength_nm, irradiance, temperature_k):
         co = self.model.coefficients(self.cells, self.asm, self.params, wavelength_nm,
@@ -48,8 +103,12 @@ class NumpyField:
         th, q, c = y[:n].reshape(s), y[n:2 * n].reshape(s), y[2 * n:3 * n].reshape(s)
         kr, knr, ktnr = p["k_radiative_per_ns"], p["k_nonradiative_per_ns"], \
             p["k_trap_nonradiative_per_ns"]
-        tau = 1.0 / np.maximum(kr + knr + ktnr * (1 - th), 0.5 * (kr + knr))
-        carriers = gen * tau * 1e-9
+        if self.excitons:
+            carriers = self._excitons(gen, th, q) * 1e-9
+        else:
+            active = (1 - th) * (1 - (1 - p["charged_trap_quenching"]) * q)
+            tau = 1.0 / np.maximum(kr + knr + ktnr * active, 0.5 * (kr + knr))
+            carriers = gen * tau * 1e-9
         dq = 3600.0 * (p["k_trap_per_s"] * carriers * (1 - q) * (1 - th)
                        - p["k_release_per_s"] * q)
         ads = k_ads * np.exp(p["charge_enhancement"] * np.minimum(q, 2.0)) * c * (1 - th)
@@ -98,10 +157,15 @@ class NumpyField:
         return sp.csr_matrix((np.ones(r.size), (r, c)), shape=(3 * n + 1, 3 * n + 1))
 
     def plqy(self, y):
-        n, p = self.n, self.p
-        th = y[:n]
+        n, p, s = self.n, self.p, self.shape
+        th, q = y[:n], y[n:2 * n]
         kr = p["k_radiative_per_ns"]
-        pl = kr / (kr + p["k_nonradiative_per_ns"] + p["k_trap_nonradiative_per_ns"] * (1 - th))
+        if self.excitons:  # k_r x excitons / absorbed, the probe's photons per cube
+            per_cube = np.where(self.occ, self.probe / np.where(self.occ, self.weight, 1.0), 0)
+            dens = self._excitons(per_cube, th.reshape(s), q.reshape(s))
+            return float(kr * np.sum(self.weight * dens) / np.sum(self.weight * per_cube))
+        active = (1 - th) * (1 - (1 - p["charged_trap_quenching"]) * q)
+        pl = kr / (kr + p["k_nonradiative_per_ns"] + p["k_trap_nonradiative_per_ns"] * active)
         w = self.probe.ravel()
         return float(np.sum(w * pl) / np.sum(w))
 

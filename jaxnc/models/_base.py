@@ -127,9 +127,11 @@ class AbstractModel(eqx.Module):
         return Coefficients(cells, params, jnp.where(cells.occupied, gen, 0.0), k_ads, k_des,
                             k_hop, chance)
 
-    def carriers(self, coverage, charge, co: Coefficients):
-        """Mean excitons per cube under the step's generation (see the model's `optics`)."""
-        return self.optics.carriers(coverage, charge, co.generation_per_s, co.cells, co.params)
+    def carriers(self, coverage, charge, co: Coefficients, guess=None):
+        """Mean excitons per cube under the step's generation (see the model's `optics`);
+        `guess`: nearby carriers an iterative solve may start from."""
+        return self.optics.carriers(coverage, charge, co.generation_per_s, co.cells, co.params,
+                                    guess)
 
     def local_rates(self, coverage, charge, free_ligand, co: Coefficients, carriers=None):
         """Everything but transport, cell by cell (each cell's rates depend on that cell only,

@@ -122,7 +122,8 @@ def neumann_eigenvalues(shape):
 
 
 def steady_state_excitons(generation, decay_per_ns, k_et_per_ns, links, occupied, weight=None,
-                          *, rtol: float = 1e-10, atol: float = 1e-14, max_steps: int = 500):
+                          *, guess=None, rtol: float = 1e-10, atol: float = 1e-14,
+                          max_steps: int = 500):
     """Steady-state exciton density per cube (generation units x ns) on the lattice.
 
     Solves `k_i n_i - (1 / w_i) sum_j k_ET links_ij (n_j - n_i) = G_i` on occupied cells
@@ -131,7 +132,7 @@ def steady_state_excitons(generation, decay_per_ns, k_et_per_ns, links, occupied
     (`weight`; 1 per occupied site by default; the layer's cube count in the mean-field
     reduction), which makes it symmetric. `generation` and `decay_per_ns` are per cube with the
     cells' shape, `links` the per-axis face counts between neighbouring cells (`Cells.links`),
-    `k_et_per_ns` a scalar.
+    `k_et_per_ns` a scalar. `guess`: a start for CG (a nearby solution; not differentiated).
 
     **Returns:** `(n, ok)`: the density per cube and whether the solve converged.
     """
@@ -171,9 +172,12 @@ def steady_state_excitons(generation, decay_per_ns, k_et_per_ns, links, occupied
 
     operator = lx.FunctionLinearOperator(matvec, struct, tags=lx.positive_semidefinite_tag)
     pre = lx.FunctionLinearOperator(precondition, struct, tags=lx.positive_semidefinite_tag)
+    options = dict(preconditioner=pre)
+    if guess is not None:
+        options["y0"] = jax.lax.stop_gradient(jnp.where(occ, guess, 0.0))
     solution = lx.linear_solve(operator, w * g, lx.CG(rtol=rtol, atol=atol,
                                                       max_steps=max_steps),
-                               options=dict(preconditioner=pre), throw=False)
+                               options=options, throw=False)
     n = jnp.where(occ, solution.value, 0.0)
     return n, solution.result == lx.RESULTS.successful
 
@@ -318,12 +322,12 @@ class ExcitonFieldOptics(AbstractOptics):
         k_et = forster_rate_per_ns(cells.pitch_nm, params.forster_radius_nm, k_r + k_0)
         return mean, k_r, k_0, k_q, k_et, 6.0 * cells.enclosure
 
-    def carriers(self, coverage, charge, generation_per_s, cells, params):
+    def carriers(self, coverage, charge, generation_per_s, cells, params, guess=None):
         mean, k_r, k_0, k_q, k_et, z = self._inputs(coverage, charge, cells, params)
         occ = cells.occupied
         effective, _, _ = _effective_decay(mean, k_r, k_0, k_q, z * k_et, occ, self.n_max)
         n, _ = steady_state_excitons(generation_per_s, effective, k_et, cells.links, occ,
-                                     cells.weight)
+                                     cells.weight, guess=None if guess is None else guess * 1e9)
         return n * 1e-9  # (1/s) x ns -> excitons per cube
 
     def observe(self, coverage, charge, cells, probe_weight, params):

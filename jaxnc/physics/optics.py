@@ -94,9 +94,10 @@ class AbstractOptics(eqx.Module):
         represent (default: none)."""
 
     @abc.abstractmethod
-    def carriers(self, coverage, charge, generation_per_s, cells, params):
+    def carriers(self, coverage, charge, generation_per_s, cells, params, guess=None):
         """Mean number of excitons per cube under `generation_per_s` (absorbed photons per
-        cube per second), given each cell's coverage and trapped charge."""
+        cube per second), given each cell's coverage and trapped charge; `guess`: nearby
+        carriers an iterative solve may start from (the result does not depend on it)."""
 
     @abc.abstractmethod
     def observe(self, coverage, charge, cells, probe_weight, params):
@@ -115,7 +116,7 @@ class QuasiStaticOptics(AbstractOptics):
     `G tau` and the formulas of this module (the optics of jaxnc before the exciton field;
     no transfer, no trap-count statistics)."""
 
-    def carriers(self, coverage, charge, generation_per_s, cells, params):
+    def carriers(self, coverage, charge, generation_per_s, cells, params, guess=None):
         return generation_per_s * lifetime_ns(coverage, params, charge) * 1e-9
 
     def observe(self, coverage, charge, cells, probe_weight, params):

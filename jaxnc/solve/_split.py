@@ -110,7 +110,7 @@ class ROS2AF(AbstractFactorizedRosenbrock):
         h = t1 - t0
         x0 = (y0.coverage, y0.charge, y0.free_ligand)
         rates, solve_w = _factorized(self._model(terms), args, GAMMA_ROS2 * h, x0, self)
-        f1 = rates(x0)
+        f1 = rates(x0, at_start=True)
         k1, l1, bad1 = solve_w(f1)
         x_mid = tuple(x0[i] + h * k1[i] for i in range(3))
         f2 = rates(x_mid)
@@ -152,8 +152,14 @@ def _factorized(model, co, a, x0, opts):
         k_lost = f[3] + a * sum(cols[j][3] * k[j] for j in range(3))
         return k, k_lost, bad
 
-    def rates(x):
-        d = model.local_rates(x[0], x[1], x[2], co)  # carriers from x (on the whole lattice)
+    def rates(x, at_start=False):
+        # Carriers from x on the whole lattice (an iterative solve starts from the held ones);
+        # at x0 (`at_start`) they are the held ones.
+        if held is None:
+            carriers = None
+        else:
+            carriers = held if at_start else model.carriers(x[0], x[1], co, guess=held)
+        d = model.local_rates(x[0], x[1], x[2], co, carriers)
         return (d[0], d[1], d[2] + model.transport_rate(x[2], co), d[3])
 
     return rates, solve_w
@@ -201,7 +207,7 @@ class ROS34PW2AF(AbstractFactorizedRosenbrock):
         us, ls, ks, kls, bad = [], [], [], [], jnp.zeros((), bool)
         for i in range(4):
             x = tuple(x0[k] + sum(a_t[i, j] * us[j][k] for j in range(i)) for k in range(3))
-            f = rates(x)
+            f = rates(x, at_start=i == 0)  # stage 1 is at x0
             rhs = tuple(f[k] + sum(c_t[i, j] * g * ks[j][k] for j in range(i))
                         for k in range(3)) + (
                 f[3] + sum(c_t[i, j] * g * kls[j] for j in range(i)),)
