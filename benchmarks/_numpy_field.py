@@ -23,7 +23,7 @@ from jaxnc.models import get_model
 
 
 class NumpyField:
-    def __init__(self, asm, params, excitons: bool = True, n_max: int = 32):
+    def __init__(self, asm, params, excitons: bool = True, n_max: int = 31):
         self.excitons = excitons
         self.model = get_model("field")
         self.asm, self.params = asm, params

@@ -354,3 +354,12 @@ def test_quasi_static_decay_has_the_reported_average_lifetime():
     # int t I / int I by Simpson on 0.1 ns steps (decay times >= 5 ns): error ~1e-9.
     ratio = integrate.simpson(t * decay, x=t) / integrate.simpson(decay, x=t)
     assert ratio == pytest.approx(float(lifetime), rel=1e-7)
+
+
+def test_more_traps_than_the_optics_sum_over_is_refused():
+    from jaxnc.physics import ExcitonFieldOptics
+
+    params = jaxnc.Parameters.hashimoto2024().replace(traps_per_cube=20.0)
+    with pytest.raises(jaxnc.ParameterError, match="traps_per_cube = 20.*n_max=81"):
+        jaxnc.simulate(jaxnc.Assembly.isolated(2), params, "dark 1h", model="mean_field")
+    ExcitonFieldOptics(n_max=81).check(params)  # enough classes: accepted
