@@ -119,20 +119,34 @@ def _final_plqy(lattice, params, adjoint=None):
     return final_plqy
 
 
-@pytest.fixture(scope="module")
-def fd_k_des(params, vacancy_lattice):
-    """d(final PLQY)/d(k_desorption) at 1x and 3x the default (the values both gradient
-    tests use) by central differences at 0.1 % and 0.05 %, Richardson-extrapolated (O(h^4));
-    all eight solves in one vmapped call."""
-    primal = _final_plqy(vacancy_lattice, params)
-    ks = np.array([1.0, 3.0]) * float(params.k_desorption_per_h)
-    rel = np.array([1e-3, -1e-3, 5e-4, -5e-4])
-    values = np.asarray(jax.jit(jax.vmap(primal))((ks[:, None] * (1 + rel)).ravel()))
-    known = {}
-    for k, (up, down, half_up, half_down) in zip(ks, values.reshape(2, 4), strict=True):
-        d1, d2 = (up - down) / (2e-3 * k), (half_up - half_down) / (1e-3 * k)
-        known[float(k)] = (4 * d2 - d1) / 3
+KDS = np.array([1.0, 3.0])  # x the default k_desorption: the values the gradient tests use
+FD_SHIFTS = np.array([1e-3, -1e-3, 5e-4, -5e-4])
 
+
+@pytest.fixture(scope="module")
+def batched_jvp(params, vacancy_lattice):
+    """One vmapped forward-mode solve (`diffrax.ForwardMode`) at KDS x the default and at the
+    four finite-difference points around each: `(ks, derivatives at ks, fd)`, `fd` the
+    central differences at 0.1 % and 0.05 %, Richardson-extrapolated (O(h^4)), from the
+    primal outputs of the same call (the step-size controller sees only the primal, so they
+    are the primal solve's). One compiled program serves the derivative and its check."""
+    final = _final_plqy(vacancy_lattice, params, diffrax.ForwardMode())
+    ks = KDS * float(params.k_desorption_per_h)
+    points = np.concatenate([ks, (ks[:, None] * (1 + FD_SHIFTS)).ravel()])
+    primal, tangent = jax.jit(jax.vmap(lambda k: jax.jvp(final, (k,), (1.0,))))(points)
+    values = np.asarray(primal)[len(ks):].reshape(len(ks), 4)
+    fd = []
+    for k, (up, down, half_up, half_down) in zip(ks, values, strict=True):
+        d1, d2 = (up - down) / (2e-3 * k), (half_up - half_down) / (1e-3 * k)
+        fd.append((4 * d2 - d1) / 3)
+    return ks, np.asarray(tangent)[:len(ks)], np.asarray(fd)
+
+
+@pytest.fixture(scope="module")
+def fd_k_des(batched_jvp):
+    """d(final PLQY)/d(k_desorption) by differences, at the values in KDS."""
+    ks, _, fd = batched_jvp
+    known = dict(zip(ks.tolist(), fd.tolist(), strict=True))
     return lambda k: known[float(k)]
 
 
@@ -154,17 +168,15 @@ def test_split_gradient_matches_finite_differences(params, vacancy_lattice, fd_k
     assert grad == pytest.approx(fd_k_des(kd), rel=FD_REL)
 
 
-def test_batched_forward_mode_derivatives_match_finite_differences(params, vacancy_lattice,
-                                                                   fd_k_des):
+def test_batched_forward_mode_derivatives_match_finite_differences(batched_jvp):
     """The fitter's path: `vmap` over samples of a forward-mode derivative. Batch members that
     finish early are stepped with h = 0 by diffrax; the solver must stay finite and exact
-    there. The members' rates differ 3x, so they take different numbers of steps."""
-    tangent = jax.jacfwd(_final_plqy(vacancy_lattice, params, diffrax.ForwardMode()))
-    kds = np.array([1.0, 3.0]) * float(params.k_desorption_per_h)
-    batched = np.asarray(jax.vmap(tangent)(kds))
-    assert np.all(np.isfinite(batched))
-    for k, derivative in zip(kds, batched, strict=True):
-        assert derivative == pytest.approx(fd_k_des(float(k)), rel=FD_REL)
+    there. The members' rates differ 3x (and 0.1 % around each), so they take different
+    numbers of steps."""
+    ks, derivatives, fd = batched_jvp
+    assert np.all(np.isfinite(derivatives))
+    for k, derivative, expected in zip(ks, derivatives, fd, strict=True):
+        assert derivative == pytest.approx(expected, rel=FD_REL), k
 
 
 def test_reverse_mode_through_a_step_is_the_transpose_of_forward_mode(params, vacancy_lattice):
