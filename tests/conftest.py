@@ -10,14 +10,6 @@ os.environ["JAX_PLATFORMS"] = "cpu"
 # Command-line subprocesses keep their caches in a folder of this run, never the user's.
 os.environ["JAXNC_CACHE_DIR"] = tempfile.mkdtemp(prefix="jaxnc-test-cache-")
 atexit.register(shutil.rmtree, os.environ["JAXNC_CACHE_DIR"], ignore_errors=True)
-# One XLA compilation cache for the whole run, shared by the pytest-xdist workers (they
-# inherit the folder from the controller, which creates it empty and removes it at the end):
-# a program two test files compile (the same model, lattice and protocol) is compiled once.
-# It starts empty, so the run measures a fresh machine; results are those of the compiled
-# executable either way.
-if "JAXNC_TEST_XLA_CACHE" not in os.environ:
-    os.environ["JAXNC_TEST_XLA_CACHE"] = tempfile.mkdtemp(prefix="jaxnc-test-xla-")
-    atexit.register(shutil.rmtree, os.environ["JAXNC_TEST_XLA_CACHE"], ignore_errors=True)
 
 import jax  # noqa: E402
 import pytest  # noqa: E402
@@ -25,8 +17,6 @@ import pytest  # noqa: E402
 import jaxnc  # noqa: E402
 
 jax.config.update("jax_enable_x64", True)
-jax.config.update("jax_compilation_cache_dir", os.environ["JAXNC_TEST_XLA_CACHE"])
-jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
 
 
 @pytest.fixture(scope="session")
