@@ -136,7 +136,8 @@ def main():
 
         print(f"{'x'.join(map(str, shape)):>12s} {entry['cubes']:6d} {res['jaxnc_s']:8.2f} "
               f"{res['compile_s']:9.2f} {res['steps']:6d} {entry['ms_per_step']:8.2f} "
-              f"{entry['transfer_cost_ratio']:7.2f} {fmt(entry['scipy_s'], '8.2f')} {fmt(entry['speedup'], '7.1f')} "
+              f"{entry['transfer_cost_ratio']:7.2f} {fmt(entry['scipy_s'], '8.2f')} "
+              f"{fmt(entry['speedup'], '7.1f')} "
               f"{fmt(entry['max_abs_plqy_diff'], '10.2e')} {fmt(entry['cvode_s'], '8.2f')} "
               f"{fmt(entry['speedup_cvode'], '7.1f')}", flush=True)
     cubes = np.array([r["cubes"] for r in rows], dtype=float)

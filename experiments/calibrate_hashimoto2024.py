@@ -10,9 +10,10 @@ sample `3d` (8x8x4 supercrystal), "dark 100h; light 3h; dark 600h; light 3h":
 
 | t (h) | PLQY | lifetime | target |
 |---|---|---|---|
-| 0, 100 | 0.160 | 10.5 ns (t = 0) | initial 3D PLQY 16.0 % and dark average lifetime 10.5 ns; the start is the dark state (no change in 100 h of dark) |
+| 0, 100 | 0.160 | 10.5 ns (t = 0) | initial PLQY and dark average lifetime; the start |
+|        |       |                 | is the dark state (no change in 100 h of dark)     |
 | 101.5 | 0.6307 | | "~3 h to the maximum", read as 90 % of the rise done in half that time |
-| 103 | 0.683 | 22.6 ns | maximum 68.3 % after ~3 h of 468 nm light, lifetime after irradiation 22.6 ns |
+| 103 | 0.683 | 22.6 ns | maximum after ~3 h of 468 nm light; lifetime after light |
 | 703 | 0.2123 | | "decays over ~600 h", read as 90 % of the way back after 600 h |
 | 706 | 0.683 | | on/off cycles repeat (Fig. 4) |
 

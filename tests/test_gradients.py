@@ -35,7 +35,9 @@ def setup():
 
 # Parameters with no effect on this protocol's final PLQY: the size exponent multiplies
 # log(L/9.8) = 0 for monodisperse cubes.
-NO_EFFECT = {"cross_section_size_exponent"}
+NO_EFFECT = {"cross_section_size_exponent",
+             # PL spectra only: no effect on the PLQY.
+             "emission_bulk_ev", "confinement_ev_nm2", "homogeneous_fwhm_mev"}
 
 
 GEOMETRY = ("gap_nm", "ligand_nm", "edge_nm")

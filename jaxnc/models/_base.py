@@ -18,8 +18,8 @@ from jaxtyping import Array, Float
 from ..geometry import Assembly
 from ..parameters import Parameters
 from ..physics.adsorption import AbstractAdsorption, ChargeEnhancedAdsorption
-from ..physics.generation import AbstractGeneration, BeerLambertGeneration
 from ..physics.excitons import ExcitonFieldOptics
+from ..physics.generation import AbstractGeneration, BeerLambertGeneration
 from ..physics.optics import AbstractOptics
 from ..physics.transport import AbstractTransport, HinderedLatticeDiffusion
 from ..physics.trapping import AbstractTrapCharging, SurfaceTrapCharging
@@ -183,6 +183,18 @@ class AbstractModel(eqx.Module):
             params.probe_wavelength_nm, cells, assembly.edge_nm, assembly.pitch_nm, params
         )
         return jnp.where(cells.occupied, cells.weight * frac, 0.0)
+
+    def site_emission(self, y: State, cells: Cells, assembly: Assembly, probe_weight,
+                      params: Parameters):
+        """Photons each lattice site's cube emits under the probe (relative; 0 for empty
+        sites), the weights of the PL spectrum: the model's per-cell emission spread over its
+        sites (see the model's `_to_sites`)."""
+        per_cube = self.optics.emission(y.coverage, y.charge, cells, probe_weight, params)
+        return self._to_sites(per_cube, cells, assembly, params)
+
+    def _to_sites(self, per_cube, cells: Cells, assembly: Assembly, params: Parameters):
+        """Per-cell values per cube on the lattice sites; default: a cell is a site."""
+        return jnp.where(assembly.mask, per_cube, 0.0)
 
     def observables(self, y: State, cells: Cells, probe_weight, params: Parameters) -> dict:
         """Ensemble PLQY (fraction), average lifetime (ns) and ligand totals (ML)."""

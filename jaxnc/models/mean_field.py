@@ -44,3 +44,11 @@ class MeanFieldModel(AbstractModel):
             links=(jnp.sum(assembly.link_z, axis=(0, 1)),),
             pitch_nm=assembly.pitch_nm,
         )
+
+    def _to_sites(self, per_cube, cells, assembly, params):
+        """A layer's emission per cube spread over its sites in proportion to each cube's
+        absorption (`(L_i / L)^p` over the layer mean): the layer's cubes share one coverage
+        and exciton density, but larger cubes absorb, and so emit, more."""
+        rel = assembly.edge_relative ** params.cross_section_size_exponent
+        share = rel / jnp.where(cells.cross_section_size > 0, cells.cross_section_size, 1.0)
+        return jnp.where(assembly.mask, per_cube[None, None, :] * share, 0.0)

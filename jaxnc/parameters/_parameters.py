@@ -67,6 +67,12 @@ PARAMETER_INFO: dict[str, tuple[str, str]] = {
         "free ligand around a fully enclosed cube before the protocol (monolayer equivalents)",
     ),
     "probe_wavelength_nm": ("positive", "excitation wavelength of the PLQY measurement"),
+    "emission_bulk_ev": ("positive", "emission energy of an unconfined cube (PL spectra)"),
+    "confinement_ev_nm2": (
+        "nonnegative",
+        "confinement energy times edge squared: E = E_bulk + C / L^2 (PL spectra)",
+    ),
+    "homogeneous_fwhm_mev": ("positive", "room-temperature PL linewidth of one cube (PL spectra)"),
 }
 
 
@@ -108,6 +114,9 @@ class Parameters(eqx.Module):
     coverage_initial: Float[Array, ""] = eqx.field(converter=_scalar)
     free_ligand_initial: Float[Array, ""] = eqx.field(converter=_scalar)
     probe_wavelength_nm: Float[Array, ""] = eqx.field(converter=_scalar)
+    emission_bulk_ev: Float[Array, ""] = eqx.field(converter=_scalar)
+    confinement_ev_nm2: Float[Array, ""] = eqx.field(converter=_scalar)
+    homogeneous_fwhm_mev: Float[Array, ""] = eqx.field(converter=_scalar)
 
     def __check_init__(self):
         for name, (constraint, meaning) in PARAMETER_INFO.items():

@@ -138,4 +138,21 @@ HASHIMOTO2024: dict[str, tuple[float, str]] = {
         "start; only its product with k_adsorption is seen by the stated numbers",
     ),
     "probe_wavelength_nm": (450.0, "H2024: PLQY measured with 450 nm excitation"),
+    "emission_bulk_ev": (
+        2.3544,
+        "calibrated: 9.8 nm cubes emit at 513 nm (H2024, isolated NCs' PL maximum) with "
+        "confinement_ev_nm2; near the ~2.36 eV band gap of bulk CsPbBr3 less its ~30 meV "
+        "exciton binding (recalled, not checked: Protesescu et al., Nano Lett. 2015, 15, 3692)",
+    ),
+    "confinement_ev_nm2": (
+        6.0,
+        "estimate: the effective-mass particle in a cube gives 3 (hbar pi)^2 / (2 mu) = 8.9 eV "
+        "nm2 for mu = 0.126 m0 (recalled, Protesescu et al. 2015), less in intermediate "
+        "confinement (Coulomb energy; Bohr diameter ~7 nm); to be calibrated (issue 13)",
+    ),
+    "homogeneous_fwhm_mev": (
+        80.0,
+        "estimate within the 70-120 meV room-temperature linewidths of single CsPbBr3 "
+        "nanocrystals (Rainò et al., Nat. Commun. 2022, 13, 2587, 10.1038/s41467-022-30016-0)",
+    ),
 }

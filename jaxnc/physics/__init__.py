@@ -1,6 +1,6 @@
 """Physics layer: one process per module, composed by `jaxnc.models`."""
 
-from . import adsorption, excitons, generation, optics, transport, trapping
+from . import adsorption, excitons, generation, optics, spectra, transport, trapping
 from .adsorption import AbstractAdsorption, ChargeEnhancedAdsorption, arrhenius, steric_factor
 from .excitons import ExcitonFieldOptics
 from .generation import AbstractGeneration, BeerLambertGeneration, photon_flux_cm2_s
@@ -9,7 +9,7 @@ from .transport import AbstractTransport, HinderedLatticeDiffusion, hindrance
 from .trapping import AbstractTrapCharging, SurfaceTrapCharging
 
 __all__ = [
-    "adsorption", "excitons", "generation", "optics", "transport", "trapping",
+    "adsorption", "excitons", "generation", "optics", "spectra", "transport", "trapping",
     "AbstractOptics", "QuasiStaticOptics", "ExcitonFieldOptics",
     "AbstractAdsorption", "ChargeEnhancedAdsorption", "arrhenius", "steric_factor",
     "AbstractGeneration", "BeerLambertGeneration", "photon_flux_cm2_s",

@@ -127,12 +127,13 @@ def steady_state_excitons(generation, decay_per_ns, k_et_per_ns, links, occupied
     """Steady-state exciton density per cube (generation units x ns) on the lattice.
 
     Solves `k_i n_i - (1 / w_i) sum_j k_ET links_ij (n_j - n_i) = G_i` on occupied cells
-    (`n = 0` elsewhere) by preconditioned CG (by one LU solve for lattices of at most
-    `_DENSE_MAX_CELLS` cells, such as the mean-field model's layers), multiplied through by the cubes per cell `w_i`
-    (`weight`; 1 per occupied site by default; the layer's cube count in the mean-field
-    reduction), which makes it symmetric. `generation` and `decay_per_ns` are per cube with the
-    cells' shape, `links` the per-axis face counts between neighbouring cells (`Cells.links`),
-    `k_et_per_ns` a scalar. `guess`: a start for CG (a nearby solution; not differentiated).
+    (`n = 0` elsewhere) by preconditioned CG (one tridiagonal solve on a chain, such as the
+    mean-field model's layers; one LU solve for lattices of at most `_DENSE_MAX_CELLS`
+    cells), multiplied through by the cubes per cell `w_i` (`weight`; 1 per occupied site by
+    default; the layer's cube count in the mean-field reduction), which makes it symmetric.
+    `generation` and `decay_per_ns` are per cube with the cells' shape, `links` the per-axis
+    face counts between neighbouring cells (`Cells.links`), `k_et_per_ns` a scalar.
+    `guess`: a start for CG (a nearby solution; not differentiated).
 
     **Returns:** `(n, ok)`: the density per cube and whether the solve converged.
     """
@@ -336,6 +337,13 @@ class ExcitonFieldOptics(AbstractOptics):
         out = exciton_optics(_per_cube(probe_weight, cells), mean, k_r, k_0, k_q, k_et,
                              cells.links, cells.occupied, self.n_max, cells.weight, z)
         return out.plqy, out.lifetime_ns
+
+    def emission(self, coverage, charge, cells, probe_weight, params):
+        """`k_r n`: the steady-state excitons under the probe, transfer included."""
+        mean, k_r, k_0, k_q, k_et, z = self._inputs(coverage, charge, cells, params)
+        out = exciton_optics(_per_cube(probe_weight, cells), mean, k_r, k_0, k_q, k_et,
+                             cells.links, cells.occupied, self.n_max, cells.weight, z)
+        return k_r * out.density
 
     def pl_decay(self, t_ns, coverage, charge, cells, probe_weight, params):
         """[`pl_decay`][] of the module: every (cube, trap count) class on the ns scale."""

@@ -1,9 +1,9 @@
 """Observables: per-cube and ensemble PLQY and average PL lifetime.
 
-Per cube `PLQY_i = k_r / (k_r + k_nr0 + k_trap_nr a_i)` and `tau_i = 1/(k_r + k_nr_i)`, with the
-active trap fraction `a_i = (1 - theta_i)(1 - (1 - f_q) q_i)` ([`active_trap_fraction`][]): unpassivated
-sites, of which the fraction `q` holding a photo-trapped electron quench at `f_q` (parameter
-`charged_trap_quenching`) of an empty site's rate.
+Per cube `PLQY_i = k_r / (k_r + k_nr0 + k_trap_nr a_i)` and `tau_i = 1/(k_r + k_nr_i)`, with
+the active trap fraction `a_i = (1 - theta_i)(1 - (1 - f_q) q_i)` ([`active_trap_fraction`][]):
+unpassivated sites, of which the fraction `q` holding a photo-trapped electron quench at `f_q`
+(parameter `charged_trap_quenching`) of an empty site's rate.
 The ensemble PLQY is the mean weighted by absorbed probe photons; the average PL lifetime is
 the intensity-weighted mean `sum(a_i tau_i^2) / sum(a_i tau_i)` with amplitudes `a_i`
 proportional to the absorbed probe photons (the usual "average lifetime" of a multi-exponential
@@ -106,6 +106,11 @@ class AbstractOptics(eqx.Module):
         `int t I dt / int I dt` (for a multi-exponential `sum a tau^2 / sum a tau`)."""
 
     @abc.abstractmethod
+    def emission(self, coverage, charge, cells, probe_weight, params):
+        """Photons each cube of each cell emits under the probe absorbed as `probe_weight`
+        (relative units; the weights of the ensemble PL spectrum)."""
+
+    @abc.abstractmethod
     def pl_decay(self, t_ns, coverage, charge, cells, probe_weight, params):
         """Normalised PL decay `I(t)/I(0)` at `t_ns` after a short pulse absorbed as
         `probe_weight`."""
@@ -122,6 +127,11 @@ class QuasiStaticOptics(AbstractOptics):
     def observe(self, coverage, charge, cells, probe_weight, params):
         return (ensemble_plqy(plqy(coverage, params, charge), probe_weight),
                 ensemble_lifetime_ns(lifetime_ns(coverage, params, charge), probe_weight))
+
+    def emission(self, coverage, charge, cells, probe_weight, params):
+        occ = cells.occupied
+        per_cube = jnp.where(occ, probe_weight / jnp.where(occ, cells.weight, 1.0), 0.0)
+        return per_cube * plqy(coverage, params, charge)
 
     def pl_decay(self, t_ns, coverage, charge, cells, probe_weight, params):
         """`sum_i a_i exp(-t / tau_i) / sum_i a_i`, amplitudes the absorbed probe photons."""

@@ -68,6 +68,41 @@ class Solution(eqx.Module):
         return jax.vmap(lambda cov, q: model.optics.pl_decay(t, cov, q, cells, probe, params))(
             self.coverage, self.charge)
 
+    def pl_spectrum(self, wavelength_nm) -> Array:
+        """`(T, len(wavelength_nm))` PL spectrum (per wavelength interval) under the probe at
+        every saved time, each row normalised to its maximum: each cube's line at its
+        confinement energy, weighted by the photons it emits (see `jaxnc.physics.spectra`)."""
+        import jax.numpy as jnp
+
+        return _spectra(self._spectrum_source(), self.coverage, self.charge,
+                        jnp.asarray(wavelength_nm, dtype=float))
+
+    @property
+    def pl_peak_nm(self) -> Array:
+        """`(T,)` wavelength of the PL maximum (nm), on a 0.05 nm grid refined by a parabola."""
+        return self._peak_and_fwhm()[0]
+
+    @property
+    def pl_fwhm_nm(self) -> Array:
+        """`(T,)` full width at half maximum of the PL spectrum (nm)."""
+        return self._peak_and_fwhm()[1]
+
+    def _spectrum_source(self):
+        from .._errors import JaxncError
+
+        if self.source is None:
+            raise JaxncError("this Solution does not carry its model, assembly and parameters "
+                             "(build it with jaxnc.simulate)")
+        return self.source
+
+    def _peak_and_fwhm(self):
+        import jax.numpy as jnp
+
+        from ..physics.spectra import DEFAULT_GRID_NM
+
+        grid = jnp.linspace(*DEFAULT_GRID_NM)
+        return _peaks(self._spectrum_source(), self.coverage, self.charge, grid)
+
     @property
     def light(self) -> np.ndarray:
         """`(T,)` 1 where the saved time belongs to a light step, else 0."""
@@ -118,3 +153,33 @@ class Solution(eqx.Module):
     def to_csv(self, path) -> None:
         """Write the 1D trajectories to `path` (CSV with a header), whole or not at all."""
         write_csv_atomic(path, self.columns())
+
+
+@eqx.filter_jit
+def _spectra(source, coverage, charge, wavelength_nm):
+    import jax
+
+    from ..models import State
+    from ..physics.spectra import emission_energy_ev, ensemble_spectrum
+
+    model, assembly, params = source
+    cells = model.cells(assembly, params)
+    probe = model.probe_weight(cells, assembly, params)
+    energies = emission_energy_ev(assembly.edge_nm * assembly.edge_relative, params)
+
+    def one(cov, q):
+        y = State(cov, q, cov * 0.0, cov.sum() * 0.0)
+        weights = model.site_emission(y, cells, assembly, probe, params)
+        return ensemble_spectrum(wavelength_nm, energies, weights, params.homogeneous_fwhm_mev)
+
+    return jax.vmap(one)(coverage, charge)
+
+
+@eqx.filter_jit
+def _peaks(source, coverage, charge, grid):
+    import jax
+
+    from ..physics.spectra import peak_and_fwhm_nm
+
+    return jax.vmap(lambda s: peak_and_fwhm_nm(grid, s))(_spectra(source, coverage, charge,
+                                                                  grid))
