@@ -184,12 +184,12 @@ class AbstractModel(eqx.Module):
         )
         return jnp.where(cells.occupied, cells.weight * frac, 0.0)
 
-    def site_emission(self, y: State, cells: Cells, assembly: Assembly, probe_weight,
+    def site_emission(self, coverage, charge, cells: Cells, assembly: Assembly, probe_weight,
                       params: Parameters):
         """Photons each lattice site's cube emits under the probe (relative; 0 for empty
         sites), the weights of the PL spectrum: the model's per-cell emission spread over its
         sites (see the model's `_to_sites`)."""
-        per_cube = self.optics.emission(y.coverage, y.charge, cells, probe_weight, params)
+        per_cube = self.optics.emission(coverage, charge, cells, probe_weight, params)
         return self._to_sites(per_cube, cells, assembly, params)
 
     def _to_sites(self, per_cube, cells: Cells, assembly: Assembly, params: Parameters):

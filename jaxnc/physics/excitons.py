@@ -52,7 +52,7 @@ import lineax as lx
 from jax.scipy.fft import dctn, idctn
 
 from .._errors import ParameterError, is_concrete
-from .optics import AbstractOptics, active_trap_fraction
+from .optics import AbstractOptics, active_trap_fraction, probe_per_cube
 from .transport import _net_inflow
 
 __all__ = ["forster_rate_per_ns", "poisson_probabilities", "trap_count_bound", "plqy_poisson",
@@ -148,7 +148,7 @@ def steady_state_excitons(generation, decay_per_ns, k_et_per_ns, links, occupied
     if len(links) == 1 and k.ndim == 1:
         # A chain (the mean-field model's layers): one tridiagonal solve, exact.
         off = -k_et_per_ns * links[0]
-        diag = w * k + _coupling(links[0], k_et_per_ns)
+        diag = w * k + k_et_per_ns * neighbour_count(links, k.shape)
         lower = jnp.concatenate([jnp.zeros(1, k.dtype), off])
         upper = jnp.concatenate([off, jnp.zeros(1, k.dtype)])
         n = jax.lax.linalg.tridiagonal_solve(lower, diag, upper, (w * g)[:, None])[:, 0]
@@ -181,12 +181,6 @@ def steady_state_excitons(generation, decay_per_ns, k_et_per_ns, links, occupied
                                options=options, throw=False)
     n = jnp.where(occ, solution.value, 0.0)
     return n, solution.result == lx.RESULTS.successful
-
-
-def _coupling(link, k_et_per_ns):
-    """Diagonal of the transfer operator on a chain: `k_ET` times the faces to both sides."""
-    out = k_et_per_ns * link
-    return jnp.pad(out, (0, 1)) + jnp.pad(out, (1, 0))
 
 
 def neighbour_count(links, shape):
@@ -285,12 +279,6 @@ def _decay_field(t, n, args):
     return p * gain[..., None] - (k + z_k_et[..., None]) * n
 
 
-def _per_cube(probe_weight, cells):
-    """Absorbed probe photons per cube from the model's per-cell `probe_weight`."""
-    occ = cells.occupied
-    return jnp.where(occ, probe_weight / jnp.where(occ, cells.weight, 1.0), 0.0)
-
-
 class ExcitonFieldOptics(AbstractOptics):
     """Traps counted per cube and excitons that move between cubes (this module), the default
     optics of both models: `N ~ Poisson(traps_per_cube a)` quenching sites of rate
@@ -332,21 +320,22 @@ class ExcitonFieldOptics(AbstractOptics):
                                      cells.weight, guess=None if guess is None else guess * 1e9)
         return n * 1e-9  # (1/s) x ns -> excitons per cube
 
-    def observe(self, coverage, charge, cells, probe_weight, params):
+    def _under_probe(self, coverage, charge, cells, probe_weight, params) -> ExcitonOptics:
         mean, k_r, k_0, k_q, k_et, z = self._inputs(coverage, charge, cells, params)
-        out = exciton_optics(_per_cube(probe_weight, cells), mean, k_r, k_0, k_q, k_et,
-                             cells.links, cells.occupied, self.n_max, cells.weight, z)
+        return exciton_optics(probe_per_cube(probe_weight, cells), mean, k_r, k_0, k_q, k_et,
+                              cells.links, cells.occupied, self.n_max, cells.weight, z)
+
+    def observe(self, coverage, charge, cells, probe_weight, params):
+        out = self._under_probe(coverage, charge, cells, probe_weight, params)
         return out.plqy, out.lifetime_ns
 
     def emission(self, coverage, charge, cells, probe_weight, params):
         """`k_r n`: the steady-state excitons under the probe, transfer included."""
-        mean, k_r, k_0, k_q, k_et, z = self._inputs(coverage, charge, cells, params)
-        out = exciton_optics(_per_cube(probe_weight, cells), mean, k_r, k_0, k_q, k_et,
-                             cells.links, cells.occupied, self.n_max, cells.weight, z)
-        return k_r * out.density
+        out = self._under_probe(coverage, charge, cells, probe_weight, params)
+        return params.k_radiative_per_ns * out.density
 
     def pl_decay(self, t_ns, coverage, charge, cells, probe_weight, params):
         """[`pl_decay`][] of the module: every (cube, trap count) class on the ns scale."""
         mean, k_r, k_0, k_q, k_et, z = self._inputs(coverage, charge, cells, params)
-        return pl_decay(t_ns, _per_cube(probe_weight, cells), mean, k_r, k_0, k_q, k_et,
+        return pl_decay(t_ns, probe_per_cube(probe_weight, cells), mean, k_r, k_0, k_q, k_et,
                         cells.links, cells.occupied, self.n_max, cells.weight, z)

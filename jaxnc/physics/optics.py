@@ -23,6 +23,7 @@ __all__ = [
     "decay_rate_per_ns",
     "plqy",
     "lifetime_ns",
+    "probe_per_cube",
     "ensemble_plqy",
     "ensemble_lifetime_ns",
     "AbstractOptics",
@@ -64,6 +65,12 @@ def lifetime_ns(coverage, params, charge=0.0):
     """
     floor = 0.5 * (params.k_radiative_per_ns + params.k_nonradiative_per_ns)
     return 1.0 / jnp.maximum(decay_rate_per_ns(coverage, params, charge), floor)
+
+
+def probe_per_cube(probe_weight, cells):
+    """Absorbed probe photons per cube from a model's per-cell `probe_weight`."""
+    occ = cells.occupied
+    return jnp.where(occ, probe_weight / jnp.where(occ, cells.weight, 1.0), 0.0)
 
 
 def ensemble_plqy(plqy_cells, probe_weight):
@@ -129,9 +136,7 @@ class QuasiStaticOptics(AbstractOptics):
                 ensemble_lifetime_ns(lifetime_ns(coverage, params, charge), probe_weight))
 
     def emission(self, coverage, charge, cells, probe_weight, params):
-        occ = cells.occupied
-        per_cube = jnp.where(occ, probe_weight / jnp.where(occ, cells.weight, 1.0), 0.0)
-        return per_cube * plqy(coverage, params, charge)
+        return probe_per_cube(probe_weight, cells) * plqy(coverage, params, charge)
 
     def pl_decay(self, t_ns, coverage, charge, cells, probe_weight, params):
         """`sum_i a_i exp(-t / tau_i) / sum_i a_i`, amplitudes the absorbed probe photons."""

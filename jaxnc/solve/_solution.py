@@ -159,7 +159,6 @@ class Solution(eqx.Module):
 def _spectra(source, coverage, charge, wavelength_nm):
     import jax
 
-    from ..models import State
     from ..physics.spectra import emission_energy_ev, ensemble_spectrum
 
     model, assembly, params = source
@@ -168,8 +167,7 @@ def _spectra(source, coverage, charge, wavelength_nm):
     energies = emission_energy_ev(assembly.edge_nm * assembly.edge_relative, params)
 
     def one(cov, q):
-        y = State(cov, q, cov * 0.0, cov.sum() * 0.0)
-        weights = model.site_emission(y, cells, assembly, probe, params)
+        weights = model.site_emission(cov, q, cells, assembly, probe, params)
         return ensemble_spectrum(wavelength_nm, energies, weights, params.homogeneous_fwhm_mev)
 
     return jax.vmap(one)(coverage, charge)
