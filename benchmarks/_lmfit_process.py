@@ -42,8 +42,8 @@ class MeanFieldRHS:
         kr, knr = p["k_radiative_per_ns"], p["k_nonradiative_per_ns"]
         decay = np.maximum(kr + knr + k_tnr * (1 - th), 0.5 * (kr + knr))
         n = gen / decay * 1e-9
-        dq = 3600 * (p["k_trap_per_s"] * n * (1 - q) * (1 - th) - p["k_release_per_s"] * q)
-        ads = k_a * np.exp(p["charge_enhancement"] * np.minimum(q, 2.0)) * c * (1 - th)
+        dq = 3600 * (p["k_trap_per_s"] * n * (1 - q) - p["k_release_per_s"] * q)
+        ads = k_a * (1 + p["charge_enhancement"] * q) * c * (1 - th)
         des = k_d * th**2
         flux = k_hop * self.links * (c[1:] - c[:-1])
         inflow = np.zeros(nz)

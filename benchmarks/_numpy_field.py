@@ -63,10 +63,14 @@ class NumpyField:
         return sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows),
                                                      np.concatenate(cols))), shape=(n, n))
 
-    def _effective_decay(self, th, q):
+    def _active(self, th, q, dmg):
+        """Active trap fraction: unpassivated sites (charged ones quench at f_q) + damage."""
+        return (1 - th) * (1 - (1 - self.p["charged_trap_quenching"]) * q) + dmg
+
+    def _effective_decay(self, th, q, dmg):
         """`1/h - z k_ET` per site, `h = sum_N P(N) / (k_N + z k_ET)` (Poisson trap counts)."""
         p = self.p
-        mean = p["traps_per_cube"] * (1 - th) * (1 - (1 - p["charged_trap_quenching"]) * q)
+        mean = p["traps_per_cube"] * self._active(th, q, dmg)
         k_q = p["k_trap_nonradiative_per_ns"] / p["traps_per_cube"]
         z_k = (self.neighbours * self.k_et)[..., None]
         prob = stats.poisson.pmf(self.counts, np.where(self.occ, mean, 0.0)[..., None])
@@ -74,9 +78,9 @@ class NumpyField:
         h = np.sum(prob / (k_n + z_k), axis=-1)
         return np.where(self.occ, 1.0 / h - z_k[..., 0], 1.0)
 
-    def _excitons(self, source, th, q):
+    def _excitons(self, source, th, q, dmg):
         """Steady-state exciton density per cube (source x ns): sparse CG on the lattice."""
-        decay = self._effective_decay(th, q).ravel()
+        decay = self._effective_decay(th, q, dmg).ravel()
         a = sp.diags(np.where(self.occ.ravel(), decay, 1.0)) + self.laplacian
         b = np.where(self.occ, source, 0.0).ravel()
         if not b.any():
@@ -96,22 +100,23 @@ class NumpyField:
     def y0(self):
         st = self.model.initial_state(self.cells, self.params)
         return np.concatenate([np.asarray(st.coverage).ravel(), np.asarray(st.charge).ravel(),
-                               np.asarray(st.free_ligand).ravel(), [0.0]])
+                               np.asarray(st.free_ligand).ravel(), [0.0],
+                               np.asarray(st.damage).ravel()])
 
     def rhs(self, t, y, gen, k_ads, k_des, k_hop, chance_confined):
         p, n, s = self.p, self.n, self.shape
         th, q, c = y[:n].reshape(s), y[n:2 * n].reshape(s), y[2 * n:3 * n].reshape(s)
+        dmg = y[3 * n + 1:].reshape(s)
         kr, knr, ktnr = p["k_radiative_per_ns"], p["k_nonradiative_per_ns"], \
             p["k_trap_nonradiative_per_ns"]
         if self.excitons:
-            carriers = self._excitons(gen, th, q) * 1e-9
+            carriers = self._excitons(gen, th, q, dmg) * 1e-9
         else:
-            active = (1 - th) * (1 - (1 - p["charged_trap_quenching"]) * q)
+            active = self._active(th, q, dmg)
             tau = 1.0 / np.maximum(kr + knr + ktnr * active, 0.5 * (kr + knr))
             carriers = gen * tau * 1e-9
-        dq = 3600.0 * (p["k_trap_per_s"] * carriers * (1 - q) * (1 - th)
-                       - p["k_release_per_s"] * q)
-        ads = k_ads * np.exp(p["charge_enhancement"] * np.minimum(q, 2.0)) * c * (1 - th)
+        dq = 3600.0 * (p["k_trap_per_s"] * carriers * (1 - q) - p["k_release_per_s"] * q)
+        ads = k_ads * (1 + p["charge_enhancement"] * q) * c * (1 - th)
         des = k_des * th**2
         chance = self.confined * chance_confined + (1 - self.confined)
         esc = chance * k_hop * self.open * c
@@ -133,10 +138,12 @@ class NumpyField:
         d_q = np.where(occ, dq, 0.0)
         d_c = np.where(occ, self.area * (des - ads) - esc + inflow / w, 0.0)
         lost = np.sum(np.where(occ, self.weight * esc, 0.0))
-        return np.concatenate([d_th.ravel(), d_q.ravel(), d_c.ravel(), [lost]])
+        d_dmg = np.where(occ, 3600.0 * p["photodegradation_per_photon"] * gen, 0.0)
+        return np.concatenate([d_th.ravel(), d_q.ravel(), d_c.ravel(), [lost], d_dmg.ravel()])
 
     def sparsity(self):
-        """Nonzero pattern of the Jacobian: 3x3 local blocks, c-c neighbour links, lost-c."""
+        """Nonzero pattern of the Jacobian: 3x3 local blocks, c-c neighbour links, lost-c,
+        and theta, q on the cube's own damage (its rate is constant: a zero row)."""
         n, s = self.n, self.shape
         idx = np.arange(n).reshape(s)
         rows, cols = [], []
@@ -153,18 +160,21 @@ class NumpyField:
         leak = np.nonzero((self.open.ravel() > 0) & self.occ.ravel())[0]
         rows.append(np.full(leak.size, 3 * n))
         cols.append(2 * n + leak)
+        for a in range(2):
+            rows.append(a * n + np.arange(n))
+            cols.append(3 * n + 1 + np.arange(n))
         r, c = np.concatenate(rows), np.concatenate(cols)
-        return sp.csr_matrix((np.ones(r.size), (r, c)), shape=(3 * n + 1, 3 * n + 1))
+        return sp.csr_matrix((np.ones(r.size), (r, c)), shape=(4 * n + 1, 4 * n + 1))
 
     def plqy(self, y):
         n, p, s = self.n, self.p, self.shape
-        th, q = y[:n], y[n:2 * n]
+        th, q, dmg = y[:n], y[n:2 * n], y[3 * n + 1:]
         kr = p["k_radiative_per_ns"]
         if self.excitons:  # k_r x excitons / absorbed, the probe's photons per cube
             per_cube = np.where(self.occ, self.probe / np.where(self.occ, self.weight, 1.0), 0)
-            dens = self._excitons(per_cube, th.reshape(s), q.reshape(s))
+            dens = self._excitons(per_cube, th.reshape(s), q.reshape(s), dmg.reshape(s))
             return float(kr * np.sum(self.weight * dens) / np.sum(self.weight * per_cube))
-        active = (1 - th) * (1 - (1 - p["charged_trap_quenching"]) * q)
+        active = self._active(th, q, dmg)
         pl = kr / (kr + p["k_nonradiative_per_ns"] + p["k_trap_nonradiative_per_ns"] * active)
         w = self.probe.ravel()
         return float(np.sum(w * pl) / np.sum(w))

@@ -84,14 +84,14 @@ def test_fit_command_and_a_second_process_that_loads_the_stored_program(two_curv
 def test_a_failed_solve_is_reported_from_its_result_code(two_curves, cache, tmp_path):
     # EQX_ON_ERROR=nan (the command line's mode) turns runtime checks into NaN; the failure
     # must still come out as one line naming the sample, the step and the solver's reason.
-    # A charge enhancement of 1e300 overflows exp(alpha q) as soon as charge appears: every
-    # trial step is rejected until max_steps (ROS34PW2 integrates 1e8 without trouble). The
-    # fit's structure is the one above, so its program comes from the cache.
+    # A charge enhancement of 1e300 overflows the adsorption rate (1 + alpha q) as soon as
+    # charge appears: inf, then NaN in the solve (ROS34PW2 integrates 1e8 without trouble).
+    # The fit's structure is the one above, so its program comes from the cache.
     out = tmp_path / "fit.json"
     r = _jaxnc(["fit", str(two_curves[1]), "--out", str(out), "--set", "charge_enhancement=1e300",
                 *FIT], cache)
     assert r.returncode == 1  # valid input, a solver that fails: a runtime failure, not 2
     err = r.stderr.strip()
     assert len(err.splitlines()) == 1 and "Traceback" not in err
-    assert "maximum number of solver steps" in err and "protocol step 1" in err
+    assert "(NaN or inf) values appeared" in err and "protocol step 1" in err
     assert not out.exists()

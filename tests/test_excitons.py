@@ -264,12 +264,12 @@ def test_exciton_optics_through_a_light_dark_protocol_with_gradients():
 def test_one_matrix_free_step_with_non_local_optics_is_third_order():
     """The default-run stand-in of the whole-protocol comparison below: one ROS34PW2AF step
     (carriers held in W, recomputed on the lattice in every stage) against one step of the
-    dense ROS34PW2 from the same state, on steps short against trap charging (~1e-4 h here).
+    dense ROS34PW2 from the same state, on steps short against trap charging (~0.04 h here).
     Both are third order, so their difference relative to the step's change shrinks ~h^3
-    (measured 8.4e-7 at 4e-6 h, 1.1e-7 at 2e-6 h, 1.4e-8 at 1e-6 h: W holds the carriers, so
-    it misses their weak dependence on the trapped charge, which fills traps; with
-    `charged_trap_quenching = 1` the same steps differ by 5e-12); a wrong right-hand side
-    (quasi-static carriers) leaves 6 % whatever the step."""
+    (measured 2.2e-6 at 4e-3 h, 3.1e-7 at 2e-3 h, 4.0e-8 at 1e-3 h: W holds the carriers, so
+    it misses their dependence on the trapped charge, which fills traps, and on the coverage,
+    which adsorption moves within the step); a wrong right-hand side (quasi-static carriers)
+    leaves 24 % whatever the step."""
     from jaxnc.models import MeanFieldModel, State
     from jaxnc.physics import ExcitonFieldOptics
     from jaxnc.solve import ROS34PW2, ROS34PW2AF, ModelTerm
@@ -289,7 +289,7 @@ def test_one_matrix_free_step_with_non_local_optics_is_third_order():
         dense = ROS34PW2().step(term, 0.0, h, y0, co, None, False)[0]
         return jnp.max(jnp.abs(af.charge - dense.charge) / jnp.abs(dense.charge - y0.charge))
 
-    d1, d2 = float(difference(jnp.asarray(4e-6))), float(difference(jnp.asarray(2e-6)))
+    d1, d2 = float(difference(jnp.asarray(4e-3))), float(difference(jnp.asarray(2e-3)))
     assert d1 < 1e-5 and d1 / d2 > 5, (d1, d2)
 
 
@@ -323,7 +323,8 @@ def test_solution_pl_decay_of_isolated_cubes_is_the_poisson_closed_form():
     sol = Solution(time_h=jnp.array([0.0, 1.0]), plqy=zeros, lifetime_ns=zeros,
                    ligand_adsorbed=zeros, ligand_free=zeros, ligand_lost=zeros,
                    coverage=coverage, charge=0 * coverage, free_ligand=0 * coverage,
-                   step_index=one, step_ok=jnp.ones(1, bool), solver_steps=one[:1],
+                   damage=0 * coverage, step_index=one, step_ok=jnp.ones(1, bool),
+                   solver_steps=one[:1],
                    model="mean_field", kinds=("light",),
                    source=(MeanFieldModel(optics=ExcitonFieldOptics()),
                            jaxnc.Assembly.isolated(4), params))

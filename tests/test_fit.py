@@ -157,9 +157,11 @@ def test_multi_start_keeps_the_best_start():
 
 
 def test_lifetimes_pin_the_overall_rate_scale(tmp_path):
-    """PLQY fixes only ratios of k_r, k_nr, k_trap_nr; the lifetime column fixes their scale."""
+    """PLQY fixes only ratios of k_r, k_nr, k_trap_nr; the lifetime column fixes their scale.
+    (With trap charging saturated: below saturation the trapped charge follows the carriers
+    n = G tau, whose absolute lifetime the PLQY curve then sees too.)"""
     asm = jaxnc.Assembly.supercrystal(*SMALL)
-    true = jaxnc.Parameters.hashimoto2024()
+    true = jaxnc.Parameters.hashimoto2024().replace(k_trap_per_s=1e7)
     data = synthetic_dataset(asm, true, {"s": "light 3h; dark 100h"}, saves_per_step=16,
                              noise=0.01, seed=4, lifetimes=True)
     path = tmp_path / "with_lifetimes.csv"

@@ -65,20 +65,28 @@ def test_closed_cube_relaxes_to_the_langmuir_equilibrium(params):
     np.testing.assert_allclose(sol.free_ligand[-1].ravel(), L - theta_eq, rtol=1e-7)
 
 
-def test_trap_charge_reaches_its_steady_state_under_light(params):
+@pytest.mark.parametrize("blocks", [False, True])
+def test_trap_charge_reaches_its_steady_state_under_light(params, blocks):
     # Freeze the coverage (no adsorption, no desorption): q_ss = a / (a + k_rel) with
-    # a = k_t n(q) (1-θ). One isolated cube: n = G sum_N P(N) / k_N, N Poisson with mean
-    # traps (1-θ)(1 - (1 - f_q) q) (the charge fills traps), so q_ss is a fixed point.
+    # a = k_t n(q) (times (1-θ) where ligand blocks capture, DESIGN's first form). One
+    # isolated cube: n = G sum_N P(N) / k_N, N Poisson with mean traps (1-θ)(1 - (1 - f_q) q)
+    # (the charge fills traps), so q_ss is a fixed point.
     from scipy import optimize, stats
 
-    p = params.replace(k_adsorption_per_h=0.0, k_desorption_per_h=0.0)
+    from jaxnc.models import FieldModel
+    from jaxnc.physics import SurfaceTrapCharging
+
+    # No ageing either: its damage (~5e-6 here) adds traps and moves q_ss by ~6e-6.
+    p = params.replace(k_adsorption_per_h=0.0, k_desorption_per_h=0.0,
+                       photodegradation_per_photon=0.0)
     theta = 0.4
-    # Dim light (0.01 mW/cm2), so that capture and release balance mid-way (q_ss ~ 0.7).
-    sol = jaxnc.simulate(jaxnc.Assembly.isolated(1), p, "light 468nm 0.01mW/cm2 2h",
-                         model="field", initial_state=_state(theta, 0.0, 0.0),
+    model = FieldModel(trapping=SurfaceTrapCharging(ligand_blocks_capture=blocks))
+    # 3 mW/cm2, so that capture and release balance mid-way (q_ss 0.3-0.4).
+    sol = jaxnc.simulate(jaxnc.Assembly.isolated(1), p, "light 468nm 3mW/cm2 2h",
+                         model=model, initial_state=_state(theta, 0.0, 0.0),
                          solver="kvaerno5", rtol=1e-9, atol=1e-12)
     energy_j = 6.62607015e-34 * 2.99792458e8 / 468e-9
-    flux = 0.01e-3 / energy_j
+    flux = 3e-3 / energy_j
     # sigma(468) from the spectral law: sigma_400 * excess(468) / excess(400), edge at 513 nm.
     e = lambda nm: 1239.841984 / nm  # noqa: E731
     soft = lambda x: 0.02 * np.log1p(np.exp(x / 0.02))  # noqa: E731
@@ -94,7 +102,7 @@ def test_trap_charge_reaches_its_steady_state_under_light(params):
         return sigma * flux * tau_ns * 1e-9
 
     def balance(q):
-        a = v["k_trap_per_s"] * excitons(q) * (1 - theta)
+        a = v["k_trap_per_s"] * excitons(q) * ((1 - theta) if blocks else 1.0)
         return a * (1 - q) - v["k_release_per_s"] * q
 
     q_ss = optimize.brentq(balance, 0.0, 1.0, xtol=1e-15, rtol=1e-14)

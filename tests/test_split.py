@@ -13,7 +13,7 @@ import pytest
 
 import jaxnc
 from jaxnc.models import FieldModel, get_model
-from jaxnc.physics.adsorption import ChargeEnhancedAdsorption
+from jaxnc.physics.adsorption import ChargedSiteAdsorption
 from jaxnc.solve import ROS2AF, ROS34PW2AF, ModelTerm
 
 PROTOCOL = "light 3h; dark 300h"
@@ -81,7 +81,7 @@ def test_split_conserves_ligand_and_bounds(params, vacancy_lattice, solver):
     assert cov.min() >= -1e-9 and cov.max() <= 1 + 1e-9
 
 
-class _FastDesorption(ChargeEnhancedAdsorption):
+class _FastDesorption(ChargedSiteAdsorption):
     """Twice the desorption flux: a model whose local rates differ from the default's."""
 
     def rates_per_h(self, coverage, charge, free_ligand, k_ads, k_des, params):

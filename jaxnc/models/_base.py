@@ -17,7 +17,8 @@ from jaxtyping import Array, Float
 
 from ..geometry import Assembly
 from ..parameters import Parameters
-from ..physics.adsorption import AbstractAdsorption, ChargeEnhancedAdsorption
+from ..physics.adsorption import AbstractAdsorption, ChargedSiteAdsorption
+from ..physics.ageing import AbstractAgeing, PhotoDegradation
 from ..physics.excitons import ExcitonFieldOptics
 from ..physics.generation import AbstractGeneration, BeerLambertGeneration
 from ..physics.optics import AbstractOptics
@@ -61,12 +62,19 @@ class Cells(eqx.Module):
 
 class State(eqx.Module):
     """ODE state: per-cell coverage `theta`, trapped charge `q`, free ligand `c` (ML per cube),
-    and the scalar `lost` (ML, total over the assembly)."""
+    the scalar `lost` (ML, total over the assembly) and per-cell photodegradation `damage`
+    (quenching sites created by light, in units of `traps_per_cube`; zeros if not given, for
+    states built before ageing existed)."""
 
     coverage: Float[Array, ...]
     charge: Float[Array, ...]
     free_ligand: Float[Array, ...]
     lost: Float[Array, ""]
+    damage: Float[Array, ...] = None
+
+    def __post_init__(self):
+        if self.damage is None:
+            self.damage = jnp.zeros_like(self.coverage)
 
 
 class Coefficients(eqx.Module):
@@ -89,9 +97,10 @@ class AbstractModel(eqx.Module):
 
     generation: AbstractGeneration = BeerLambertGeneration()
     trapping: AbstractTrapCharging = SurfaceTrapCharging()
-    adsorption: AbstractAdsorption = ChargeEnhancedAdsorption()
+    adsorption: AbstractAdsorption = ChargedSiteAdsorption()
     transport: AbstractTransport = HinderedLatticeDiffusion()
     optics: AbstractOptics = ExcitonFieldOptics()
+    ageing: AbstractAgeing = PhotoDegradation()
 
     #: model name used by `simulate(model=...)`; set by each concrete model.
     name: ClassVar[str]
@@ -102,7 +111,8 @@ class AbstractModel(eqx.Module):
 
     # ---------------------------------------------------------------------------------------
     def initial_state(self, cells: Cells, params: Parameters) -> State:
-        """Coverage `coverage_initial`, no charge, free ligand in proportion to enclosure."""
+        """Coverage `coverage_initial`, no charge, free ligand in proportion to enclosure, no
+        damage."""
         occ = cells.weight > 0
         zeros = jnp.zeros_like(cells.weight)
         return State(
@@ -110,6 +120,7 @@ class AbstractModel(eqx.Module):
             charge=zeros,
             free_ligand=jnp.where(occ, params.free_ligand_initial * cells.enclosure, 0.0),
             lost=jnp.zeros(()),
+            damage=zeros,
         )
 
     def coefficients(
@@ -127,16 +138,23 @@ class AbstractModel(eqx.Module):
         return Coefficients(cells, params, jnp.where(cells.occupied, gen, 0.0), k_ads, k_des,
                             k_hop, chance)
 
-    def carriers(self, coverage, charge, co: Coefficients, guess=None):
+    def carriers(self, coverage, charge, co: Coefficients, guess=None, damage=0.0):
         """Mean excitons per cube under the step's generation (see the model's `optics`);
         `guess`: nearby carriers an iterative solve may start from."""
         return self.optics.carriers(coverage, charge, co.generation_per_s, co.cells, co.params,
-                                    guess)
+                                    guess, damage)
 
-    def local_rates(self, coverage, charge, free_ligand, co: Coefficients, carriers=None):
-        """Everything but transport, cell by cell (each cell's rates depend on that cell only,
-        given its `carriers`; computed from the optics when not given, which is exact for
-        local optics).
+    def damage_rate(self, co: Coefficients):
+        """d damage / dt per hour, per cube: constant through a protocol step (it depends on
+        the step's generation only)."""
+        rate = 3600.0 * self.ageing.rate_per_s(co.generation_per_s, co.params)
+        return jnp.where(co.cells.occupied, rate, 0.0)
+
+    def local_rates(self, coverage, charge, free_ligand, co: Coefficients, carriers=None,
+                    damage=0.0):
+        """Everything but transport and ageing, cell by cell (each cell's rates depend on that
+        cell only, given its `carriers`; computed from the optics with `damage` when not
+        given, which is exact for local optics).
 
         **Returns:** `(d coverage, d charge, d free_ligand, escaped)` per hour: the first three
         per cube, `escaped` the ligand leaving each cell (its cubes times the escape rate,
@@ -145,7 +163,7 @@ class AbstractModel(eqx.Module):
         cells, p = co.cells, co.params
         theta, q, c = coverage, charge, free_ligand
         if carriers is None:
-            carriers = self.carriers(theta, q, co)
+            carriers = self.carriers(theta, q, co, damage=damage)
         dq = 3600.0 * self.trapping.rate_per_s(q, theta, carriers, p)
         ads, des = self.adsorption.rates_per_h(theta, q, c, co.k_ads_per_h, co.k_des_per_h, p)
         escape = self.transport.escape_per_h(c, cells.open_faces, cells.confined,
@@ -168,13 +186,15 @@ class AbstractModel(eqx.Module):
 
     def vector_field(self, t, y: State, co: Coefficients) -> State:
         """Time derivatives per hour: local kinetics plus transport."""
+        carriers = self.carriers(y.coverage, y.charge, co, damage=y.damage)
         d_theta, d_q, d_c, escaped = self.local_rates(y.coverage, y.charge, y.free_ligand, co,
-                                                      self.carriers(y.coverage, y.charge, co))
+                                                      carriers)
         return State(
             coverage=d_theta,
             charge=d_q,
             free_ligand=d_c + self.transport_rate(y.free_ligand, co),
             lost=jnp.sum(escaped),
+            damage=self.damage_rate(co),
         )
 
     def probe_weight(self, cells: Cells, assembly: Assembly, params: Parameters):
@@ -185,11 +205,11 @@ class AbstractModel(eqx.Module):
         return jnp.where(cells.occupied, cells.weight * frac, 0.0)
 
     def site_emission(self, coverage, charge, cells: Cells, assembly: Assembly, probe_weight,
-                      params: Parameters):
+                      params: Parameters, damage=0.0):
         """Photons each lattice site's cube emits under the probe (relative; 0 for empty
         sites), the weights of the PL spectrum: the model's per-cell emission spread over its
         sites (see the model's `_to_sites`)."""
-        per_cube = self.optics.emission(coverage, charge, cells, probe_weight, params)
+        per_cube = self.optics.emission(coverage, charge, cells, probe_weight, params, damage)
         return self._to_sites(per_cube, cells, assembly, params)
 
     def _to_sites(self, per_cube, cells: Cells, assembly: Assembly, params: Parameters):
@@ -199,7 +219,8 @@ class AbstractModel(eqx.Module):
     def observables(self, y: State, cells: Cells, probe_weight, params: Parameters) -> dict:
         """Ensemble PLQY (fraction), average lifetime (ns) and ligand totals (ML)."""
         occ = cells.occupied
-        plqy, lifetime = self.optics.observe(y.coverage, y.charge, cells, probe_weight, params)
+        plqy, lifetime = self.optics.observe(y.coverage, y.charge, cells, probe_weight, params,
+                                             y.damage)
         return dict(
             plqy=plqy,
             lifetime_ns=lifetime,

@@ -41,9 +41,12 @@ PARAMETER_INFO: dict[str, tuple[str, str]] = {
     "cross_section_400nm_cm2": ("positive", "absorption cross-section of a 9.8 nm cube at 400 nm"),
     "cross_section_size_exponent": ("finite", "sigma scales as (edge / 9.8 nm) ** exponent"),
     "absorption_edge_nm": ("positive", "absorption onset; sigma grows with excess photon energy"),
-    "k_trap_per_s": ("nonnegative", "electron trapping rate per carrier into an empty trap site"),
+    "k_trap_per_s": ("nonnegative", "electron trapping rate per exciton into an empty trap site"),
     "k_release_per_s": ("positive", "release (discharge) rate of a trapped electron"),
-    "charge_enhancement": ("finite", "Frumkin factor alpha: adsorption x exp(alpha * q)"),
+    "charge_enhancement": (
+        "nonnegative",
+        "alpha: a charged site adsorbs 1 + alpha times faster (exp(alpha q) for Frumkin)",
+    ),
     "k_adsorption_per_h": ("nonnegative", "adsorption rate constant at 298.15 K, uncharged"),
     "k_desorption_per_h": ("nonnegative", "second-order desorption rate constant at 298.15 K"),
     "Ea_adsorption_kj_mol": ("finite", "activation energy of adsorption"),
@@ -73,6 +76,10 @@ PARAMETER_INFO: dict[str, tuple[str, str]] = {
         "confinement energy times edge squared: E = E_bulk + C / L^2 (PL spectra)",
     ),
     "homogeneous_fwhm_mev": ("positive", "room-temperature PL linewidth of one cube (PL spectra)"),
+    "photodegradation_per_photon": (
+        "nonnegative",
+        "quenching sites created per absorbed photon, in units of traps_per_cube (ageing)",
+    ),
 }
 
 
@@ -117,6 +124,7 @@ class Parameters(eqx.Module):
     emission_bulk_ev: Float[Array, ""] = eqx.field(converter=_scalar)
     confinement_ev_nm2: Float[Array, ""] = eqx.field(converter=_scalar)
     homogeneous_fwhm_mev: Float[Array, ""] = eqx.field(converter=_scalar)
+    photodegradation_per_photon: Float[Array, ""] = eqx.field(converter=_scalar)
 
     def __check_init__(self):
         for name, (constraint, meaning) in PARAMETER_INFO.items():

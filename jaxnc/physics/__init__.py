@@ -1,7 +1,14 @@
 """Physics layer: one process per module, composed by `jaxnc.models`."""
 
-from . import adsorption, excitons, generation, optics, spectra, transport, trapping
-from .adsorption import AbstractAdsorption, ChargeEnhancedAdsorption, arrhenius, steric_factor
+from . import adsorption, ageing, excitons, generation, optics, spectra, transport, trapping
+from .adsorption import (
+    AbstractAdsorption,
+    ChargedSiteAdsorption,
+    ChargeEnhancedAdsorption,
+    arrhenius,
+    steric_factor,
+)
+from .ageing import AbstractAgeing, PhotoDegradation
 from .excitons import ExcitonFieldOptics
 from .generation import AbstractGeneration, BeerLambertGeneration, photon_flux_cm2_s
 from .optics import AbstractOptics, QuasiStaticOptics
@@ -9,10 +16,12 @@ from .transport import AbstractTransport, HinderedLatticeDiffusion, hindrance
 from .trapping import AbstractTrapCharging, SurfaceTrapCharging
 
 __all__ = [
-    "adsorption", "excitons", "generation", "optics", "spectra", "transport", "trapping",
+    "adsorption", "ageing", "excitons", "generation", "optics", "spectra", "transport", "trapping",
     "AbstractOptics", "QuasiStaticOptics", "ExcitonFieldOptics",
-    "AbstractAdsorption", "ChargeEnhancedAdsorption", "arrhenius", "steric_factor",
+    "AbstractAdsorption", "ChargeEnhancedAdsorption", "ChargedSiteAdsorption", "arrhenius",
+    "steric_factor",
     "AbstractGeneration", "BeerLambertGeneration", "photon_flux_cm2_s",
     "AbstractTransport", "HinderedLatticeDiffusion", "hindrance",
     "AbstractTrapCharging", "SurfaceTrapCharging",
+    "AbstractAgeing", "PhotoDegradation",
 ]

@@ -304,38 +304,40 @@ class ExcitonFieldOptics(AbstractOptics):
                 f"ExcitonFieldOptics(n_max={self.n_max}) sums over (up to {self.n_max / 4:g}); "
                 f"use a model with ExcitonFieldOptics(n_max={int(4 * float(traps)) + 1})")
 
-    def _inputs(self, coverage, charge, cells, params):
+    def _inputs(self, coverage, charge, cells, params, damage):
         """Mean trap count, k_r, k_0, one site's rate, k_ET and neighbours per cube."""
         k_r, k_0 = params.k_radiative_per_ns, params.k_nonradiative_per_ns
-        mean = params.traps_per_cube * active_trap_fraction(coverage, charge, params)
+        mean = params.traps_per_cube * active_trap_fraction(coverage, charge, params, damage)
         k_q = params.k_trap_nonradiative_per_ns / params.traps_per_cube
         k_et = forster_rate_per_ns(cells.pitch_nm, params.forster_radius_nm, k_r + k_0)
         return mean, k_r, k_0, k_q, k_et, 6.0 * cells.enclosure
 
-    def carriers(self, coverage, charge, generation_per_s, cells, params, guess=None):
-        mean, k_r, k_0, k_q, k_et, z = self._inputs(coverage, charge, cells, params)
+    def carriers(self, coverage, charge, generation_per_s, cells, params, guess=None,
+                 damage=0.0):
+        mean, k_r, k_0, k_q, k_et, z = self._inputs(coverage, charge, cells, params, damage)
         occ = cells.occupied
         effective, _, _ = _effective_decay(mean, k_r, k_0, k_q, z * k_et, occ, self.n_max)
         n, _ = steady_state_excitons(generation_per_s, effective, k_et, cells.links, occ,
                                      cells.weight, guess=None if guess is None else guess * 1e9)
         return n * 1e-9  # (1/s) x ns -> excitons per cube
 
-    def _under_probe(self, coverage, charge, cells, probe_weight, params) -> ExcitonOptics:
-        mean, k_r, k_0, k_q, k_et, z = self._inputs(coverage, charge, cells, params)
+    def _under_probe(self, coverage, charge, cells, probe_weight, params,
+                     damage) -> ExcitonOptics:
+        mean, k_r, k_0, k_q, k_et, z = self._inputs(coverage, charge, cells, params, damage)
         return exciton_optics(probe_per_cube(probe_weight, cells), mean, k_r, k_0, k_q, k_et,
                               cells.links, cells.occupied, self.n_max, cells.weight, z)
 
-    def observe(self, coverage, charge, cells, probe_weight, params):
-        out = self._under_probe(coverage, charge, cells, probe_weight, params)
+    def observe(self, coverage, charge, cells, probe_weight, params, damage=0.0):
+        out = self._under_probe(coverage, charge, cells, probe_weight, params, damage)
         return out.plqy, out.lifetime_ns
 
-    def emission(self, coverage, charge, cells, probe_weight, params):
+    def emission(self, coverage, charge, cells, probe_weight, params, damage=0.0):
         """`k_r n`: the steady-state excitons under the probe, transfer included."""
-        out = self._under_probe(coverage, charge, cells, probe_weight, params)
+        out = self._under_probe(coverage, charge, cells, probe_weight, params, damage)
         return params.k_radiative_per_ns * out.density
 
-    def pl_decay(self, t_ns, coverage, charge, cells, probe_weight, params):
+    def pl_decay(self, t_ns, coverage, charge, cells, probe_weight, params, damage=0.0):
         """[`pl_decay`][] of the module: every (cube, trap count) class on the ns scale."""
-        mean, k_r, k_0, k_q, k_et, z = self._inputs(coverage, charge, cells, params)
+        mean, k_r, k_0, k_q, k_et, z = self._inputs(coverage, charge, cells, params, damage)
         return pl_decay(t_ns, probe_per_cube(probe_weight, cells), mean, k_r, k_0, k_q, k_et,
                         cells.links, cells.occupied, self.n_max, cells.weight, z)

@@ -1,9 +1,10 @@
 """Observables: per-cube and ensemble PLQY and average PL lifetime.
 
 Per cube `PLQY_i = k_r / (k_r + k_nr0 + k_trap_nr a_i)` and `tau_i = 1/(k_r + k_nr_i)`, with
-the active trap fraction `a_i = (1 - theta_i)(1 - (1 - f_q) q_i)` ([`active_trap_fraction`][]):
-unpassivated sites, of which the fraction `q` holding a photo-trapped electron quench at `f_q`
-(parameter `charged_trap_quenching`) of an empty site's rate.
+the active trap fraction `a_i = (1 - theta_i)(1 - (1 - f_q) q_i) + D_i`
+([`active_trap_fraction`][]): unpassivated sites, of which the fraction `q` holding a
+photo-trapped electron quench at `f_q` (parameter `charged_trap_quenching`) of an empty site's
+rate, plus the sites photodegradation created (`damage` `D`, `jaxnc.physics.ageing`).
 The ensemble PLQY is the mean weighted by absorbed probe photons; the average PL lifetime is
 the intensity-weighted mean `sum(a_i tau_i^2) / sum(a_i tau_i)` with amplitudes `a_i`
 proportional to the absorbed probe photons (the usual "average lifetime" of a multi-exponential
@@ -31,32 +32,36 @@ __all__ = [
 ]
 
 
-def active_trap_fraction(coverage, charge, params):
+def active_trap_fraction(coverage, charge, params, damage=0.0):
     """Quenching strength of a cube's surface over that of a bare, uncharged one:
-    `(1 - theta)(1 - (1 - f_q) q)`. Unpassivated sites (`1 - theta`) quench; those holding a
-    photo-trapped electron (the fraction `q`) quench at `f_q = charged_trap_quenching` of an
-    empty site's rate (trap filling: a filled electron trap captures no second electron)."""
-    return (1.0 - coverage) * (1.0 - (1.0 - params.charged_trap_quenching) * charge)
+    `(1 - theta)(1 - (1 - f_q) q) + damage`. Unpassivated sites (`1 - theta`) quench; those
+    holding a photo-trapped electron (the fraction `q`) quench at `f_q =
+    charged_trap_quenching` of an empty site's rate (trap filling: a filled electron trap
+    captures no second electron); `damage`: sites created by photodegradation, which ligand
+    does not passivate (`jaxnc.physics.ageing`)."""
+    return (1.0 - coverage) * (1.0 - (1.0 - params.charged_trap_quenching) * charge) + damage
 
 
-def decay_rate_per_ns(coverage, params, charge=0.0):
+def decay_rate_per_ns(coverage, params, charge=0.0, damage=0.0):
     """Total decay rate `k_r + k_nr0 + k_trap_nr a` (1/ns), `a` the
-    [`active_trap_fraction`][] (trapped charge `charge`, none by default)."""
+    [`active_trap_fraction`][] (trapped charge `charge` and `damage`, none by default)."""
     return (
         params.k_radiative_per_ns
         + params.k_nonradiative_per_ns
-        + params.k_trap_nonradiative_per_ns * active_trap_fraction(coverage, charge, params)
+        + params.k_trap_nonradiative_per_ns
+        * active_trap_fraction(coverage, charge, params, damage)
     )
 
 
-def plqy(coverage, params, charge=0.0):
-    """PL quantum yield (fraction) of a cube with trap coverage `coverage` and trapped charge
-    `charge`."""
-    return params.k_radiative_per_ns / decay_rate_per_ns(coverage, params, charge)
+def plqy(coverage, params, charge=0.0, damage=0.0):
+    """PL quantum yield (fraction) of a cube with trap coverage `coverage`, trapped charge
+    `charge` and photodegradation `damage`."""
+    return params.k_radiative_per_ns / decay_rate_per_ns(coverage, params, charge, damage)
 
 
-def lifetime_ns(coverage, params, charge=0.0):
-    """PL lifetime (ns) of a cube with trap coverage `coverage` and trapped charge `charge`.
+def lifetime_ns(coverage, params, charge=0.0, damage=0.0):
+    """PL lifetime (ns) of a cube with trap coverage `coverage`, trapped charge `charge` and
+    photodegradation `damage`.
 
     The decay rate is floored at half its full-coverage value: this never binds for
     coverage in [0, 1], but keeps the lifetime finite for the out-of-range trial states a
@@ -64,7 +69,7 @@ def lifetime_ns(coverage, params, charge=0.0):
     poison the adjoint with NaN).
     """
     floor = 0.5 * (params.k_radiative_per_ns + params.k_nonradiative_per_ns)
-    return 1.0 / jnp.maximum(decay_rate_per_ns(coverage, params, charge), floor)
+    return 1.0 / jnp.maximum(decay_rate_per_ns(coverage, params, charge, damage), floor)
 
 
 def probe_per_cube(probe_weight, cells):
@@ -91,7 +96,9 @@ class AbstractOptics(eqx.Module):
     `local` (class attribute) says whether a cube's carriers depend on that cube alone; the
     factorised Rosenbrock-W solvers then differentiate them with the local kinetics, and
     otherwise hold them at the step's start in `W` (a W-method's order holds for any `W`).
-    `cells` are the model's `Cells` (occupancy, area, enclosure, links, pitch).
+    `cells` are the model's `Cells` (occupancy, area, enclosure, links, pitch). Every method
+    takes each cell's `coverage` and trapped `charge`, and its photodegradation `damage`
+    (keyword, none by default).
     """
 
     local: ClassVar[bool] = True
@@ -101,24 +108,25 @@ class AbstractOptics(eqx.Module):
         represent (default: none)."""
 
     @abc.abstractmethod
-    def carriers(self, coverage, charge, generation_per_s, cells, params, guess=None):
+    def carriers(self, coverage, charge, generation_per_s, cells, params, guess=None,
+                 damage=0.0):
         """Mean number of excitons per cube under `generation_per_s` (absorbed photons per
         cube per second), given each cell's coverage and trapped charge; `guess`: nearby
         carriers an iterative solve may start from (the result does not depend on it)."""
 
     @abc.abstractmethod
-    def observe(self, coverage, charge, cells, probe_weight, params):
+    def observe(self, coverage, charge, cells, probe_weight, params, damage=0.0):
         """`(plqy, lifetime_ns)` of the ensemble under a probe absorbed as `probe_weight`;
         the lifetime is the intensity-weighted average of the decay after a short pulse,
         `int t I dt / int I dt` (for a multi-exponential `sum a tau^2 / sum a tau`)."""
 
     @abc.abstractmethod
-    def emission(self, coverage, charge, cells, probe_weight, params):
+    def emission(self, coverage, charge, cells, probe_weight, params, damage=0.0):
         """Photons each cube of each cell emits under the probe absorbed as `probe_weight`
         (relative units; the weights of the ensemble PL spectrum)."""
 
     @abc.abstractmethod
-    def pl_decay(self, t_ns, coverage, charge, cells, probe_weight, params):
+    def pl_decay(self, t_ns, coverage, charge, cells, probe_weight, params, damage=0.0):
         """Normalised PL decay `I(t)/I(0)` at `t_ns` after a short pulse absorbed as
         `probe_weight`."""
 
@@ -128,19 +136,21 @@ class QuasiStaticOptics(AbstractOptics):
     `G tau` and the formulas of this module (the optics of jaxnc before the exciton field;
     no transfer, no trap-count statistics)."""
 
-    def carriers(self, coverage, charge, generation_per_s, cells, params, guess=None):
-        return generation_per_s * lifetime_ns(coverage, params, charge) * 1e-9
+    def carriers(self, coverage, charge, generation_per_s, cells, params, guess=None,
+                 damage=0.0):
+        return generation_per_s * lifetime_ns(coverage, params, charge, damage) * 1e-9
 
-    def observe(self, coverage, charge, cells, probe_weight, params):
-        return (ensemble_plqy(plqy(coverage, params, charge), probe_weight),
-                ensemble_lifetime_ns(lifetime_ns(coverage, params, charge), probe_weight))
+    def observe(self, coverage, charge, cells, probe_weight, params, damage=0.0):
+        return (ensemble_plqy(plqy(coverage, params, charge, damage), probe_weight),
+                ensemble_lifetime_ns(lifetime_ns(coverage, params, charge, damage),
+                                     probe_weight))
 
-    def emission(self, coverage, charge, cells, probe_weight, params):
-        return probe_per_cube(probe_weight, cells) * plqy(coverage, params, charge)
+    def emission(self, coverage, charge, cells, probe_weight, params, damage=0.0):
+        return probe_per_cube(probe_weight, cells) * plqy(coverage, params, charge, damage)
 
-    def pl_decay(self, t_ns, coverage, charge, cells, probe_weight, params):
+    def pl_decay(self, t_ns, coverage, charge, cells, probe_weight, params, damage=0.0):
         """`sum_i a_i exp(-t / tau_i) / sum_i a_i`, amplitudes the absorbed probe photons."""
-        tau = lifetime_ns(coverage, params, charge)
+        tau = lifetime_ns(coverage, params, charge, damage)
         t = jnp.asarray(t_ns)[:, None]
         w = probe_weight.ravel()[None, :]
         return jnp.sum(w * jnp.exp(-t / tau.ravel()[None, :]), axis=1) / jnp.sum(w)

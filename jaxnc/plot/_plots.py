@@ -154,7 +154,9 @@ def plot_fit(data, result, assembly, path) -> None:
 
 def plot_reproduction(rep, out_dir) -> list[str]:
     """Figures of a [`Reproduction`][jaxnc.fit.Reproduction]: `activation.png` (3D array vs
-    isolated cubes vs 2D array), `cycles.png`, `arrhenius.png`, `lifetimes.png` in `out_dir`.
+    isolated cubes vs 2D array), `cycles.png`, `arrhenius.png`, `lifetimes.png`,
+    `long_term.png` (6000 h of light) and `action_dose.png` (t90 against wavelength and
+    irradiance) in `out_dir`.
 
     **Returns:** the paths written.
     """
@@ -216,4 +218,40 @@ def plot_reproduction(rep, out_dir) -> list[str]:
     fig.tight_layout()
     paths.append(out / "lifetimes.png")
     _save(fig, paths[-1])
+
+    fig, ax = _subplots(figsize=(6.5, 4))
+    sol = sols["long_term"]
+    ax.plot(np.asarray(sol.time_h), 100 * np.asarray(sol.plqy), color="C0", lw=1.6,
+            label="model, 3D array, 468 nm")
+    ax.axhline(60.0, color="C1", ls="--", lw=1, label="paper: ~60 % after 6000 h")
+    ax.set_xlabel("time under light (h)")
+    ax.set_ylabel("PLQY (%)")
+    ax.set_title("Ageing under continuous light", fontsize=10)
+    ax.legend(frameon=False, fontsize=8)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    paths.append(out / "long_term.png")
+    _save(fig, paths[-1])
+
+    if rep.action is not None and rep.dose is not None:
+        fig, (ax_l, ax_i) = _subplots(1, 2, figsize=(10, 4))
+        for ax, data, key, xlabel in (
+                (ax_l, rep.action, "wavelength_nm", "wavelength (nm), 10 mW/cm²"),
+                (ax_i, rep.dose, "irradiance_mw_cm2", "irradiance (mW/cm²), 468 nm")):
+            x, t90 = np.asarray(data[key]), np.asarray(data["t90_h"])
+            ok = np.isfinite(t90)
+            ax.plot(x[ok], t90[ok], "o-", color="C0", ms=4)
+            for xv in x[~ok]:
+                ax.axvline(xv, color="0.7", lw=0.8, ls=":")
+            ax.set_yscale("log")
+            ax.set_xlabel(xlabel)
+            ax.grid(alpha=0.3, which="both")
+        ax_i.set_xscale("log")
+        ax_l.set_ylabel(f"t90 (h) to {rep.dose['level_percent']:.1f} % PLQY")
+        ax_l.set_title(f"Action spectrum (dotted: not reached in {rep.action['window_h']:g} h)",
+                       fontsize=10)
+        ax_i.set_title("Dose curve", fontsize=10)
+        fig.tight_layout()
+        paths.append(out / "action_dose.png")
+        _save(fig, paths[-1])
     return [str(p) for p in paths]

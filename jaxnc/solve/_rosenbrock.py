@@ -67,7 +67,7 @@ class ROS34PW2(diffrax.AbstractSolver):
         return terms.vf(t0, y0, args)
 
     def step(self, terms, t0, t1, y0, args, solver_state, made_jump):
-        g, a_t, c_t, m, m_hat = _ROS34PW2
+        g, a_t, c_t, m, m_hat, _ = _ROS34PW2
         h = t1 - t0
         sensitivities = _sensitivity_term(terms)
         if sensitivities is not None:

@@ -307,6 +307,7 @@ def simulate(
         coverage=states.coverage,
         charge=states.charge,
         free_ligand=states.free_ligand,
+        damage=states.damage,
         step_index=jnp.asarray(_step_index(protocol.n_steps, int(saves_per_step))),
         step_ok=ok,
         solver_steps=num_steps,

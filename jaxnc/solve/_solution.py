@@ -22,8 +22,10 @@ class Solution(eqx.Module):
     - `ligand_adsorbed`, `ligand_free`, `ligand_lost`: `(T,)` ligand totals over the assembly,
       in monolayer equivalents (ML; 1 ML covers every trap site of one mean-size cube).
       `ligand_lost` is integrated from the escape flux as a state of its own.
-    - `coverage`, `charge`, `free_ligand`: `(T, *cells)` per-cell fields: the lattice
-      `(nx, ny, nz)` for `field`, the layers `(nz,)` for `mean_field`.
+    - `coverage`, `charge`, `free_ligand`, `damage`: `(T, *cells)` per-cell fields: the
+      lattice `(nx, ny, nz)` for `field`, the layers `(nz,)` for `mean_field`. `damage`:
+      quenching sites created by light (`jaxnc.physics.ageing`), in units of
+      `traps_per_cube`.
     - `step_index`: `(T,)` protocol step each saved time belongs to.
     - `step_ok`: `(n_steps,)` whether each step's solve succeeded.
     - `solver_steps`: `(n_steps,)` accepted + rejected solver steps per protocol step.
@@ -40,6 +42,7 @@ class Solution(eqx.Module):
     coverage: Float[Array, "T ..."]
     charge: Float[Array, "T ..."]
     free_ligand: Float[Array, "T ..."]
+    damage: Float[Array, "T ..."]
     step_index: Int[Array, " T"]
     step_ok: Bool[Array, " steps"]
     solver_steps: Int[Array, " steps"]
@@ -65,8 +68,9 @@ class Solution(eqx.Module):
         cells = model.cells(assembly, params)
         probe = model.probe_weight(cells, assembly, params)
         t = jnp.asarray(t_ns, dtype=float)
-        return jax.vmap(lambda cov, q: model.optics.pl_decay(t, cov, q, cells, probe, params))(
-            self.coverage, self.charge)
+        return jax.vmap(lambda cov, q, d: model.optics.pl_decay(t, cov, q, cells, probe, params,
+                                                                d))(
+            self.coverage, self.charge, self.damage)
 
     def pl_spectrum(self, wavelength_nm) -> Array:
         """`(T, len(wavelength_nm))` PL spectrum (per wavelength interval) under the probe at
@@ -74,7 +78,7 @@ class Solution(eqx.Module):
         confinement energy, weighted by the photons it emits (see `jaxnc.physics.spectra`)."""
         import jax.numpy as jnp
 
-        return _spectra(self._spectrum_source(), self.coverage, self.charge,
+        return _spectra(self._spectrum_source(), self.coverage, self.charge, self.damage,
                         jnp.asarray(wavelength_nm, dtype=float))
 
     @property
@@ -101,7 +105,7 @@ class Solution(eqx.Module):
         from ..physics.spectra import DEFAULT_GRID_NM
 
         grid = jnp.linspace(*DEFAULT_GRID_NM)
-        return _peaks(self._spectrum_source(), self.coverage, self.charge, grid)
+        return _peaks(self._spectrum_source(), self.coverage, self.charge, self.damage, grid)
 
     @property
     def light(self) -> np.ndarray:
@@ -131,6 +135,7 @@ class Solution(eqx.Module):
             charge=self.charge[index],
             free_ligand=self.free_ligand[index],
             lost=self.ligand_lost[index],
+            damage=self.damage[index],
         )
 
     def final_state(self):
@@ -156,7 +161,7 @@ class Solution(eqx.Module):
 
 
 @eqx.filter_jit
-def _spectra(source, coverage, charge, wavelength_nm):
+def _spectra(source, coverage, charge, damage, wavelength_nm):
     import jax
 
     from ..physics.spectra import emission_energy_ev, ensemble_spectrum
@@ -166,18 +171,18 @@ def _spectra(source, coverage, charge, wavelength_nm):
     probe = model.probe_weight(cells, assembly, params)
     energies = emission_energy_ev(assembly.edge_nm * assembly.edge_relative, params)
 
-    def one(cov, q):
-        weights = model.site_emission(cov, q, cells, assembly, probe, params)
+    def one(cov, q, d):
+        weights = model.site_emission(cov, q, cells, assembly, probe, params, d)
         return ensemble_spectrum(wavelength_nm, energies, weights, params.homogeneous_fwhm_mev)
 
-    return jax.vmap(one)(coverage, charge)
+    return jax.vmap(one)(coverage, charge, damage)
 
 
 @eqx.filter_jit
-def _peaks(source, coverage, charge, grid):
+def _peaks(source, coverage, charge, damage, grid):
     import jax
 
     from ..physics.spectra import peak_and_fwhm_nm
 
     return jax.vmap(lambda s: peak_and_fwhm_nm(grid, s))(_spectra(source, coverage, charge,
-                                                                  grid))
+                                                                  damage, grid))

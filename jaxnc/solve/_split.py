@@ -109,35 +109,40 @@ class ROS2AF(AbstractFactorizedRosenbrock):
     def step(self, terms, t0, t1, y0, args, solver_state, made_jump):
         h = t1 - t0
         x0 = (y0.coverage, y0.charge, y0.free_ligand)
-        rates, solve_w = _factorized(self._model(terms), args, GAMMA_ROS2 * h, x0, self)
+        model = self._model(terms)
+        d_damage = model.damage_rate(args)  # constant through the step: integrated exactly
+        rates, solve_w = _factorized(model, args, GAMMA_ROS2 * h, x0, self, y0.damage)
         f1 = rates(x0, at_start=True)
         k1, l1, bad1 = solve_w(f1)
         x_mid = tuple(x0[i] + h * k1[i] for i in range(3))
-        f2 = rates(x_mid)
+        f2 = rates(x_mid, damage=y0.damage + h * d_damage)  # the stage at t0 + h
         k2, l2, bad2 = solve_w(tuple(f2[i] - 2.0 * k1[i] for i in range(3))
                                + (f2[3] - 2.0 * l1,))
         x1 = tuple(x0[i] + h * (1.5 * k1[i] + 0.5 * k2[i]) for i in range(3))
         lost1 = y0.lost + h * jnp.sum(1.5 * l1 + 0.5 * l2)
-        y1 = State(*x1, lost1)
+        y1 = State(*x1, lost1, y0.damage + h * d_damage)
         bad = jnp.where(bad1 | bad2, jnp.inf, 0.0)
         err = State(*(0.5 * h * (k1[i] + k2[i]) + bad for i in range(3)),
-                    0.5 * h * jnp.sum(l1 + l2) + bad)
+                    0.5 * h * jnp.sum(l1 + l2) + bad, jnp.zeros_like(y0.damage))
         return y1, err, dict(y0=y0, y1=y1), None, diffrax.RESULTS.successful
 
 
-def _factorized(model, co, a, x0, opts):
+def _factorized(model, co, a, x0, opts, damage0):
     """The vector field split per cube `(d theta, d q, d c, escaped)` and
     `f -> W^-1 f` for `W = (I - a J_transport)(I - a J_local)` linearised at `x0`.
 
     `W^-1 f` returns `(k_theta, k_q, k_c)`, the per-cell escaped-ligand part `k_lost` and a
-    failure flag of the transport solve.
+    failure flag of the transport solve. The photodegradation `damage` (`damage0` at the
+    step's start) grows at a rate fixed through the step, so the solvers integrate it exactly
+    and pass each stage its value; it enters only the carriers (held in W: a W-method keeps
+    its order for any W).
     """
     # Non-local optics (excitons that move between cubes): their carriers are held at x0 in
     # W and recomputed on the whole lattice for every evaluation of the vector field.
-    held = None if model.optics.local else model.carriers(x0[0], x0[1], co)
+    held = None if model.optics.local else model.carriers(x0[0], x0[1], co, damage=damage0)
 
     def local(x):
-        return model.local_rates(x[0], x[1], x[2], co, held)
+        return model.local_rates(x[0], x[1], x[2], co, held, damage0)
 
     ones, zeros = jnp.ones_like(x0[0]), jnp.zeros_like(x0[0])
     cols = [jax.jvp(local, (x0,), (tuple(ones if j == k else zeros for j in range(3)),))[1]
@@ -152,14 +157,15 @@ def _factorized(model, co, a, x0, opts):
         k_lost = f[3] + a * sum(cols[j][3] * k[j] for j in range(3))
         return k, k_lost, bad
 
-    def rates(x, at_start=False):
+    def rates(x, at_start=False, damage=damage0):
         # Carriers from x on the whole lattice (an iterative solve starts from the held ones);
         # at x0 (`at_start`) they are the held ones.
         if held is None:
             carriers = None
         else:
-            carriers = held if at_start else model.carriers(x[0], x[1], co, guess=held)
-        d = model.local_rates(x[0], x[1], x[2], co, carriers)
+            carriers = held if at_start else model.carriers(x[0], x[1], co, guess=held,
+                                                            damage=damage)
+        d = model.local_rates(x[0], x[1], x[2], co, carriers, damage)
         return (d[0], d[1], d[2] + model.transport_rate(x[2], co), d[3])
 
     return rates, solve_w
@@ -186,7 +192,8 @@ def _ros34pw2_tableau():
     b_hat = np.array([3.7810903145819369e-1, -9.6042292212423178e-2, 0.5,
                       2.1793326075422950e-1])
     gi = np.linalg.inv(gam)
-    return g, a @ gi, np.diag(1.0 / np.diag(gam)) - gi, b @ gi, b_hat @ gi
+    nodes = a.sum(axis=1)  # stage times over h
+    return g, a @ gi, np.diag(1.0 / np.diag(gam)) - gi, b @ gi, b_hat @ gi, nodes
 
 
 class ROS34PW2AF(AbstractFactorizedRosenbrock):
@@ -198,16 +205,19 @@ class ROS34PW2AF(AbstractFactorizedRosenbrock):
         return 3
 
     def step(self, terms, t0, t1, y0, args, solver_state, made_jump):
-        g, a_t, c_t, m, m_hat = _ROS34PW2
+        g, a_t, c_t, m, m_hat, nodes = _ROS34PW2
         h = t1 - t0
         x0 = (y0.coverage, y0.charge, y0.free_ligand)
-        rates, solve_w = _factorized(self._model(terms), args, g * h, x0, self)
+        model = self._model(terms)
+        d_damage = model.damage_rate(args)  # constant through the step: integrated exactly
+        rates, solve_w = _factorized(model, args, g * h, x0, self, y0.damage)
         # u_j = g h k_j, so the c_ij / h u_j terms are c_ij g k_j: no division by h (a vmapped
         # solve steps finished batch members with h = 0, and 0 / 0 poisoned gradients).
         us, ls, ks, kls, bad = [], [], [], [], jnp.zeros((), bool)
         for i in range(4):
             x = tuple(x0[k] + sum(a_t[i, j] * us[j][k] for j in range(i)) for k in range(3))
-            f = rates(x, at_start=i == 0)  # stage 1 is at x0
+            f = rates(x, at_start=i == 0,  # stage 1 is at x0
+                      damage=y0.damage + nodes[i] * h * d_damage)
             rhs = tuple(f[k] + sum(c_t[i, j] * g * ks[j][k] for j in range(i))
                         for k in range(3)) + (
                 f[3] + sum(c_t[i, j] * g * kls[j] for j in range(i)),)
@@ -219,11 +229,12 @@ class ROS34PW2AF(AbstractFactorizedRosenbrock):
             bad = bad | fail
         x1 = tuple(x0[k] + sum(m[i] * us[i][k] for i in range(4)) for k in range(3))
         lost1 = y0.lost + jnp.sum(sum(m[i] * ls[i] for i in range(4)))
-        y1 = State(*x1, lost1)
+        y1 = State(*x1, lost1, y0.damage + h * d_damage)
         penalty = jnp.where(bad, jnp.inf, 0.0)
         dm = m - m_hat
         err = State(*(sum(dm[i] * us[i][k] for i in range(4)) + penalty for k in range(3)),
-                    jnp.sum(sum(dm[i] * ls[i] for i in range(4))) + penalty)
+                    jnp.sum(sum(dm[i] * ls[i] for i in range(4))) + penalty,
+                    jnp.zeros_like(y0.damage))
         return y1, err, dict(y0=y0, y1=y1), None, diffrax.RESULTS.successful
 
 
