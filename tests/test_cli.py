@@ -139,7 +139,7 @@ def test_reproduce_writes_the_table_and_figures(tmp_path):
     out = tmp_path / "rep"
     assert main(["reproduce", "hashimoto2024", "--out", str(out), "--quiet"]) == 0
     for name in ("activation.png", "cycles.png", "arrhenius.png", "lifetimes.png",
-                 "long_term.png", "action_dose.png"):
+                 "long_term.png", "action_dose.png", "spectra.png", "decays.png"):
         assert (out / name).read_bytes()[:4] == b"\x89PNG", name
     with open(out / "comparison.csv") as fh:
         rows = {r["quantity"]: r for r in csv.DictReader(fh)}
@@ -179,6 +179,22 @@ def test_reproduce_writes_the_table_and_figures(tmp_path):
     assert 0.0 <= float(rows[ratio]["model"]) < 0.1
     dose = "t90 at 1 mW/cm2 over t90 at 10 mW/cm2, 468 nm, 3D array"
     assert float(rows[dose]["model"]) >= 3.0
+    # Spectra (issue 13): the isolated and 2D peaks are calibration targets (to the fit's
+    # 0.01 nm); the dispersion's cubes emit as the isolated ones (no neighbours, no
+    # reabsorption: 513.0 nm against the paper's 515, a prediction missed by 2.0 nm); the 3D
+    # array redder than the 2D one (its 528 nm is a prediction the model misses: 521.4 nm,
+    # see docs/model.md); its
+    # peak moves < 1 nm between dark and lit (Fig. S5); the isolated FWHM inside the 12-42 nm
+    # of CsPbX3 nanocrystals; the dispersion's PLQY a calibration target (+-3 points).
+    check("PL peak, isolated cubes", 513.0, 0.05)
+    check("PL peak, 2D array", 519.0, 0.05)
+    assert float(rows["PL peak, dispersion"]["model"]) == pytest.approx(
+        float(rows["PL peak, isolated cubes"]["model"]), abs=0.01)
+    assert float(rows["PL peak, 3D array"]["model"]) > float(rows["PL peak, 2D array"]["model"])
+    assert abs(float(rows["PL peak of the 3D array after 3 h of light minus before"]
+                     ["model"])) < 1.0
+    assert 12.0 < float(rows["PL FWHM, isolated cubes"]["model"]) < 42.0
+    check("PLQY, dispersion", 64.9, 3.0)
 
 
 def test_reproduce_refuses_a_file_as_folder(tmp_path, capsys):

@@ -110,7 +110,8 @@ def test_sweep_csv_has_one_row_per_point(physics_map, tmp_path):
     rows = path.read_text().splitlines()
     header = rows[0].split(",")
     assert header[:2] == ["gap_nm", "ligand_nm"] and header[-2:] == ["status", "reason"]
-    for m in METRICS:
+    assert set(physics_map.metrics) == set(METRICS) - {"pl_peak_nm"}  # on request only
+    for m in physics_map.metrics:
         assert {m, f"d_{m}_d_gap_nm", f"d_{m}_d_ligand_nm"} <= set(header)
     assert len(rows) == 1 + 10
     best = physics_map.best("plqy_activated")
@@ -347,3 +348,21 @@ def test_design_command_writes_the_optimum(tmp_path):
     assert {"optimum", "value", "gradient", "constraints", "feasible", "starts"} <= set(result)
     assert 1.5 <= result["optimum"]["gap_nm"] <= 5.0
     assert len(result["starts"]) == 8
+
+
+@pytest.mark.slow  # ~40 s: its own compiled batch (a spectrum per point); the default-run
+# stand-in is tests/test_spectra.py's gradient check of the same spectrum_of_state.
+def test_sweep_pl_peak_is_the_solution_peak_and_its_gradient_the_differences(params):
+    h = 2e-3
+    r = sweep("supercrystal", params, gap_nm=[2.9 - h, 2.9, 2.9 + h], ligand_nm=[1.4],
+              metrics=["pl_peak_nm"], rtol=1e-8, atol=1e-11, progress=False)
+    assert (r.status == "ok").all(), r.reason
+    peaks = r.values["pl_peak_nm"].ravel()
+    sol = jaxnc.simulate(jaxnc.Assembly.supercrystal(4, 4, 4, gap_nm=2.9, ligand_nm=1.4),
+                         params, "light 3h; dark 100h; light 3h", model="mean_field", rtol=1e-8,
+                         atol=1e-11)
+    light_end = sol.step_slice(0).stop - 1
+    assert peaks[1] == pytest.approx(float(sol.pl_peak_nm[light_end]), abs=1e-4)
+    fd = (peaks[2] - peaks[0]) / (2 * h)  # ~1e-5 nm read-out noise / 4e-3 nm: 1e-2 relative
+    assert abs(fd) > 0.05
+    assert r.gradients["d_pl_peak_nm_d_gap_nm"].ravel()[1] == pytest.approx(fd, rel=2e-2)

@@ -40,8 +40,13 @@ def setup():
 # Parameters with no effect on this protocol's final PLQY: the size exponent multiplies
 # log(L/9.8) = 0 for monodisperse cubes.
 NO_EFFECT = {"cross_section_size_exponent",
-             # PL spectra only: no effect on the PLQY.
-             "emission_bulk_ev", "confinement_ev_nm2", "homogeneous_fwhm_mev"}
+             # Cubes in solution only.
+             "dispersion_free_ligand",
+             # The coupling shifts emission and absorption edge alike (reabsorption does not
+             # see it), and both layers of this lattice have the same neighbours, so the
+             # same energy: no downhill transfer between them (tests/test_spectra.py checks
+             # the coupling's derivatives).
+             "coupling_mev", "coupling_decay_nm", "vacuum_decay_nm"}
 
 
 GEOMETRY = ("gap_nm", "ligand_nm", "edge_nm")
@@ -59,6 +64,10 @@ def test_grad_wrt_every_parameter_and_the_geometry_matches_finite_differences(se
     # Every finite-difference evaluation (4 per parameter or length) in one vmapped solve.
     names = [n for n in PARAMETER_INFO if n not in NO_EFFECT]
     steps = {n: 1e-2 * abs(float(getattr(params, n))) for n in names}
+    # The absorption edge's onset is smoothed over 20 meV (~4 nm at 513 nm), and reabsorption
+    # reads it at the emission energies, on that curved part: 1 % (5 nm) leaves 1.4e-4 of
+    # Richardson truncation, 0.2 % (1 nm) 2e-7 (measured).
+    steps["absorption_edge_nm"] = 2e-3 * float(params.absorption_edge_nm)
     shifts = (1.0, -1.0, 0.5, -0.5)
     points = [(params.replace(**{n: float(getattr(params, n)) + s * steps[n]}), geometry0)
               for n in names for s in shifts]
@@ -70,7 +79,7 @@ def test_grad_wrt_every_parameter_and_the_geometry_matches_finite_differences(se
     for name in PARAMETER_INFO:
         g = float(getattr(grads, name))
         if name in NO_EFFECT:
-            assert g == 0.0
+            assert abs(g) < 1e-15, name  # zero up to round-off (shifts that cancel)
             continue
         x = float(getattr(params, name))
         fd = _richardson_of(*values[names.index(name)], steps[name])

@@ -55,8 +55,13 @@ METRICS: dict[str, Metric] = {m.name: m for m in (
     Metric("ligand_lost_fraction", "fraction",
            "ligand escaped from the assembly by the protocol's end, over the ligand it started "
            "with", "min"),
+    Metric("pl_peak_nm", "nm",
+           "PL peak wavelength at the end of the first light step (coupling, downhill transfer "
+           "and reabsorption; 'max' is only a convention: give the goal a colour calls for)",
+           "max"),
 )}
-DEFAULT_METRICS = tuple(METRICS)
+#: Every metric but `pl_peak_nm` (on request: a spectrum per point costs more than the rest).
+DEFAULT_METRICS = tuple(m for m in METRICS if m != "pl_peak_nm")
 
 # Flags per metric (decoded by `reason`).
 OK, EXTRAPOLATED, UNDEFINED = 0, 1, 2
@@ -157,7 +162,9 @@ def evaluate(metrics: tuple[str, ...], kinds: tuple[str, ...], local_times_h, ob
     - `metrics`: names (checked with [`check_metrics`][]).
     - `kinds`: the protocol's step kinds.
     - `local_times_h`: `(n_steps, K)` saved times from each step's start (h).
-    - `obs`: observables as returned by `solve_at`, leaves `(n_steps, K)`.
+    - `obs`: observables as returned by `solve_at`, leaves `(n_steps, K)`; with
+      `pl_peak_nm` among the metrics, also `obs["pl_peak_nm"]`, the peak at the end of the
+      first light step (a scalar, from the caller).
     - `plqy_rate_per_h`: dPLQY/dt at the saved states, `(n_steps, K)` (1/h).
 
     **Returns:** `(values, flags)`, arrays of shape `(len(metrics),)`; flags are `OK`,
@@ -205,6 +212,8 @@ def evaluate(metrics: tuple[str, ...], kinds: tuple[str, ...], local_times_h, ob
         elif name == "cycle_repeatability":
             maxima = jnp.stack([jnp.max(plqy[k]) for k in lights])
             value = (maxima[-1] - maxima[0]) / (len(lights) - 1)
+        elif name == "pl_peak_nm":
+            value = obs["pl_peak_nm"]
         elif name == "ligand_lost_fraction":
             total0 = (obs["ligand_adsorbed"][0, 0] + obs["ligand_free"][0, 0]
                       + obs["ligand_lost"][0, 0])

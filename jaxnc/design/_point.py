@@ -49,9 +49,22 @@ class PointProblem(eqx.Module):
         ys, obs, codes, _ = solve_at(self.model, asm, self.params, proto, self.settings,
                                      self.local_times_h)
         rate = self._plqy_rate(asm, proto, ys)
+        if "pl_peak_nm" in self.metrics:
+            obs = dict(obs, pl_peak_nm=self._peak(asm, ys, proto.kinds.index("light")))
         values, flags = evaluate(self.metrics, proto.kinds, self.local_times_h, obs, rate)
         values = jnp.where(jnp.all(codes == 0), values, jnp.nan)
         return values, (values, flags, codes)
+
+    def _peak(self, asm, ys, step):
+        """PL peak (nm) of the state saved last in protocol step `step`."""
+        from ..physics.spectra import DEFAULT_GRID_NM, peak_and_fwhm_nm
+        from ..solve._solution import spectrum_of_state
+
+        y = jax.tree.map(lambda leaf: leaf[step, -1], ys)
+        grid = jnp.linspace(*DEFAULT_GRID_NM)
+        spectrum = spectrum_of_state(self.model, asm, self.params, y.coverage, y.charge,
+                                     y.damage, grid)
+        return peak_and_fwhm_nm(grid, spectrum)[0]
 
     def _plqy_rate(self, asm, proto, ys):
         """dPLQY/dt (1/h) at every saved state: the vector field pushed through the PLQY."""

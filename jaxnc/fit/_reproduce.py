@@ -20,7 +20,7 @@ from ._data import Curve, Dataset
 from ._kinetics import KineticsResult, kinetics
 
 __all__ = ["Reproduction", "hashimoto2024", "reference_hashimoto2024", "dark_decay_kinetics",
-           "activation_times"]
+           "activation_times", "spectral_assemblies", "spectral_states"]
 
 CYCLE = "light 468nm 3h; dark 600h"
 DECAY_TEMPERATURES_K = (298.15, 308.15, 318.15, 328.15)
@@ -45,7 +45,9 @@ class Reproduction:
     Arrhenius line), `rows` (the comparison table: dicts with `quantity`, `unit`, `paper`,
     `model`, `difference`, `note`), `model` (model name), `action` and `dose`
     ([`activation_times`][] against wavelength at 10 mW/cm² and against irradiance at
-    468 nm)."""
+    468 nm), `spectral` ([`spectral_states`][]: the preparations' start spectra and the parts
+    of the red shift), `decays` (`t_ns`, and the 3D array's normalised PL decay `dark` and
+    after 3 h of light `lit`); `solutions` also holds `spectrum_3d_lit`."""
 
     solutions: dict
     kinetics: KineticsResult
@@ -53,6 +55,8 @@ class Reproduction:
     model: str
     action: dict | None = None
     dose: dict | None = None
+    spectral: dict | None = None
+    decays: dict | None = None
 
     def table_markdown(self) -> str:
         lines = ["| quantity | unit | paper | model | model - paper | note |",
@@ -97,6 +101,85 @@ def dark_decay_kinetics(params: Parameters, model: str = "mean_field"):
         curves.append(Curve(f"{temp:g} K", t, np.asarray(sol.plqy)[dark],
                             light=np.zeros(t.size), temperature_k=np.full(t.size, temp)))
     return kinetics(Dataset(tuple(curves), source="simulated dark decays"), law="pso"), sols
+
+
+#: The PRNG key of the edge-length draw (9.8 +- 1.1 nm, the paper's TEM) of the spectral states.
+SPECTRAL_KEY = 0
+#: The PL decay times (ns) of the reproduction's decay figure.
+DECAY_TIMES_NS = tuple(float(t) for t in np.linspace(0.0, 100.0, 201))
+
+
+def spectral_assemblies() -> dict:
+    """The four preparations with the paper's size spread (one fixed draw): isolated cubes
+    (64), the 2D array (8x8), the 3D array (8x8x4) and the dispersion (64)."""
+    import jax
+
+    key = jax.random.PRNGKey(SPECTRAL_KEY)
+    return {"isolated": Assembly.isolated(64, edge_sd_nm=1.1, key=key),
+            "dispersion": Assembly.dispersion(64, edge_sd_nm=1.1, key=key),
+            "2d": Assembly.monolayer(edge_sd_nm=1.1, key=key),
+            "3d": Assembly.supercrystal(edge_sd_nm=1.1, key=key)}
+
+
+def _start_optics(model, assembly, params, grid):
+    """Observed PLQY, lifetime (ns), spectrum on `grid`, peak and FWHM (nm) of the start
+    state: no solve in time (the start is the dark state)."""
+    import equinox as eqx
+    import jax.numpy as jnp
+
+    from ..physics.spectra import peak_and_fwhm_nm
+    from ..solve._solution import spectrum_of_state
+
+    @eqx.filter_jit
+    def run(model, assembly, params, grid):
+        cells = model.cells(assembly, params)
+        y = model.initial_state(cells, params)
+        obs = model.observables(y, cells, model.probe_weight(cells, assembly, params), params)
+        spectrum = spectrum_of_state(model, assembly, params, y.coverage, y.charge, y.damage,
+                                     grid)
+        peak, fwhm = peak_and_fwhm_nm(grid, spectrum)
+        return obs["plqy"], obs["lifetime_ns"], spectrum, peak, fwhm
+
+    out = run(model, assembly, params, jnp.asarray(grid, dtype=float))
+    return dict(zip(("plqy", "lifetime_ns", "spectrum", "peak_nm", "fwhm_nm"),
+                    (np.asarray(v) if i == 2 else float(v) for i, v in enumerate(out)),
+                    strict=True))
+
+
+def spectral_states(params: Parameters, model: str = "mean_field") -> dict:
+    """The start (dark) state of every preparation of [`spectral_assemblies`][]
+    (`states[name]`: `plqy`, `lifetime_ns`, `spectrum` on `grid`, `peak_nm`, `fwhm_nm`); the
+    3D array after 3 h of 468 nm light (`lit_3d`, a `Solution` saved at 0 and 3 h) and its
+    peak `lit_peak_nm`; and the parts of the 2D and 3D arrays' red shift (`shares[name]
+    [process]`, nm: the peak with the process on minus off, for "coupling", "reabsorption"
+    and "downhill"; downhill transfer needs cubes of their own, so its part is the `field`
+    model's whatever `model` is)."""
+    from ..models import FieldModel, get_model
+    from ..physics import ExcitonFieldOptics
+    from ..physics.spectra import DEFAULT_GRID_NM
+    from ..solve import simulate
+
+    grid = np.linspace(*DEFAULT_GRID_NM)
+    m = get_model(model) if isinstance(model, str) else model
+    assemblies = spectral_assemblies()
+    states, shares = {}, {}
+    for name, asm in assemblies.items():
+        states[name] = _start_optics(m, asm, params, grid)
+        if name not in ("2d", "3d"):
+            continue
+
+        def peak(p, mod=m, a=asm):
+            return _start_optics(mod, a, p, grid)["peak_nm"]
+
+        shares[name] = dict(
+            coupling=states[name]["peak_nm"] - peak(params.replace(coupling_mev=0.0)),
+            reabsorption=(states[name]["peak_nm"]
+                          - peak(params.replace(reabsorption_path_factor=0.0))),
+            downhill=peak(params, FieldModel()) - peak(params, FieldModel(
+                optics=ExcitonFieldOptics(downhill=False))))
+    lit = simulate(assemblies["3d"], params, "light 468nm 3h", model=model, saves_per_step=2)
+    return dict(grid=grid, states=states, shares=shares, lit_3d=lit,
+                lit_peak_nm=float(lit.pl_peak_nm[-1]))
 
 
 def _time_to_level(t, y, level):
@@ -166,26 +249,30 @@ def hashimoto2024(model: str = "mean_field", progress=print) -> Reproduction:
     params = Parameters.hashimoto2024()
     sc, iso, mono = Assembly.supercrystal(), Assembly.isolated(), Assembly.monolayer()
     sols = {}
-    say(f"[1/5] 3D array, isolated cubes and 2D array through '{CYCLE}' ({model})")
+    say(f"[1/6] 3D array, isolated cubes and 2D array through '{CYCLE}' ({model})")
     sols["3d"] = simulate(sc, params, CYCLE, model=model, saves_per_step=SAVES)
     sols["isolated"] = simulate(iso, params, CYCLE, model=model, saves_per_step=SAVES)
     sols["2d"] = simulate(mono, params, CYCLE, model=model, saves_per_step=SAVES)
-    say("[2/5] three light/dark cycles of the 3D array")
+    say("[2/6] three light/dark cycles of the 3D array")
     sols["cycles"] = simulate(sc, params, "; ".join([CYCLE] * 3), model=model,
                               saves_per_step=201)
-    say(f"[3/5] dark decays at {', '.join(f'{t:g}' for t in DECAY_TEMPERATURES_K)} K, "
+    say(f"[3/6] dark decays at {', '.join(f'{t:g}' for t in DECAY_TEMPERATURES_K)} K, "
         f"pseudo-second-order fits and Arrhenius")
     kin, decays = dark_decay_kinetics(params, model)
     sols.update(decays)
-    say("[4/5] 6000 h of continuous light")
+    say("[4/6] 6000 h of continuous light")
     sols["long_term"] = simulate(sc, params, "light 468nm 6000h", model=model,
                                  saves_per_step=201)
-    say(f"[5/5] activation against wavelength ({ACTION_WAVELENGTHS_NM[0]:g}-"
+    say(f"[5/6] activation against wavelength ({ACTION_WAVELENGTHS_NM[0]:g}-"
         f"{ACTION_WAVELENGTHS_NM[-1]:g} nm at 10 mW/cm2) and irradiance "
         f"({DOSE_IRRADIANCES_MW_CM2[0]:g}-{DOSE_IRRADIANCES_MW_CM2[-1]:g} mW/cm2 at 468 nm)")
     action = activation_times(params, sc, wavelengths_nm=ACTION_WAVELENGTHS_NM, model=model)
     dose = activation_times(params, sc, irradiances_mw_cm2=DOSE_IRRADIANCES_MW_CM2,
                             model=model)
+    say("[6/6] PL spectra of the four preparations (9.8 +- 1.1 nm cubes), the parts of the "
+        "red shift, PL decays of the 3D array")
+    spectral = spectral_states(params, model)
+    sols["spectrum_3d_lit"] = spectral["lit_3d"]
 
     def plqy(name, k=0):
         return 100 * np.asarray(sols[name].plqy)[sols[name].step_slice(k)]
@@ -203,9 +290,11 @@ def hashimoto2024(model: str = "mean_field", progress=print) -> Reproduction:
         _row("initial PLQY, 3D array", "%", states["array_3d"]["plqy_percent"]["mean"],
              float(light3d[0]), "calibration target (one start state for every preparation)"),
         _row("initial PLQY, 2D array", "%", states["array_2d"]["plqy_percent"]["mean"],
-             float(plqy("2d")[0]), "calibration target; ordering from exciton transfer"),
+             float(plqy("2d")[0]),
+             "calibration target; ordering from exciton transfer and reabsorption"),
         _row("initial PLQY, isolated cubes", "%", states["isolated"]["plqy_percent"]["mean"],
-             float(plqy("isolated")[0]), "calibration target; no transfer between cubes"),
+             float(plqy("isolated")[0]),
+             "calibration target; no transfer between cubes, no reabsorption"),
         _row("maximum PLQY under 468 nm light, 3D array", "%",
              photo["array_3d"]["plqy_max_percent"]["mean"], float(light3d.max()),
              "calibration target"),
@@ -251,4 +340,44 @@ def hashimoto2024(model: str = "mean_field", progress=print) -> Reproduction:
              t90_1 / t90_10, "prediction: activation follows the absorbed photons (dose "
              "curve); the paper states no irradiance, 10 mW/cm2 is assumed"),
     ]
-    return Reproduction(sols, kin, rows, model, action, dose)
+    rows += _spectral_rows(ref, spectral, params)
+    decay = np.asarray(spectral["lit_3d"].pl_decay(DECAY_TIMES_NS))
+    decays = dict(t_ns=np.asarray(DECAY_TIMES_NS), dark=decay[0], lit=decay[-1])
+    return Reproduction(sols, kin, rows, model, action, dose, spectral, decays)
+
+
+def _spectral_rows(ref, spectral, params) -> list[dict]:
+    start, shares = spectral["states"], spectral["shares"]
+    states = ref["states"]
+    names = {"isolated": ("isolated cubes", "isolated", "calibration target (emission_bulk_ev)"),
+             "dispersion": ("dispersion", "dispersion", "prediction (no coupling, no "
+                            "reabsorption in a dilute dispersion)"),
+             "2d": ("2D array", "array_2d", "calibration target (coupling_mev)"),
+             "3d": ("3D array", "array_3d", "prediction")}
+    rows = [_row(f"PL peak, {label}", "nm", float(states[key]["lambda_max_nm"]),
+                 start[k]["peak_nm"], note) for k, (label, key, note) in names.items()]
+    for k in ("2d", "3d"):
+        sh = shares[k]
+        rows.append(_row(f"parts of the {k.upper()} array's red shift: coupling / downhill "
+                         f"transfer / reabsorption", "nm", "mini-bands",
+                         f"{sh['coupling']:.2f} / {sh['downhill']:.2f} / "
+                         f"{sh['reabsorption']:.2f}",
+                         "each process on minus off (downhill: field model)"))
+    rows += [
+        _row("PL peak of the 3D array after 3 h of light minus before", "nm", 0.0,
+             spectral["lit_peak_nm"] - start["3d"]["peak_nm"],
+             "paper: unchanged (Fig. S5); prediction"),
+        _row("PL FWHM, isolated cubes", "nm", "12-42 (CsPbX3)",
+             start["isolated"]["fwhm_nm"],
+             "literature: Protesescu et al., Nano Lett. 2015, 15, 3692 (recalled); paper: not "
+             "stated; prediction"),
+        _row("PLQY, dispersion", "%", float(states["dispersion"]["plqy_percent"]),
+             100 * start["dispersion"]["plqy"],
+             "calibration target (dispersion_free_ligand)"),
+        _row("average PL lifetime, dispersion", "ns",
+             float(ref["lifetimes_ns"]["dilute_dispersion"]),
+             start["dispersion"]["lifetime_ns"],
+             f"prediction: k_r = {float(params.k_radiative_per_ns):.4g} /ns, the films' "
+             f"(one radiative rate)"),
+    ]
+    return rows

@@ -24,7 +24,7 @@ from .._errors import ParameterError, is_concrete
 
 __all__ = ["Assembly"]
 
-_KINDS = ("isolated", "monolayer", "supercrystal", "custom")
+_KINDS = ("isolated", "monolayer", "supercrystal", "dispersion", "custom")
 
 
 def _scalar(value) -> Array:
@@ -41,7 +41,7 @@ class Assembly(eqx.Module):
     """A lattice assembly of CsPbBr3 nanocubes.
 
     Build one with a factory: [`Assembly.supercrystal`][], [`Assembly.monolayer`][],
-    [`Assembly.isolated`][] or [`Assembly.from_mask`][].
+    [`Assembly.isolated`][], [`Assembly.dispersion`][] or [`Assembly.from_mask`][].
 
     **Fields:**
 
@@ -252,6 +252,44 @@ class Assembly(eqx.Module):
             on_substrate=False,
             kind="isolated",
         )
+
+    @classmethod
+    def dispersion(
+        cls,
+        n: int = 16,
+        *,
+        edge_nm: float = 9.8,
+        gap_nm: float = 3.0,
+        ligand_nm: float = 1.6,
+        edge_sd_nm: float = 0.0,
+        key: Array | None = None,
+    ) -> Assembly:
+        """`n` cubes dispersed in toluene, the state before deposition (H2024: PLQY 64.9 %,
+        lifetime 15.2 ns, 515 nm): no neighbours, and free DDAB in the solution around every
+        cube (`Parameters.dispersion_free_ligand`), at adsorption equilibrium from the start
+        (the models' `initial_state`). No face is open: ligand that desorbs stays in the
+        solution. Dilute: no reabsorption. `gap_nm` and `ligand_nm` only enter the ligand
+        kinetics' steric factors, as for isolated cubes.
+        """
+        if int(n) != n or n < 1:
+            raise ParameterError(f"Assembly n must be a positive integer, got {n}")
+        iso = cls.from_mask(
+            np.ones((int(n), 1, 1), dtype=bool),
+            edge_nm=edge_nm,
+            gap_nm=gap_nm,
+            ligand_nm=ligand_nm,
+            edge_sd_nm=edge_sd_nm,
+            key=key,
+            connected=False,
+            on_substrate=False,
+            kind="dispersion",
+        )
+        return eqx.tree_at(lambda a: a.open_faces, iso, jnp.zeros_like(iso.open_faces))
+
+    @property
+    def in_solution(self) -> bool:
+        """Whether the cubes are dispersed in a ligand solution (`Assembly.dispersion`)."""
+        return self.kind == "dispersion"
 
     # ---------------------------------------------------------------------------- properties
     @property

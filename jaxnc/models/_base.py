@@ -22,6 +22,8 @@ from ..physics.ageing import AbstractAgeing, PhotoDegradation
 from ..physics.excitons import ExcitonFieldOptics
 from ..physics.generation import AbstractGeneration, BeerLambertGeneration
 from ..physics.optics import AbstractOptics
+from ..physics.reabsorption import reabsorbed_fraction, recycled
+from ..physics.spectra import FWHM_PER_SIGMA
 from ..physics.transport import AbstractTransport, HinderedLatticeDiffusion
 from ..physics.trapping import AbstractTrapCharging, SurfaceTrapCharging
 
@@ -43,6 +45,15 @@ class Cells(eqx.Module):
       nanospace that can hold free ligand.
     - `links`: per axis, the number of shared faces between neighbouring cells.
     - `pitch_nm`: centre-to-centre distance of face-sharing cubes (edge + gap).
+    - `energy_ev`: mean emission energy of a cell's cubes (eV; confinement and coupling to
+      neighbours, `jaxnc.physics.spectra.site_energies_ev`): downhill exciton transfer.
+    - `edge_shift_ev`: mean coupling shift of a cell's cubes (eV, negative): their absorption
+      edge, for reabsorption.
+    - `film_cubes`: mean thickness (cubes) of the film a cell's cubes sit in, 0 for cubes
+      sharing no face (`jaxnc.physics.reabsorption`).
+    - `edge_nm`: mean cube edge of the assembly (nm).
+    - `solution_ligand`: free ligand in the solution around each cube (ML per cube), for
+      cubes dispersed in a ligand solution (`Assembly.dispersion`), else 0.
     """
 
     weight: Float[Array, ...]
@@ -54,6 +65,11 @@ class Cells(eqx.Module):
     confined: Float[Array, ...]
     links: tuple[Float[Array, ...], ...]
     pitch_nm: Float[Array, ""]
+    energy_ev: Float[Array, ...]
+    edge_shift_ev: Float[Array, ...]
+    film_cubes: Float[Array, ...]
+    edge_nm: Float[Array, ""]
+    solution_ligand: Float[Array, ...]
 
     @property
     def occupied(self):
@@ -112,16 +128,31 @@ class AbstractModel(eqx.Module):
     # ---------------------------------------------------------------------------------------
     def initial_state(self, cells: Cells, params: Parameters) -> State:
         """Coverage `coverage_initial`, no charge, free ligand in proportion to enclosure, no
-        damage."""
+        damage; cubes in a ligand solution (`Cells.solution_ligand > 0`) start at adsorption
+        equilibrium with it in the dark at 298.15 K."""
         occ = cells.weight > 0
         zeros = jnp.zeros_like(cells.weight)
+        in_solution = cells.solution_ligand > 0
         return State(
-            coverage=jnp.where(occ, params.coverage_initial, 0.0),
+            coverage=jnp.where(occ, jnp.where(in_solution, self._dark_equilibrium(cells, params),
+                                              params.coverage_initial), 0.0),
             charge=zeros,
-            free_ligand=jnp.where(occ, params.free_ligand_initial * cells.enclosure, 0.0),
+            free_ligand=jnp.where(occ, jnp.where(in_solution, cells.solution_ligand,
+                                                 params.free_ligand_initial * cells.enclosure),
+                                  0.0),
             lost=jnp.zeros(()),
             damage=zeros,
         )
+
+    def _dark_equilibrium(self, cells: Cells, params: Parameters):
+        """Coverage at which adsorption from `solution_ligand` balances desorption, no charge,
+        298.15 K: the root in [0, 1] of `k_a c (1 - theta) = k_d theta^2`, `K = k_a c / k_d`
+        (the steric factor cancels; the dilution is the reference gap's)."""
+        gap = params.gap_reference_nm
+        k_ads, k_des = self.adsorption.rate_constants_per_h(gap, 0.0, 298.15, params)
+        k = k_ads * cells.solution_ligand / k_des
+        k = jnp.where(cells.solution_ligand > 0, k, 1.0)  # films: unused, and sqrt(0) has no
+        return 0.5 * (jnp.sqrt(k * k + 4.0 * k) - k)  # derivative (NaN through `where`)
 
     def coefficients(
         self, cells: Cells, assembly: Assembly, params: Parameters, wavelength_nm,
@@ -216,11 +247,22 @@ class AbstractModel(eqx.Module):
         """Per-cell values per cube on the lattice sites; default: a cell is a site."""
         return jnp.where(assembly.mask, per_cube, 0.0)
 
+    def reabsorbed(self, emission, cells: Cells, params: Parameters):
+        """Emission-weighted fraction of the cubes' light that the film reabsorbs
+        (`jaxnc.physics.reabsorption`); `emission` per cube of each cell."""
+        sigma = 1e-3 * params.homogeneous_fwhm_mev / FWHM_PER_SIGMA
+        p = reabsorbed_fraction(cells.energy_ev, sigma, cells.film_cubes, cells.edge_shift_ev,
+                                cells.edge_nm, cells.pitch_nm, self.generation, params)
+        w = jnp.where(cells.occupied, cells.weight * emission, 0.0)
+        return jnp.sum(w * p) / jnp.sum(w)
+
     def observables(self, y: State, cells: Cells, probe_weight, params: Parameters) -> dict:
-        """Ensemble PLQY (fraction), average lifetime (ns) and ligand totals (ML)."""
+        """Ensemble PLQY (fraction) and average lifetime (ns) as observed (photon recycling
+        in films included, `jaxnc.physics.reabsorption`) and ligand totals (ML)."""
         occ = cells.occupied
-        plqy, lifetime = self.optics.observe(y.coverage, y.charge, cells, probe_weight, params,
-                                             y.damage)
+        plqy, lifetime, emission = self.optics.probe_response(
+            y.coverage, y.charge, cells, probe_weight, params, y.damage)
+        plqy, lifetime = recycled(plqy, lifetime, self.reabsorbed(emission, cells, params))
         return dict(
             plqy=plqy,
             lifetime_ns=lifetime,

@@ -6,6 +6,8 @@ from typing import ClassVar
 
 from ..geometry import Assembly
 from ..parameters import Parameters
+from ..physics.reabsorption import film_thickness_cubes
+from ..physics.spectra import site_coupling_shift_ev, site_energies_ev
 from ._base import AbstractModel, Cells
 
 __all__ = ["FieldModel"]
@@ -28,4 +30,10 @@ class FieldModel(AbstractModel):
             confined=(assembly.shared_faces > 0).astype(float),
             links=(assembly.link_x, assembly.link_y, assembly.link_z),
             pitch_nm=assembly.pitch_nm,
+            energy_ev=site_energies_ev(assembly, params),
+            edge_shift_ev=site_coupling_shift_ev(assembly, params),
+            film_cubes=film_thickness_cubes(assembly),
+            edge_nm=assembly.edge_nm,
+            solution_ligand=(params.dispersion_free_ligand if assembly.in_solution else 0.0)
+            * assembly.mask,
         )

@@ -14,6 +14,8 @@ import jax.numpy as jnp
 
 from ..geometry import Assembly
 from ..parameters import Parameters
+from ..physics.reabsorption import film_thickness_cubes
+from ..physics.spectra import site_coupling_shift_ev, site_energies_ev
 from ._base import AbstractModel, Cells
 
 __all__ = ["MeanFieldModel"]
@@ -43,6 +45,12 @@ class MeanFieldModel(AbstractModel):
             confined=layer_mean((assembly.shared_faces > 0).astype(float)),
             links=(jnp.sum(assembly.link_z, axis=(0, 1)),),
             pitch_nm=assembly.pitch_nm,
+            energy_ev=layer_mean(site_energies_ev(assembly, params)),
+            edge_shift_ev=layer_mean(site_coupling_shift_ev(assembly, params)),
+            film_cubes=layer_mean(film_thickness_cubes(assembly)),
+            edge_nm=assembly.edge_nm,
+            solution_ligand=(params.dispersion_free_ligand if assembly.in_solution else 0.0)
+            * (count > 0),
         )
 
     def _to_sites(self, per_cube, cells, assembly, params):

@@ -76,6 +76,20 @@ PARAMETER_INFO: dict[str, tuple[str, str]] = {
         "confinement energy times edge squared: E = E_bulk + C / L^2 (PL spectra)",
     ),
     "homogeneous_fwhm_mev": ("positive", "room-temperature PL linewidth of one cube (PL spectra)"),
+    "coupling_mev": (
+        "nonnegative",
+        "electronic coupling of face-sharing cubes across a ligand-filled gap_reference gap",
+    ),
+    "coupling_decay_nm": ("positive", "decay length of the coupling through the ligand shells"),
+    "vacuum_decay_nm": ("positive", "decay length of the coupling through empty gap room"),
+    "reabsorption_path_factor": (
+        "nonnegative",
+        "film thicknesses emitted light travels in the film before it leaves (reabsorption)",
+    ),
+    "dispersion_free_ligand": (
+        "nonnegative",
+        "free ligand in solution per cube of a dispersion (monolayer equivalents)",
+    ),
     "photodegradation_per_photon": (
         "nonnegative",
         "quenching sites created per absorbed photon, in units of traps_per_cube (ageing)",
@@ -124,6 +138,11 @@ class Parameters(eqx.Module):
     emission_bulk_ev: Float[Array, ""] = eqx.field(converter=_scalar)
     confinement_ev_nm2: Float[Array, ""] = eqx.field(converter=_scalar)
     homogeneous_fwhm_mev: Float[Array, ""] = eqx.field(converter=_scalar)
+    coupling_mev: Float[Array, ""] = eqx.field(converter=_scalar)
+    coupling_decay_nm: Float[Array, ""] = eqx.field(converter=_scalar)
+    vacuum_decay_nm: Float[Array, ""] = eqx.field(converter=_scalar)
+    reabsorption_path_factor: Float[Array, ""] = eqx.field(converter=_scalar)
+    dispersion_free_ligand: Float[Array, ""] = eqx.field(converter=_scalar)
     photodegradation_per_photon: Float[Array, ""] = eqx.field(converter=_scalar)
 
     def __check_init__(self):

@@ -39,6 +39,16 @@ exciton density `n` under generation `G` solves the linear, screened-Poisson-lik
 `k_i` each cube's own decay (its traps included): symmetric positive definite, solved
 matrix-free by conjugate gradients (lineax, differentiable by its implicit rule) with the
 exact inverse for uniform `k` on a full box (a DCT-II diagonalisation) as preconditioner.
+
+**Cubes of different energy** (size spread, fewer coupled neighbours at a surface): transfer
+from `i` to `j` runs at `k_ij = k_ET f_ij exp(-(E_j - E_i) / 2kT)` with
+`f_ij = exp(-(E_j - E_i)^2 / 4 s^2) / cosh((E_j - E_i) / 2kT)`: the overlap of two Gaussian
+homogeneous lines of standard deviation `s` (`homogeneous_fwhm_mev`) and detailed balance,
+`k_ij / k_ji = exp(-(E_j - E_i) / kT)`, so excitons drift downhill to larger, redder cubes
+(de Weerd et al., J. Phys. Chem. C 2016, energy transfer between CsPbBr3 nanocrystals of
+different size). `kT` at 298.15 K, the temperature of the optical measurements. With
+`v_i = n_i / s_i`, `s_i = exp(-E_i / 2kT)`, the problem is again symmetric positive definite
+(the faces carry `k_ET f_ij`), solved as above; equal energies give `f = 1` exactly.
 """
 
 from __future__ import annotations
@@ -53,9 +63,11 @@ from jax.scipy.fft import dctn, idctn
 
 from .._errors import ParameterError, is_concrete
 from .optics import AbstractOptics, active_trap_fraction, probe_per_cube
+from .spectra import FWHM_PER_SIGMA
 from .transport import _net_inflow
 
-__all__ = ["forster_rate_per_ns", "poisson_probabilities", "trap_count_bound", "plqy_poisson",
+__all__ = ["BOLTZMANN_EV_PER_K", "OPTICS_TEMPERATURE_K", "Transfer", "transfer",
+           "forster_rate_per_ns", "poisson_probabilities", "trap_count_bound", "plqy_poisson",
            "pl_decay_poisson", "average_lifetime_poisson_ns", "neumann_eigenvalues",
            "steady_state_excitons", "neighbour_count", "ExcitonOptics", "exciton_optics",
            "pl_decay", "ExcitonFieldOptics"]
@@ -194,6 +206,63 @@ def neighbour_count(links, shape):
     return z
 
 
+BOLTZMANN_EV_PER_K = 8.617333262e-5
+#: Temperature (K) of the optical measurements (transfer's detailed balance).
+OPTICS_TEMPERATURE_K = 298.15
+
+
+class Transfer(eqx.Module):
+    """Exciton transfer between cubes, face by face (module docstring): `links` the faces'
+    symmetric factors `links_ij f_ij` (per axis, with `k_et` their rate scale, 1/ns), `out`
+    each cube's total transfer-out rate (1/ns), `base` what is subtracted from `1/h` to give
+    the lattice problem's own decay (`z k_ET` for equal energies), `scale` the symmetrising
+    `s_i` (1 for equal energies)."""
+
+    links: tuple
+    k_et: jax.Array
+    out: jax.Array
+    base: jax.Array
+    scale: jax.Array
+
+
+def transfer(links, k_et_per_ns, occupied, weight=None, neighbours=None, energies_ev=None,
+             sigma_ev=None, temperature_k: float = OPTICS_TEMPERATURE_K) -> Transfer:
+    """[`Transfer`][] of cubes exchanging excitons over `links` (per-axis face counts between
+    cells) at `k_et_per_ns` per face for equal energies; `energies_ev` per cell (None: all
+    equal), `sigma_ev` the homogeneous line's standard deviation (spectral overlap).
+    `weight`: cubes per cell; `neighbours`: face-sharing neighbours per cube (default from
+    `links`), which may include faces within a cell (a mean-field layer), always between
+    equal energies."""
+    occ = occupied
+    w = jnp.where(occ, 1.0 if weight is None else weight, 1.0)
+    z = neighbour_count(links, occ.shape) if neighbours is None else neighbours
+    k = jnp.asarray(k_et_per_ns, dtype=float)
+    if energies_ev is None:
+        return Transfer(tuple(links), k, z * k, z * k, jnp.ones(occ.shape))
+    kt = BOLTZMANN_EV_PER_K * temperature_k
+    e = jnp.where(occ, energies_ev, 0.0)
+    mean = jnp.sum(jnp.where(occ, e, 0.0)) / jnp.maximum(jnp.sum(occ), 1)
+    e = jnp.where(occ, e, mean)
+    factors, excess_out, loss = [], jnp.zeros(occ.shape), jnp.zeros(occ.shape)
+    for axis, link in enumerate(links):
+        n = occ.shape[axis]
+        lo = jax.lax.slice_in_dim(e, 0, n - 1, axis=axis)
+        hi = jax.lax.slice_in_dim(e, 1, n, axis=axis)
+        d = hi - lo  # energy step from the lower-index cell to its neighbour
+        f = jnp.exp(-(d**2) / (4.0 * sigma_ev**2)) / jnp.cosh(d / (2.0 * kt))
+        factors.append(link * f)
+        pad_lo = [(0, 0)] * occ.ndim
+        pad_hi = [(0, 0)] * occ.ndim
+        pad_lo[axis], pad_hi[axis] = (0, 1), (1, 0)
+        # Out of the lower cell (uphill by d) and out of the upper one (downhill by d).
+        excess_out = (excess_out + jnp.pad(link * (f * jnp.exp(-d / (2.0 * kt)) - 1.0), pad_lo)
+                      + jnp.pad(link * (f * jnp.exp(d / (2.0 * kt)) - 1.0), pad_hi))
+        loss = loss + jnp.pad(link * (1.0 - f), pad_lo) + jnp.pad(link * (1.0 - f), pad_hi)
+    out = k * (z + excess_out / w)
+    base = k * (z - loss / w)
+    return Transfer(tuple(factors), k, out, base, jnp.exp(-(e - mean) / (2.0 * kt)))
+
+
 class ExcitonOptics(eqx.Module):
     """Ensemble optics of an assembly under a probe: `plqy` (fraction), `lifetime_ns` (the
     intensity-weighted average lifetime of the PL decay after a short pulse), `density` (the
@@ -206,31 +275,42 @@ class ExcitonOptics(eqx.Module):
     ok: jax.Array
 
 
-def _effective_decay(mean_traps, k_r, k_0, k_q, z_k_et, occupied, n_max):
-    """`(1/h - z k_ET, h, h2)` per cell (module docstring); empty cells get decay 1."""
+def _effective_decay(mean_traps, k_r, k_0, k_q, moves: Transfer, occupied, n_max):
+    """`(1/h - base, h, h2)` per cell (module docstring; `base = z k_ET` for equal energies);
+    empty cells get decay 1."""
     p, k = _rates(jnp.where(occupied, mean_traps, 0.0), k_r, k_0, k_q, n_max)
-    denominator = k + z_k_et[..., None]
+    denominator = k + moves.out[..., None]
     h, h2 = jnp.sum(p / denominator, axis=-1), jnp.sum(p / denominator**2, axis=-1)
-    return jnp.where(occupied, 1.0 / h - z_k_et, 1.0), h, h2
+    return jnp.where(occupied, 1.0 / h - moves.base, 1.0), h, h2
+
+
+def _solve_moves(source, effective, moves: Transfer, occupied, weight, guess=None):
+    """`n` with `(1/h) n_i - sum_j k_ji n_j = source_i`, through the symmetric problem in
+    `v = n / s`; `(n, ok)`."""
+    s = moves.scale
+    v, ok = steady_state_excitons(source / s, effective, moves.k_et, moves.links, occupied,
+                                  weight, guess=None if guess is None else guess / s)
+    return v * s, ok
 
 
 def exciton_optics(generation, mean_traps, k_r, k_0, k_q, k_et_per_ns, links, occupied,
-                   n_max: int, weight=None, neighbours=None) -> ExcitonOptics:
+                   n_max: int, weight=None, neighbours=None, energies_ev=None,
+                   sigma_ev=None) -> ExcitonOptics:
     """PLQY and average lifetime of cubes with Poisson trap counts (mean `mean_traps` per
     cube) exchanging excitons by Förster transfer (`k_et_per_ns` per shared face), under the
     probe generation `generation` per cube (any unit); see the module docstring. `weight`:
     cubes per cell (default 1 per occupied site); `neighbours`: face-sharing neighbours per
-    cube (default from `links`, right for one cube per cell)."""
+    cube (default from `links`, right for one cube per cell); `energies_ev`, `sigma_ev`:
+    cube energies and line width for downhill transfer ([`transfer`][]; None: equal)."""
     occ = occupied
     w = jnp.where(occ, 1.0 if weight is None else weight, 0.0)
-    z = neighbour_count(links, occ.shape) if neighbours is None else neighbours
-    z_k_et = z * k_et_per_ns
-    effective, h, h2 = _effective_decay(mean_traps, k_r, k_0, k_q, z_k_et, occ, n_max)
+    moves = transfer(links, k_et_per_ns, occ, weight, neighbours, energies_ev, sigma_ev)
+    effective, h, h2 = _effective_decay(mean_traps, k_r, k_0, k_q, moves, occ, n_max)
     g = jnp.where(occ, generation, 0.0)
     scale = jnp.max(g)  # solve for O(1) generation (CG's atol), scale the density back
-    m, ok_m = steady_state_excitons(g / scale, effective, k_et_per_ns, links, occ, weight)
+    m, ok_m = _solve_moves(g / scale, effective, moves, occ, weight)
     source = jnp.where(occ, m * h2 / h**2, 0.0)
-    q, ok_q = steady_state_excitons(source, effective, k_et_per_ns, links, occ, weight)
+    q, ok_q = _solve_moves(source, effective, moves, occ, weight)
     total = jnp.sum(w * m)
     return ExcitonOptics(plqy=k_r * total / jnp.sum(w * g / scale),
                          lifetime_ns=jnp.sum(w * q) / total, density=m * scale,
@@ -238,27 +318,27 @@ def exciton_optics(generation, mean_traps, k_r, k_0, k_q, k_et_per_ns, links, oc
 
 
 def pl_decay(t_ns, generation, mean_traps, k_r, k_0, k_q, k_et_per_ns, links, occupied,
-             n_max: int, weight=None, neighbours=None, *, rtol: float = 1e-10,
-             atol: float = 1e-14):
+             n_max: int, weight=None, neighbours=None, energies_ev=None, sigma_ev=None, *,
+             rtol: float = 1e-10, atol: float = 1e-14):
     """Normalised PL decay `I(t)/I(0)` after a short pulse absorbed as `generation` per cube,
     at the times `t_ns` (increasing, from 0): the linear ODE of the module docstring over every
     (cube, trap count) class, integrated on the ns scale (Tsit5: the rates are at most a few
-    per ns, not stiff at these tolerances). `weight`, `neighbours`: as [`exciton_optics`][].
+    per ns, not stiff at these tolerances). `weight`, `neighbours`, `energies_ev`,
+    `sigma_ev`: as [`exciton_optics`][].
     Without transfer it is the closed form [`pl_decay_poisson`][] averaged over cubes."""
     import diffrax
 
     occ = occupied
     w = jnp.where(occ, 1.0 if weight is None else weight, 0.0)
     p, k = _rates(jnp.where(occ, mean_traps, 0.0), k_r, k_0, k_q, n_max)
-    z = neighbour_count(links, occ.shape) if neighbours is None else neighbours
-    z_k_et = z * k_et_per_ns
+    moves = transfer(links, k_et_per_ns, occ, weight, neighbours, energies_ev, sigma_ev)
     g = jnp.where(occ, generation, 0.0)
     g = g / jnp.max(g)  # the decay is linear in the pulse: scale it to O(1) for atol
     p = jnp.where(occ[..., None], p, 0.0)
     safe_w = jnp.where(occ, w, 1.0)
 
     t = jnp.asarray(t_ns, dtype=float)
-    args = (p, k, z_k_et, safe_w, links, jnp.asarray(k_et_per_ns, dtype=float))
+    args = (p, k, moves, safe_w)
     sol = diffrax.diffeqsolve(diffrax.ODETerm(_decay_field), diffrax.Tsit5(), t0=0.0,
                               t1=t[-1], dt0=0.01, y0=p * g[..., None], args=args,
                               saveat=diffrax.SaveAt(ts=t),
@@ -272,11 +352,13 @@ def pl_decay(t_ns, generation, mean_traps, k_r, k_0, k_q, k_et_per_ns, links, oc
 def _decay_field(t, n, args):
     """d n_iN / dt of the pulse decay (module docstring); a module-level function, so that
     diffrax reuses its compilation for every call with the same shapes."""
-    p, k, z_k_et, safe_w, links, k_et = args
+    p, k, moves, safe_w = args
     total = jnp.sum(n, axis=-1)
-    # Arrivals per cube: k_ET sum over its neighbours = net inflow per cube + z k_ET n.
-    gain = _net_inflow(total, links, k_et) / safe_w + z_k_et * total
-    return p * gain[..., None] - (k + z_k_et[..., None]) * n
+    # Arrivals per cube, sum_j k_ji n_j: in v = n / s the faces are symmetric, so it is the
+    # net inflow of v (times s, per cube) plus `base` n (z k_ET n for equal energies).
+    s = moves.scale
+    gain = s * _net_inflow(total / s, moves.links, moves.k_et) / safe_w + moves.base * total
+    return p * gain[..., None] - (k + moves.out[..., None]) * n
 
 
 class ExcitonFieldOptics(AbstractOptics):
@@ -290,11 +372,14 @@ class ExcitonFieldOptics(AbstractOptics):
     absorb. `n_max` (static): trap counts summed over, 0 to 31 by default (32 classes: a
     whole number of SIMD vectors, measured 1.8x faster per mean-field step than 33), enough
     for `traps_per_cube` up to `n_max / 4` = 7.75 (Poisson tail below 1e-10);
-    [`check`][] refuses a larger concrete value.
+    [`check`][] refuses a larger concrete value. `downhill` (static, default True): transfer
+    between cubes of different energy (`Cells.energy_ev`) with spectral overlap and detailed
+    balance ([`transfer`][]); False treats every cube as having the same energy.
     """
 
     local: ClassVar[bool] = False
     n_max: int = eqx.field(static=True, default=31)
+    downhill: bool = eqx.field(static=True, default=True)
 
     def check(self, params) -> None:
         traps = params.traps_per_cube
@@ -305,27 +390,36 @@ class ExcitonFieldOptics(AbstractOptics):
                 f"use a model with ExcitonFieldOptics(n_max={int(4 * float(traps)) + 1})")
 
     def _inputs(self, coverage, charge, cells, params, damage):
-        """Mean trap count, k_r, k_0, one site's rate, k_ET and neighbours per cube."""
+        """Mean trap count, k_r, k_0, one site's rate, k_ET, neighbours per cube, and the
+        cells' energies and line width for downhill transfer (None: off)."""
         k_r, k_0 = params.k_radiative_per_ns, params.k_nonradiative_per_ns
         mean = params.traps_per_cube * active_trap_fraction(coverage, charge, params, damage)
         k_q = params.k_trap_nonradiative_per_ns / params.traps_per_cube
         k_et = forster_rate_per_ns(cells.pitch_nm, params.forster_radius_nm, k_r + k_0)
-        return mean, k_r, k_0, k_q, k_et, 6.0 * cells.enclosure
+        energies = cells.energy_ev if self.downhill else None
+        sigma = 1e-3 * params.homogeneous_fwhm_mev / FWHM_PER_SIGMA
+        return mean, k_r, k_0, k_q, k_et, 6.0 * cells.enclosure, energies, sigma
+
+    def _transfer(self, cells, k_et, z, energies, sigma) -> Transfer:
+        return transfer(cells.links, k_et, cells.occupied, cells.weight, z, energies, sigma)
 
     def carriers(self, coverage, charge, generation_per_s, cells, params, guess=None,
                  damage=0.0):
-        mean, k_r, k_0, k_q, k_et, z = self._inputs(coverage, charge, cells, params, damage)
+        mean, k_r, k_0, k_q, k_et, z, e, s = self._inputs(coverage, charge, cells, params,
+                                                          damage)
         occ = cells.occupied
-        effective, _, _ = _effective_decay(mean, k_r, k_0, k_q, z * k_et, occ, self.n_max)
-        n, _ = steady_state_excitons(generation_per_s, effective, k_et, cells.links, occ,
-                                     cells.weight, guess=None if guess is None else guess * 1e9)
+        moves = self._transfer(cells, k_et, z, e, s)
+        effective, _, _ = _effective_decay(mean, k_r, k_0, k_q, moves, occ, self.n_max)
+        n, _ = _solve_moves(generation_per_s, effective, moves, occ, cells.weight,
+                            guess=None if guess is None else guess * 1e9)
         return n * 1e-9  # (1/s) x ns -> excitons per cube
 
     def _under_probe(self, coverage, charge, cells, probe_weight, params,
                      damage) -> ExcitonOptics:
-        mean, k_r, k_0, k_q, k_et, z = self._inputs(coverage, charge, cells, params, damage)
+        mean, k_r, k_0, k_q, k_et, z, e, s = self._inputs(coverage, charge, cells, params,
+                                                          damage)
         return exciton_optics(probe_per_cube(probe_weight, cells), mean, k_r, k_0, k_q, k_et,
-                              cells.links, cells.occupied, self.n_max, cells.weight, z)
+                              cells.links, cells.occupied, self.n_max, cells.weight, z, e, s)
 
     def observe(self, coverage, charge, cells, probe_weight, params, damage=0.0):
         out = self._under_probe(coverage, charge, cells, probe_weight, params, damage)
@@ -336,8 +430,13 @@ class ExcitonFieldOptics(AbstractOptics):
         out = self._under_probe(coverage, charge, cells, probe_weight, params, damage)
         return params.k_radiative_per_ns * out.density
 
+    def probe_response(self, coverage, charge, cells, probe_weight, params, damage=0.0):
+        out = self._under_probe(coverage, charge, cells, probe_weight, params, damage)
+        return out.plqy, out.lifetime_ns, params.k_radiative_per_ns * out.density
+
     def pl_decay(self, t_ns, coverage, charge, cells, probe_weight, params, damage=0.0):
         """[`pl_decay`][] of the module: every (cube, trap count) class on the ns scale."""
-        mean, k_r, k_0, k_q, k_et, z = self._inputs(coverage, charge, cells, params, damage)
+        mean, k_r, k_0, k_q, k_et, z, e, s = self._inputs(coverage, charge, cells, params,
+                                                          damage)
         return pl_decay(t_ns, probe_per_cube(probe_weight, cells), mean, k_r, k_0, k_q, k_et,
-                        cells.links, cells.occupied, self.n_max, cells.weight, z)
+                        cells.links, cells.occupied, self.n_max, cells.weight, z, e, s)

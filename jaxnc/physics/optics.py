@@ -125,6 +125,13 @@ class AbstractOptics(eqx.Module):
         """Photons each cube of each cell emits under the probe absorbed as `probe_weight`
         (relative units; the weights of the ensemble PL spectrum)."""
 
+    def probe_response(self, coverage, charge, cells, probe_weight, params, damage=0.0):
+        """`(plqy, lifetime_ns, emission)`: [`observe`][] and [`emission`][] together (optics
+        that share work between them override this)."""
+        plqy, lifetime = self.observe(coverage, charge, cells, probe_weight, params, damage)
+        return plqy, lifetime, self.emission(coverage, charge, cells, probe_weight, params,
+                                             damage)
+
     @abc.abstractmethod
     def pl_decay(self, t_ns, coverage, charge, cells, probe_weight, params, damage=0.0):
         """Normalised PL decay `I(t)/I(0)` at `t_ns` after a short pulse absorbed as

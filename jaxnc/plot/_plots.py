@@ -155,8 +155,9 @@ def plot_fit(data, result, assembly, path) -> None:
 def plot_reproduction(rep, out_dir) -> list[str]:
     """Figures of a [`Reproduction`][jaxnc.fit.Reproduction]: `activation.png` (3D array vs
     isolated cubes vs 2D array), `cycles.png`, `arrhenius.png`, `lifetimes.png`,
-    `long_term.png` (6000 h of light) and `action_dose.png` (t90 against wavelength and
-    irradiance) in `out_dir`.
+    `long_term.png` (6000 h of light), `action_dose.png` (t90 against wavelength and
+    irradiance), `spectra.png` (PL spectra of the four preparations) and `decays.png` (PL
+    decays of the 3D array, dark and lit) in `out_dir`.
 
     **Returns:** the paths written.
     """
@@ -253,5 +254,43 @@ def plot_reproduction(rep, out_dir) -> list[str]:
         ax_i.set_title("Dose curve", fontsize=10)
         fig.tight_layout()
         paths.append(out / "action_dose.png")
+        _save(fig, paths[-1])
+
+    if rep.spectral is not None:
+        spec = rep.spectral
+        grid = np.asarray(spec["grid"])
+        show = (grid >= 480.0) & (grid <= 560.0)
+        fig, ax = _subplots(figsize=(7, 4.2))
+        paper = {"isolated": 513, "dispersion": 515, "2d": 519, "3d": 528}
+        for (name, st), color in zip(spec["states"].items(), ("C3", "C1", "C2", "C0"),
+                                     strict=False):
+            ax.plot(grid[show], st["spectrum"][show], color=color, lw=1.6,
+                    label=f"{name}: {st['peak_nm']:.1f} nm (paper {paper[name]})")
+            ax.axvline(paper[name], color=color, ls=":", lw=0.8)
+        lit = spec["lit_3d"]
+        ax.plot(grid[show], np.asarray(lit.pl_spectrum(grid[show]))[-1], color="C0", lw=1.2,
+                ls="--", label=f"3d after 3 h of light: {spec['lit_peak_nm']:.1f} nm")
+        ax.set_xlabel("wavelength (nm)")
+        ax.set_ylabel("PL (normalised)")
+        ax.set_title("PL spectra of 9.8 +- 1.1 nm cubes, dark start (dotted: the paper's peaks)",
+                     fontsize=9)
+        ax.legend(frameon=False, fontsize=8)
+        ax.grid(alpha=0.3)
+        fig.tight_layout()
+        paths.append(out / "spectra.png")
+        _save(fig, paths[-1])
+
+    if rep.decays is not None:
+        fig, ax = _subplots(figsize=(6.5, 4))
+        t = np.asarray(rep.decays["t_ns"])
+        for key, color, label in (("dark", "C1", "dark"), ("lit", "C2", "after 3 h of light")):
+            ax.semilogy(t, rep.decays[key], color=color, lw=1.6, label=f"3D array, {label}")
+        ax.set_xlabel("time after the pulse (ns)")
+        ax.set_ylabel("PL (normalised)")
+        ax.set_ylim(1e-3, 1.2)
+        ax.legend(frameon=False, fontsize=8)
+        ax.grid(alpha=0.3, which="both")
+        fig.tight_layout()
+        paths.append(out / "decays.png")
         _save(fig, paths[-1])
     return [str(p) for p in paths]

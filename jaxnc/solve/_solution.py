@@ -54,8 +54,10 @@ class Solution(eqx.Module):
         """`(T, len(t_ns))` normalised PL decay `I(t)/I(0)` after a short probe pulse (at
         `probe_wavelength_nm`, 450 nm by default) in the state saved at every time, `t_ns`
         in ns from the pulse; computed on demand from the model's optics (for excitons that
-        move between cubes, a linear ODE on the ns scale per saved time). `lifetime_ns` is its
-        intensity-weighted average, `int t I dt / int I dt`."""
+        move between cubes, a linear ODE on the ns scale per saved time). Its intensity-weighted
+        average `int t I dt / int I dt` is the internal lifetime; `lifetime_ns` adds the
+        films' photon recycling (`tau / (1 - eta P)`, `jaxnc.physics.reabsorption`), which
+        this decay leaves out."""
         import jax
         import jax.numpy as jnp
 
@@ -160,22 +162,37 @@ class Solution(eqx.Module):
         write_csv_atomic(path, self.columns())
 
 
+def spectrum_of_state(model, assembly, params, coverage, charge, damage, wavelength_nm):
+    """The observed PL spectrum (per wavelength interval, normalised to its maximum) at
+    `wavelength_nm` of one state of `model` on `assembly`: each site's line at its energy
+    (confinement and coupling), weighted by the photons it emits under the probe, and the
+    film's reabsorption (`jaxnc.physics.reabsorption`)."""
+    import jax.numpy as jnp
+
+    from ..physics.reabsorption import film_absorbance, film_thickness_cubes
+    from ..physics.spectra import ensemble_spectrum, site_coupling_shift_ev, site_energies_ev
+
+    cells = model.cells(assembly, params)
+    probe = model.probe_weight(cells, assembly, params)
+    film = jnp.ravel(film_thickness_cubes(assembly))
+    shift = jnp.ravel(site_coupling_shift_ev(assembly, params))
+
+    def escape(energy):  # the light that leaves the film
+        return jnp.exp(-film_absorbance(energy, film, shift, assembly.edge_nm,
+                                        assembly.pitch_nm, model.generation, params))
+
+    weights = model.site_emission(coverage, charge, cells, assembly, probe, params, damage)
+    return ensemble_spectrum(wavelength_nm, site_energies_ev(assembly, params), weights,
+                             params.homogeneous_fwhm_mev, escape)
+
+
 @eqx.filter_jit
 def _spectra(source, coverage, charge, damage, wavelength_nm):
     import jax
 
-    from ..physics.spectra import emission_energy_ev, ensemble_spectrum
-
     model, assembly, params = source
-    cells = model.cells(assembly, params)
-    probe = model.probe_weight(cells, assembly, params)
-    energies = emission_energy_ev(assembly.edge_nm * assembly.edge_relative, params)
-
-    def one(cov, q, d):
-        weights = model.site_emission(cov, q, cells, assembly, probe, params, d)
-        return ensemble_spectrum(wavelength_nm, energies, weights, params.homogeneous_fwhm_mev)
-
-    return jax.vmap(one)(coverage, charge, damage)
+    return jax.vmap(lambda c, q, d: spectrum_of_state(model, assembly, params, c, q, d,
+                                                      wavelength_nm))(coverage, charge, damage)
 
 
 @eqx.filter_jit
