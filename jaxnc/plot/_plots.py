@@ -267,9 +267,8 @@ def plot_reproduction(rep, out_dir) -> list[str]:
             ax.plot(grid[show], st["spectrum"][show], color=color, lw=1.6,
                     label=f"{name}: {st['peak_nm']:.1f} nm (paper {paper[name]})")
             ax.axvline(paper[name], color=color, ls=":", lw=0.8)
-        lit = spec["lit_3d"]
-        ax.plot(grid[show], np.asarray(lit.pl_spectrum(grid[show]))[-1], color="C0", lw=1.2,
-                ls="--", label=f"3d after 3 h of light: {spec['lit_peak_nm']:.1f} nm")
+        ax.plot(grid[show], spec["lit"]["spectrum"][show], color="C0", lw=1.2, ls="--",
+                label=f"3d after 3 h of light: {spec['lit']['peak_nm']:.1f} nm")
         ax.set_xlabel("wavelength (nm)")
         ax.set_ylabel("PL (normalised)")
         ax.set_title("PL spectra of 9.8 +- 1.1 nm cubes, dark start (dotted: the paper's peaks)",

@@ -50,10 +50,11 @@ class Solution(eqx.Module):
     kinds: tuple[str, ...] = eqx.field(static=True)
     source: tuple | None = None
 
-    def pl_decay(self, t_ns) -> Array:
+    def pl_decay(self, t_ns, at=None) -> Array:
         """`(T, len(t_ns))` normalised PL decay `I(t)/I(0)` after a short probe pulse (at
-        `probe_wavelength_nm`, 450 nm by default) in the state saved at every time, `t_ns`
-        in ns from the pulse; computed on demand from the model's optics (for excitons that
+        `probe_wavelength_nm`, 450 nm by default) in the state saved at every time (or at
+        the saved-time indices `at` only: `(len(at), len(t_ns))`), `t_ns` in ns from the
+        pulse; computed on demand from the model's optics (for excitons that
         move between cubes, a linear ODE on the ns scale per saved time). Its intensity-weighted
         average `int t I dt / int I dt` is the internal lifetime; `lifetime_ns` adds the
         films' photon recycling (`tau / (1 - eta P)`, `jaxnc.physics.reabsorption`), which
@@ -70,9 +71,11 @@ class Solution(eqx.Module):
         cells = model.cells(assembly, params)
         probe = model.probe_weight(cells, assembly, params)
         t = jnp.asarray(t_ns, dtype=float)
+        states = (self.coverage, self.charge, self.damage)
+        if at is not None:
+            states = tuple(s[jnp.asarray(at)] for s in states)
         return jax.vmap(lambda cov, q, d: model.optics.pl_decay(t, cov, q, cells, probe, params,
-                                                                d))(
-            self.coverage, self.charge, self.damage)
+                                                                d))(*states)
 
     def pl_spectrum(self, wavelength_nm) -> Array:
         """`(T, len(wavelength_nm))` PL spectrum (per wavelength interval) under the probe at
