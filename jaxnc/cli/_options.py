@@ -13,7 +13,7 @@ __all__ = ["ASSEMBLY_KINDS", "LATERAL_CUBES", "add_assembly_options", "add_desig
            "assembly_from_args", "check_plot", "design_setup", "parse_set", "params_from_args",
            "split_names", "wrote"]
 
-ASSEMBLY_KINDS = ("isolated", "monolayer", "supercrystal")
+ASSEMBLY_KINDS = ("isolated", "monolayer", "supercrystal", "dispersion")
 MODEL_NAMES = ("field", "mean_field")
 #: Cubes along x and y of a monolayer or supercrystal, unless a command needs fewer.
 LATERAL_CUBES = 8
@@ -39,7 +39,8 @@ def add_assembly_options(p, *, lateral: int = LATERAL_CUBES, why_lateral: str = 
                    help=f"cubes along y (default {lateral}{why_lateral})")
     p.add_argument("--nz", type=int, default=4,
                    help=f"layers of a supercrystal{nz_note} (default 4)")
-    p.add_argument("--n", type=int, default=16, help="number of isolated cubes (default 16)")
+    p.add_argument("--n", type=int, default=16,
+                   help="number of isolated or dispersed cubes (default 16)")
     p.add_argument("--edge-nm", type=float, default=9.8, help="cube edge (nm, default 9.8)")
     if lengths:
         p.add_argument("--gap-nm", type=float, default=3.0,
@@ -134,6 +135,8 @@ def assembly_from_args(args, kind: str | None = None):
     lengths = dict(edge_nm=args.edge_nm, gap_nm=args.gap_nm, ligand_nm=args.ligand_nm)
     if kind == "isolated":
         return Assembly.isolated(args.n, **lengths)
+    if kind == "dispersion":
+        return Assembly.dispersion(args.n, **lengths)
     if kind == "monolayer":
         return Assembly.monolayer(args.nx, args.ny, **lengths)
     return Assembly.supercrystal(args.nx, args.ny, args.nz, **lengths)
