@@ -112,7 +112,7 @@ def test_fast_transfer_reaches_the_boltzmann_ratio():
     energies take exactly the path without energies."""
     from jaxnc.physics import excitons as ex
 
-    links = (jnp_ones(1),)
+    links = (np.ones(1),)
     occ = np.ones(2, bool)
     energies = np.array([2.40, 2.43])
     moves = ex.transfer(links, 1e4, occ, energies_ev=energies, sigma_ev=0.034)
@@ -126,10 +126,6 @@ def test_fast_transfer_reaches_the_boltzmann_ratio():
     plain = ex.transfer(links, 0.3, occ)
     for a, b in ((same.out, plain.out), (same.base, plain.base), (same.scale, plain.scale)):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
-
-
-def jnp_ones(n):
-    return np.ones(n)
 
 
 def test_pl_decay_first_moment_is_the_lifetime_with_downhill_transfer():
