@@ -141,6 +141,10 @@ def test_reproduce_writes_the_table_and_figures(tmp_path):
     for name in ("activation.png", "cycles.png", "arrhenius.png", "lifetimes.png",
                  "long_term.png", "action_dose.png", "spectra.png", "decays.png"):
         assert (out / name).read_bytes()[:4] == b"\x89PNG", name
+    with open(out / "action_dose.csv") as fh:
+        curve = list(csv.DictReader(fh))
+    # 15 wavelengths (400-540 nm) and 10 irradiances; 530 and 540 nm never reach the level.
+    assert len(curve) == 25 and curve[0]["t90_h"] and curve[13]["t90_h"] == ""
     with open(out / "comparison.csv") as fh:
         rows = {r["quantity"]: r for r in csv.DictReader(fh)}
     assert "apparent Ea of the PSO dark decay" in (out / "comparison.md").read_text()

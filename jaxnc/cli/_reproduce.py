@@ -22,6 +22,7 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
+    import math
     from pathlib import Path
 
     from .._errors import ParameterError
@@ -43,9 +44,15 @@ def run(args) -> int:
     kin = rep.kinetics.to_json()
     kin["settings"] = dict(source="simulated dark decays", model=rep.model)
     write_json_atomic(out / "kinetics.json", kin)
+    fields = ("wavelength_nm", "irradiance_mw_cm2", "t90_h", "rise_3h_points")
+    rows = [{f: float(data[f][i]) if math.isfinite(float(data[f][i])) else None
+             for f in fields}
+            for data in (rep.action, rep.dose) for i in range(len(data["t90_h"]))]
+    write_csv_text_atomic(out / "action_dose.csv", rows, fields)
     figures = plot_reproduction(rep, out)
     if not args.quiet:
         print(table)
-        print(f"wrote {out / 'comparison.md'}, comparison.csv, kinetics.json and "
-              f"{', '.join(Path(f).name for f in figures)}")
+        print(f"wrote {out / 'comparison.md'}, comparison.csv, kinetics.json, action_dose.csv "
+              f"(t90: hours to {rep.dose['level_percent']:.1f} % PLQY; empty: not reached in "
+              f"{rep.dose['window_h']:g} h) and {', '.join(Path(f).name for f in figures)}")
     return 0
