@@ -1,5 +1,5 @@
-"""PL spectra: each cube's emission energy from confinement, a homogeneous line per cube, and the
-ensemble spectrum of an assembly (issue 13, first part: no coupling between cubes yet).
+"""PL spectra: each cube's emission energy from confinement and from its coupling to its
+neighbours, a homogeneous line per cube, and the ensemble spectrum of an assembly.
 
 **Emission energy per cube.** Confinement raises a cube's exciton energy as the inverse square
 of its edge (the leading term of the effective-mass particle in a box):
@@ -7,14 +7,17 @@ of its edge (the leading term of the effective-mass particle in a box):
     E(L) = E_bulk + C / L^2,
 
 `E_bulk` = `emission_bulk_ev`, `C` = `confinement_ev_nm2` (see their sources in
-`Parameters.describe()`).
+`Parameters.describe()`), lowered by the electronic coupling to face-sharing neighbours
+([`coupling_shift_ev`][]: the paper's "mini-bands").
 
 **Ensemble spectrum.** Each cube emits a Gaussian line in energy with the room-temperature
 single-nanocrystal width `homogeneous_fwhm_mev`, weighted by the photons it emits under the
 probe (its absorbed probe photons times its PLQY, from the model's optics), so the size spread
 (`Assembly(..., edge_sd_nm=)`) sets the inhomogeneous width. As measured by a spectrometer the
 spectrum is per wavelength interval: `I(lambda) = I(E) dE/dlambda`, `dE/dlambda = hc /
-lambda^2`. Rows are normalised to their maximum.
+lambda^2`. Rows are normalised to their maximum. Downhill transfer between cubes of
+different energy (`jaxnc.physics.excitons`) and reabsorption in films
+(`jaxnc.physics.reabsorption`) shape the weights and the light that leaves.
 """
 
 from __future__ import annotations
