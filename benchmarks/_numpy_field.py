@@ -9,6 +9,10 @@ Förster transfer, the carriers from a sparse CG solve of the exciton lattice pr
 evaluation (Jacobi-preconditioned, rtol 1e-10 like jaxnc's). `excitons=False` gives the local
 quasi-static optics instead. The declared Jacobian pattern is the local one: the carriers'
 dependence on other cubes' coverage is left out, as jaxnc's W-method holds them in W.
+The state-independent pieces of downhill transfer (each face's overlap and detailed-balance
+factors, `jaxnc.physics.excitons.transfer`) and of reabsorption (each cube's reabsorbed
+fraction, `jaxnc.physics.reabsorption`) are taken from jaxnc once; their use in the solves and
+in the observed PLQY is NumPy's.
 """
 
 from __future__ import annotations
@@ -20,6 +24,9 @@ from scipy import stats
 from scipy.integrate import solve_ivp
 
 from jaxnc.models import get_model
+from jaxnc.physics.excitons import transfer
+from jaxnc.physics.reabsorption import reabsorbed_fraction
+from jaxnc.physics.spectra import FWHM_PER_SIGMA
 
 
 class NumpyField:
@@ -45,14 +52,25 @@ class NumpyField:
         k_d = p["k_radiative_per_ns"] + p["k_nonradiative_per_ns"]
         self.k_et = k_d * (p["forster_radius_nm"] / float(c.pitch_nm)) ** 6
         self.counts = np.arange(n_max + 1, dtype=float)
+        sigma = 1e-3 * p["homogeneous_fwhm_mev"] / float(FWHM_PER_SIGMA)
+        moves = transfer(c.links, self.k_et, c.occupied, c.weight, self.neighbours,
+                         c.energy_ev, sigma)
+        self.face_factors = [np.asarray(f, dtype=float) for f in moves.links]
+        self.out = np.asarray(moves.out, dtype=float)
+        self.base = np.asarray(moves.base, dtype=float)
+        self.scale = np.asarray(moves.scale, dtype=float)
         self.laplacian = self._transfer_laplacian()
+        self.reabsorbed = np.asarray(reabsorbed_fraction(
+            c.energy_ev, sigma, c.film_cubes, c.edge_shift_ev, c.edge_nm, c.pitch_nm,
+            self.model.generation, params))
 
     def _transfer_laplacian(self):
-        """`L n = -sum_j k_ET links_ij (n_j - n_i)` as a sparse matrix over all sites."""
+        """`L v = -sum_j k_ET f_ij links_ij (v_j - v_i)` as a sparse matrix over all sites
+        (symmetric: the downhill problem in `v = n / s`)."""
         n, s = self.n, self.shape
         idx = np.arange(n).reshape(s)
         rows, cols, vals = [], [], []
-        for axis, link in enumerate(self.links):
+        for axis, link in enumerate(self.face_factors):
             m = s[axis]
             lo = np.take(idx, np.arange(0, m - 1), axis=axis).ravel()
             hi = np.take(idx, np.arange(1, m), axis=axis).ravel()
@@ -72,24 +90,30 @@ class NumpyField:
         p = self.p
         mean = p["traps_per_cube"] * self._active(th, q, dmg)
         k_q = p["k_trap_nonradiative_per_ns"] / p["traps_per_cube"]
-        z_k = (self.neighbours * self.k_et)[..., None]
         prob = stats.poisson.pmf(self.counts, np.where(self.occ, mean, 0.0)[..., None])
         k_n = p["k_radiative_per_ns"] + p["k_nonradiative_per_ns"] + self.counts * k_q
-        h = np.sum(prob / (k_n + z_k), axis=-1)
-        return np.where(self.occ, 1.0 / h - z_k[..., 0], 1.0)
+        h = np.sum(prob / (k_n + self.out[..., None]), axis=-1)
+        return np.where(self.occ, 1.0 / h - self.base, 1.0)
 
     def _excitons(self, source, th, q, dmg):
         """Steady-state exciton density per cube (source x ns): sparse CG on the lattice."""
         decay = self._effective_decay(th, q, dmg).ravel()
         a = sp.diags(np.where(self.occ.ravel(), decay, 1.0)) + self.laplacian
-        b = np.where(self.occ, source, 0.0).ravel()
+        b = (np.where(self.occ, source, 0.0) / self.scale).ravel()
         if not b.any():
             return np.zeros(self.shape)
         jacobi = sp.diags(1.0 / a.diagonal())
         x, info = spla.cg(a, b, rtol=1e-10, atol=0.0, M=jacobi)
         if info != 0:
             raise RuntimeError(f"exciton CG did not converge ({info})")
-        return np.where(self.occ, x.reshape(self.shape), 0.0)
+        return np.where(self.occ, x.reshape(self.shape) * self.scale, 0.0)
+
+    def _observed(self, plqy, emission):
+        """Photon recycling in the film: the observed PLQY from the internal one and the
+        emission per cube (`jaxnc.physics.reabsorption.recycled`)."""
+        w = np.where(self.occ, self.weight * emission, 0.0)
+        p = float(np.sum(w * self.reabsorbed) / np.sum(w))
+        return plqy * (1.0 - p) / (1.0 - plqy * p)
 
     def coefficients(self, wavelength_nm, irradiance, temperature_k):
         co = self.model.coefficients(self.cells, self.asm, self.params, wavelength_nm,
@@ -173,11 +197,13 @@ class NumpyField:
         if self.excitons:  # k_r x excitons / absorbed, the probe's photons per cube
             per_cube = np.where(self.occ, self.probe / np.where(self.occ, self.weight, 1.0), 0)
             dens = self._excitons(per_cube, th.reshape(s), q.reshape(s), dmg.reshape(s))
-            return float(kr * np.sum(self.weight * dens) / np.sum(self.weight * per_cube))
-        active = self._active(th, q, dmg)
+            internal = float(kr * np.sum(self.weight * dens) / np.sum(self.weight * per_cube))
+            return self._observed(internal, kr * dens)
+        active = self._active(th, q, dmg).reshape(s)
         pl = kr / (kr + p["k_nonradiative_per_ns"] + p["k_trap_nonradiative_per_ns"] * active)
-        w = self.probe.ravel()
-        return float(np.sum(w * pl) / np.sum(w))
+        internal = float(np.sum(self.probe * pl) / np.sum(self.probe))
+        per_cube = np.where(self.occ, self.probe / np.where(self.occ, self.weight, 1.0), 0)
+        return self._observed(internal, per_cube * pl)
 
     def _run(self, protocol, saves_per_step, integrate):
         """PLQY at `saves_per_step` evenly spaced times per step (jaxnc's saves).
