@@ -19,7 +19,7 @@ from ..geometry import Assembly
 from ..parameters import Parameters
 from ..physics.adsorption import AbstractAdsorption, ChargedSiteAdsorption
 from ..physics.ageing import AbstractAgeing, PhotoDegradation
-from ..physics.excitons import ExcitonFieldOptics
+from ..physics.excitons import ExcitonFieldOptics, TransferFactors, transfer_factors
 from ..physics.generation import AbstractGeneration, BeerLambertGeneration
 from ..physics.optics import AbstractOptics
 from ..physics.reabsorption import reabsorbed_fraction, recycled
@@ -27,7 +27,7 @@ from ..physics.spectra import FWHM_PER_SIGMA
 from ..physics.transport import AbstractTransport, HinderedLatticeDiffusion
 from ..physics.trapping import AbstractTrapCharging, SurfaceTrapCharging
 
-__all__ = ["Cells", "State", "Coefficients", "AbstractModel"]
+__all__ = ["Cells", "State", "Coefficients", "AbstractModel", "cell_transfer"]
 
 
 class Cells(eqx.Module):
@@ -54,6 +54,8 @@ class Cells(eqx.Module):
     - `edge_nm`: mean cube edge of the assembly (nm).
     - `solution_ligand`: free ligand in the solution around each cube (ML per cube), for
       cubes dispersed in a ligand solution (`Assembly.dispersion`), else 0.
+    - `transfer`: the energy-dependent factors of exciton transfer between cells
+      (`jaxnc.physics.excitons.transfer_factors`), computed once per solve.
     """
 
     weight: Float[Array, ...]
@@ -70,10 +72,17 @@ class Cells(eqx.Module):
     film_cubes: Float[Array, ...]
     edge_nm: Float[Array, ""]
     solution_ligand: Float[Array, ...]
+    transfer: TransferFactors
 
     @property
     def occupied(self):
         return self.weight > 0
+
+
+def cell_transfer(links, weight, energy_ev, params) -> TransferFactors:
+    """`Cells.transfer` of cells with these links, cubes per cell and energies."""
+    sigma = 1e-3 * params.homogeneous_fwhm_mev / FWHM_PER_SIGMA
+    return transfer_factors(links, weight > 0, weight, energy_ev, sigma)
 
 
 class State(eqx.Module):

@@ -8,7 +8,7 @@ from ..geometry import Assembly
 from ..parameters import Parameters
 from ..physics.reabsorption import film_thickness_cubes
 from ..physics.spectra import site_coupling_shift_ev, site_energies_ev
-from ._base import AbstractModel, Cells
+from ._base import AbstractModel, Cells, cell_transfer
 
 __all__ = ["FieldModel"]
 
@@ -20,6 +20,8 @@ class FieldModel(AbstractModel):
 
     def cells(self, assembly: Assembly, params: Parameters) -> Cells:
         rel = assembly.edge_relative
+        links = (assembly.link_x, assembly.link_y, assembly.link_z)
+        energy = site_energies_ev(assembly, params)
         return Cells(
             weight=assembly.mask,
             area=rel**2,
@@ -28,12 +30,13 @@ class FieldModel(AbstractModel):
             open_faces=assembly.open_faces,
             enclosure=assembly.shared_faces / 6.0,
             confined=(assembly.shared_faces > 0).astype(float),
-            links=(assembly.link_x, assembly.link_y, assembly.link_z),
+            links=links,
             pitch_nm=assembly.pitch_nm,
-            energy_ev=site_energies_ev(assembly, params),
+            energy_ev=energy,
             edge_shift_ev=site_coupling_shift_ev(assembly, params),
             film_cubes=film_thickness_cubes(assembly),
             edge_nm=assembly.edge_nm,
             solution_ligand=(params.dispersion_free_ligand if assembly.in_solution else 0.0)
             * assembly.mask,
+            transfer=cell_transfer(links, assembly.mask, energy, params),
         )

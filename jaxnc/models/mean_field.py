@@ -18,7 +18,7 @@ from ..physics.excitons import ExcitonFieldOptics
 from ..physics.optics import AbstractOptics
 from ..physics.reabsorption import film_thickness_cubes
 from ..physics.spectra import site_coupling_shift_ev, site_energies_ev
-from ._base import AbstractModel, Cells
+from ._base import AbstractModel, Cells, cell_transfer
 
 __all__ = ["MeanFieldModel"]
 
@@ -46,6 +46,8 @@ class MeanFieldModel(AbstractModel):
             return jnp.sum(mask * a, axis=(0, 1)) / safe
 
         rel = assembly.edge_relative
+        links = (jnp.sum(assembly.link_z, axis=(0, 1)),)
+        energy = layer_mean(site_energies_ev(assembly, params))
         return Cells(
             weight=count,
             area=layer_mean(rel**2),
@@ -54,14 +56,15 @@ class MeanFieldModel(AbstractModel):
             open_faces=layer_mean(assembly.open_faces),
             enclosure=layer_mean(assembly.shared_faces / 6.0),
             confined=layer_mean((assembly.shared_faces > 0).astype(float)),
-            links=(jnp.sum(assembly.link_z, axis=(0, 1)),),
+            links=links,
             pitch_nm=assembly.pitch_nm,
-            energy_ev=layer_mean(site_energies_ev(assembly, params)),
+            energy_ev=energy,
             edge_shift_ev=layer_mean(site_coupling_shift_ev(assembly, params)),
             film_cubes=layer_mean(film_thickness_cubes(assembly)),
             edge_nm=assembly.edge_nm,
             solution_ligand=(params.dispersion_free_ligand if assembly.in_solution else 0.0)
             * (count > 0),
+            transfer=cell_transfer(links, count, energy, params),
         )
 
     def _to_sites(self, per_cube, cells, assembly, params):

@@ -67,6 +67,7 @@ from .spectra import FWHM_PER_SIGMA
 from .transport import _net_inflow
 
 __all__ = ["BOLTZMANN_EV_PER_K", "OPTICS_TEMPERATURE_K", "Transfer", "transfer",
+           "TransferFactors", "transfer_factors",
            "forster_rate_per_ns", "poisson_probabilities", "trap_count_bound", "plqy_poisson",
            "pl_decay_poisson", "average_lifetime_poisson_ns", "neumann_eigenvalues",
            "steady_state_excitons", "neighbour_count", "ExcitonOptics", "exciton_optics",
@@ -225,32 +226,37 @@ class Transfer(eqx.Module):
     scale: jax.Array
 
 
-def transfer(links, k_et_per_ns, occupied, weight=None, neighbours=None, energies_ev=None,
-             sigma_ev=None, temperature_k: float = OPTICS_TEMPERATURE_K) -> Transfer:
-    """[`Transfer`][] of cubes exchanging excitons over `links` (per-axis face counts between
-    cells) at `k_et_per_ns` per face for equal energies; `energies_ev` per cell (None: all
-    equal), `sigma_ev` the homogeneous line's standard deviation (spectral overlap).
-    `weight`: cubes per cell; `neighbours`: face-sharing neighbours per cube (default from
-    `links`), which may include faces within a cell (a mean-field layer), always between
-    equal energies."""
+class TransferFactors(eqx.Module):
+    """The energy-dependent, dimensionless part of [`Transfer`][] (it does not depend on the
+    state or on `k_ET`, so a model computes it once per solve, in `Cells`): `faces` the
+    per-axis `links_ij f_ij`, `excess_out` each cube's `sum_j links_ij (f_ij e^(-+d/2kT) - 1)
+    / w_i`, `loss` its `sum_j links_ij (1 - f_ij) / w_i`, `scale` the symmetrising `s_i`."""
+
+    faces: tuple
+    excess_out: jax.Array
+    loss: jax.Array
+    scale: jax.Array
+
+
+def transfer_factors(links, occupied, weight, energies_ev, sigma_ev,
+                     temperature_k: float = OPTICS_TEMPERATURE_K) -> TransferFactors:
+    """[`TransferFactors`][] of cells with energies `energies_ev` (eV), homogeneous lines of
+    standard deviation `sigma_ev` (eV), `links` the per-axis face counts between cells and
+    `weight` the cubes per cell (None: one per occupied site)."""
     occ = occupied
     w = jnp.where(occ, 1.0 if weight is None else weight, 1.0)
-    z = neighbour_count(links, occ.shape) if neighbours is None else neighbours
-    k = jnp.asarray(k_et_per_ns, dtype=float)
-    if energies_ev is None:
-        return Transfer(tuple(links), k, z * k, z * k, jnp.ones(occ.shape))
     kt = BOLTZMANN_EV_PER_K * temperature_k
     e = jnp.where(occ, energies_ev, 0.0)
     mean = jnp.sum(jnp.where(occ, e, 0.0)) / jnp.maximum(jnp.sum(occ), 1)
     e = jnp.where(occ, e, mean)
-    factors, excess_out, loss = [], jnp.zeros(occ.shape), jnp.zeros(occ.shape)
+    faces, excess_out, loss = [], jnp.zeros(occ.shape), jnp.zeros(occ.shape)
     for axis, link in enumerate(links):
         n = occ.shape[axis]
         lo = jax.lax.slice_in_dim(e, 0, n - 1, axis=axis)
         hi = jax.lax.slice_in_dim(e, 1, n, axis=axis)
         d = hi - lo  # energy step from the lower-index cell to its neighbour
         f = jnp.exp(-(d**2) / (4.0 * sigma_ev**2)) / jnp.cosh(d / (2.0 * kt))
-        factors.append(link * f)
+        faces.append(link * f)
         pad_lo = [(0, 0)] * occ.ndim
         pad_hi = [(0, 0)] * occ.ndim
         pad_lo[axis], pad_hi[axis] = (0, 1), (1, 0)
@@ -258,9 +264,28 @@ def transfer(links, k_et_per_ns, occupied, weight=None, neighbours=None, energie
         excess_out = (excess_out + jnp.pad(link * (f * jnp.exp(-d / (2.0 * kt)) - 1.0), pad_lo)
                       + jnp.pad(link * (f * jnp.exp(d / (2.0 * kt)) - 1.0), pad_hi))
         loss = loss + jnp.pad(link * (1.0 - f), pad_lo) + jnp.pad(link * (1.0 - f), pad_hi)
-    out = k * (z + excess_out / w)
-    base = k * (z - loss / w)
-    return Transfer(tuple(factors), k, out, base, jnp.exp(-(e - mean) / (2.0 * kt)))
+    return TransferFactors(tuple(faces), excess_out / w, loss / w,
+                           jnp.exp(-(e - mean) / (2.0 * kt)))
+
+
+def transfer(links, k_et_per_ns, occupied, weight=None, neighbours=None, energies_ev=None,
+             sigma_ev=None, temperature_k: float = OPTICS_TEMPERATURE_K,
+             factors: TransferFactors | None = None) -> Transfer:
+    """[`Transfer`][] of cubes exchanging excitons over `links` (per-axis face counts between
+    cells) at `k_et_per_ns` per face for equal energies; `energies_ev` per cell (None: all
+    equal), `sigma_ev` the homogeneous line's standard deviation (spectral overlap), or their
+    precomputed `factors` ([`transfer_factors`][]). `weight`: cubes per cell; `neighbours`:
+    face-sharing neighbours per cube (default from `links`), which may include faces within a
+    cell (a mean-field layer), always between equal energies."""
+    occ = occupied
+    z = neighbour_count(links, occ.shape) if neighbours is None else neighbours
+    k = jnp.asarray(k_et_per_ns, dtype=float)
+    if factors is None and energies_ev is not None:
+        factors = transfer_factors(links, occ, weight, energies_ev, sigma_ev, temperature_k)
+    if factors is None:
+        return Transfer(tuple(links), k, z * k, z * k, jnp.ones(occ.shape))
+    return Transfer(factors.faces, k, k * (z + factors.excess_out), k * (z - factors.loss),
+                    factors.scale)
 
 
 class ExcitonOptics(eqx.Module):
@@ -400,15 +425,17 @@ class ExcitonFieldOptics(AbstractOptics):
         sigma = 1e-3 * params.homogeneous_fwhm_mev / FWHM_PER_SIGMA
         return mean, k_r, k_0, k_q, k_et, 6.0 * cells.enclosure, energies, sigma
 
-    def _transfer(self, cells, k_et, z, energies, sigma) -> Transfer:
-        return transfer(cells.links, k_et, cells.occupied, cells.weight, z, energies, sigma)
+    def _transfer(self, cells, k_et, z) -> Transfer:
+        """The cells' precomputed factors (`Cells.transfer`), or equal energies."""
+        factors = cells.transfer if self.downhill else None
+        return transfer(cells.links, k_et, cells.occupied, cells.weight, z, factors=factors)
 
     def carriers(self, coverage, charge, generation_per_s, cells, params, guess=None,
                  damage=0.0):
         mean, k_r, k_0, k_q, k_et, z, e, s = self._inputs(coverage, charge, cells, params,
                                                           damage)
         occ = cells.occupied
-        moves = self._transfer(cells, k_et, z, e, s)
+        moves = self._transfer(cells, k_et, z)
         effective, _, _ = _effective_decay(mean, k_r, k_0, k_q, moves, occ, self.n_max)
         n, _ = _solve_moves(generation_per_s, effective, moves, occ, cells.weight,
                             guess=None if guess is None else guess * 1e9)
