@@ -10,7 +10,7 @@ evaluation (Jacobi-preconditioned, rtol 1e-10 like jaxnc's). `excitons=False` gi
 quasi-static optics instead. The declared Jacobian pattern is the local one: the carriers'
 dependence on other cubes' coverage is left out, as jaxnc's W-method holds them in W.
 The state-independent pieces of downhill transfer (each face's overlap and detailed-balance
-factors, `jaxnc.physics.excitons.transfer`) and of reabsorption (each cube's reabsorbed
+factors, `jaxnc.physics.transfer.transfer`) and of reabsorption (each cube's reabsorbed
 fraction, `jaxnc.physics.reabsorption`) are taken from jaxnc once; their use in the solves and
 in the observed PLQY is NumPy's.
 """
@@ -24,9 +24,9 @@ from scipy import stats
 from scipy.integrate import solve_ivp
 
 from jaxnc.models import get_model
-from jaxnc.physics.excitons import transfer
 from jaxnc.physics.reabsorption import reabsorbed_fraction
-from jaxnc.physics.spectra import FWHM_PER_SIGMA
+from jaxnc.physics.spectra import homogeneous_sigma_ev
+from jaxnc.physics.transfer import transfer
 
 
 class NumpyField:
@@ -52,7 +52,7 @@ class NumpyField:
         k_d = p["k_radiative_per_ns"] + p["k_nonradiative_per_ns"]
         self.k_et = k_d * (p["forster_radius_nm"] / float(c.pitch_nm)) ** 6
         self.counts = np.arange(n_max + 1, dtype=float)
-        sigma = 1e-3 * p["homogeneous_fwhm_mev"] / float(FWHM_PER_SIGMA)
+        sigma = float(homogeneous_sigma_ev(params))
         moves = transfer(c.links, self.k_et, c.occupied, c.weight, self.neighbours,
                          c.energy_ev, sigma)
         self.face_factors = [np.asarray(f, dtype=float) for f in moves.links]

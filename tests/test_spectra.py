@@ -111,19 +111,20 @@ def test_fast_transfer_reaches_the_boltzmann_ratio():
     balance says, n1 / n2 = exp(-(E1 - E2) / kT), wherever the excitons are made; equal
     energies take exactly the path without energies."""
     from jaxnc.physics import excitons as ex
+    from jaxnc.physics.transfer import transfer
 
     links = (np.ones(1),)
     occ = np.ones(2, bool)
     energies = np.array([2.40, 2.43])
-    moves = ex.transfer(links, 1e4, occ, energies_ev=energies, sigma_ev=0.034)
+    moves = transfer(links, 1e4, occ, energies_ev=energies, sigma_ev=0.034)
     decay = np.full(2, 0.05)
     effective = decay + moves.out - moves.base  # no traps: 1/h = k + out
     for source in ([1.0, 0.0], [0.0, 1.0]):
         n, ok = ex._solve_moves(np.asarray(source), effective, moves, occ, None)
         assert bool(ok)
         assert float(n[0] / n[1]) == pytest.approx(np.exp(0.03 / KT_EV), rel=1e-4)
-    same = ex.transfer(links, 0.3, occ, energies_ev=np.full(2, 2.41), sigma_ev=0.034)
-    plain = ex.transfer(links, 0.3, occ)
+    same = transfer(links, 0.3, occ, energies_ev=np.full(2, 2.41), sigma_ev=0.034)
+    plain = transfer(links, 0.3, occ)
     for a, b in ((same.out, plain.out), (same.base, plain.base), (same.scale, plain.scale)):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
 

@@ -19,11 +19,12 @@ from ..geometry import Assembly
 from ..parameters import Parameters
 from ..physics.adsorption import AbstractAdsorption, ChargedSiteAdsorption
 from ..physics.ageing import AbstractAgeing, PhotoDegradation
-from ..physics.excitons import ExcitonFieldOptics, TransferFactors, transfer_factors
+from ..physics.excitons import ExcitonFieldOptics
 from ..physics.generation import AbstractGeneration, BeerLambertGeneration
 from ..physics.optics import AbstractOptics
 from ..physics.reabsorption import reabsorbed_fraction, recycled
-from ..physics.spectra import FWHM_PER_SIGMA
+from ..physics.spectra import homogeneous_sigma_ev
+from ..physics.transfer import TransferFactors, transfer_factors
 from ..physics.transport import AbstractTransport, HinderedLatticeDiffusion
 from ..physics.trapping import AbstractTrapCharging, SurfaceTrapCharging
 
@@ -55,7 +56,7 @@ class Cells(eqx.Module):
     - `solution_ligand`: free ligand in the solution around each cube (ML per cube), for
       cubes dispersed in a ligand solution (`Assembly.dispersion`), else 0.
     - `transfer`: the energy-dependent factors of exciton transfer between cells
-      (`jaxnc.physics.excitons.transfer_factors`), computed once per solve.
+      (`jaxnc.physics.transfer.transfer_factors`), computed once per solve.
     """
 
     weight: Float[Array, ...]
@@ -81,8 +82,7 @@ class Cells(eqx.Module):
 
 def cell_transfer(links, weight, energy_ev, params) -> TransferFactors:
     """`Cells.transfer` of cells with these links, cubes per cell and energies."""
-    sigma = 1e-3 * params.homogeneous_fwhm_mev / FWHM_PER_SIGMA
-    return transfer_factors(links, weight > 0, weight, energy_ev, sigma)
+    return transfer_factors(links, weight > 0, weight, energy_ev, homogeneous_sigma_ev(params))
 
 
 class State(eqx.Module):
@@ -259,9 +259,9 @@ class AbstractModel(eqx.Module):
     def reabsorbed(self, emission, cells: Cells, params: Parameters):
         """Emission-weighted fraction of the cubes' light that the film reabsorbs
         (`jaxnc.physics.reabsorption`); `emission` per cube of each cell."""
-        sigma = 1e-3 * params.homogeneous_fwhm_mev / FWHM_PER_SIGMA
-        p = reabsorbed_fraction(cells.energy_ev, sigma, cells.film_cubes, cells.edge_shift_ev,
-                                cells.edge_nm, cells.pitch_nm, self.generation, params)
+        p = reabsorbed_fraction(cells.energy_ev, homogeneous_sigma_ev(params), cells.film_cubes,
+                                cells.edge_shift_ev, cells.edge_nm, cells.pitch_nm,
+                                self.generation, params)
         w = jnp.where(cells.occupied, cells.weight * emission, 0.0)
         return jnp.sum(w * p) / jnp.sum(w)
 

@@ -1,6 +1,17 @@
 """Physics layer: one process per module, composed by `jaxnc.models`."""
 
-from . import adsorption, ageing, excitons, generation, optics, spectra, transport, trapping
+from . import (
+    adsorption,
+    ageing,
+    excitons,
+    generation,
+    optics,
+    reabsorption,
+    spectra,
+    transfer,
+    transport,
+    trapping,
+)
 from .adsorption import (
     AbstractAdsorption,
     ChargedSiteAdsorption,
@@ -16,7 +27,8 @@ from .transport import AbstractTransport, HinderedLatticeDiffusion, hindrance
 from .trapping import AbstractTrapCharging, SurfaceTrapCharging
 
 __all__ = [
-    "adsorption", "ageing", "excitons", "generation", "optics", "spectra", "transport", "trapping",
+    "adsorption", "ageing", "excitons", "generation", "optics", "reabsorption", "spectra",
+    "transfer", "transport", "trapping",
     "AbstractOptics", "QuasiStaticOptics", "ExcitonFieldOptics",
     "AbstractAdsorption", "ChargeEnhancedAdsorption", "ChargedSiteAdsorption", "arrhenius",
     "steric_factor",

@@ -40,15 +40,8 @@ exciton density `n` under generation `G` solves the linear, screened-Poisson-lik
 matrix-free by conjugate gradients (lineax, differentiable by its implicit rule) with the
 exact inverse for uniform `k` on a full box (a DCT-II diagonalisation) as preconditioner.
 
-**Cubes of different energy** (size spread, fewer coupled neighbours at a surface): transfer
-from `i` to `j` runs at `k_ij = k_ET f_ij exp(-(E_j - E_i) / 2kT)` with
-`f_ij = exp(-(E_j - E_i)^2 / 4 s^2) / cosh((E_j - E_i) / 2kT)`: the overlap of two Gaussian
-homogeneous lines of standard deviation `s` (`homogeneous_fwhm_mev`) and detailed balance,
-`k_ij / k_ji = exp(-(E_j - E_i) / kT)`, so excitons drift downhill to larger, redder cubes
-(de Weerd et al., J. Phys. Chem. C 2016, energy transfer between CsPbBr3 nanocrystals of
-different size). `kT` at 298.15 K, the temperature of the optical measurements. With
-`v_i = n_i / s_i`, `s_i = exp(-E_i / 2kT)`, the problem is again symmetric positive definite
-(the faces carry `k_ET f_ij`), solved as above; equal energies give `f = 1` exactly.
+Cubes of different energy exchange excitons with spectral overlap and detailed balance
+(`jaxnc.physics.transfer`).
 """
 
 from __future__ import annotations
@@ -63,14 +56,12 @@ from jax.scipy.fft import dctn, idctn
 
 from .._errors import ParameterError, is_concrete
 from .optics import AbstractOptics, active_trap_fraction, probe_per_cube
-from .spectra import FWHM_PER_SIGMA
+from .transfer import Transfer, TransferFactors, neighbour_count, transfer
 from .transport import _net_inflow
 
-__all__ = ["BOLTZMANN_EV_PER_K", "OPTICS_TEMPERATURE_K", "Transfer", "transfer",
-           "TransferFactors", "transfer_factors",
-           "forster_rate_per_ns", "poisson_probabilities", "trap_count_bound", "plqy_poisson",
+__all__ = ["forster_rate_per_ns", "poisson_probabilities", "trap_count_bound", "plqy_poisson",
            "pl_decay_poisson", "average_lifetime_poisson_ns", "neumann_eigenvalues",
-           "steady_state_excitons", "neighbour_count", "ExcitonOptics", "exciton_optics",
+           "steady_state_excitons", "ExcitonOptics", "exciton_optics",
            "pl_decay", "ExcitonFieldOptics"]
 
 
@@ -196,98 +187,6 @@ def steady_state_excitons(generation, decay_per_ns, k_et_per_ns, links, occupied
     return n, solution.result == lx.RESULTS.successful
 
 
-def neighbour_count(links, shape):
-    """Face-sharing neighbours of every site (`z_i`), from the per-axis face counts."""
-    z = jnp.zeros(shape)
-    for axis, link in enumerate(links):
-        lo = [(0, 0)] * len(shape)
-        hi = [(0, 0)] * len(shape)
-        lo[axis], hi[axis] = (0, 1), (1, 0)
-        z = z + jnp.pad(link, lo) + jnp.pad(link, hi)
-    return z
-
-
-BOLTZMANN_EV_PER_K = 8.617333262e-5
-#: Temperature (K) of the optical measurements (transfer's detailed balance).
-OPTICS_TEMPERATURE_K = 298.15
-
-
-class Transfer(eqx.Module):
-    """Exciton transfer between cubes, face by face (module docstring): `links` the faces'
-    symmetric factors `links_ij f_ij` (per axis, with `k_et` their rate scale, 1/ns), `out`
-    each cube's total transfer-out rate (1/ns), `base` what is subtracted from `1/h` to give
-    the lattice problem's own decay (`z k_ET` for equal energies), `scale` the symmetrising
-    `s_i` (1 for equal energies)."""
-
-    links: tuple
-    k_et: jax.Array
-    out: jax.Array
-    base: jax.Array
-    scale: jax.Array
-
-
-class TransferFactors(eqx.Module):
-    """The energy-dependent, dimensionless part of [`Transfer`][] (it does not depend on the
-    state or on `k_ET`, so a model computes it once per solve, in `Cells`): `faces` the
-    per-axis `links_ij f_ij`, `excess_out` each cube's `sum_j links_ij (f_ij e^(-+d/2kT) - 1)
-    / w_i`, `loss` its `sum_j links_ij (1 - f_ij) / w_i`, `scale` the symmetrising `s_i`."""
-
-    faces: tuple
-    excess_out: jax.Array
-    loss: jax.Array
-    scale: jax.Array
-
-
-def transfer_factors(links, occupied, weight, energies_ev, sigma_ev,
-                     temperature_k: float = OPTICS_TEMPERATURE_K) -> TransferFactors:
-    """[`TransferFactors`][] of cells with energies `energies_ev` (eV), homogeneous lines of
-    standard deviation `sigma_ev` (eV), `links` the per-axis face counts between cells and
-    `weight` the cubes per cell (None: one per occupied site)."""
-    occ = occupied
-    w = jnp.where(occ, 1.0 if weight is None else weight, 1.0)
-    kt = BOLTZMANN_EV_PER_K * temperature_k
-    e = jnp.where(occ, energies_ev, 0.0)
-    mean = jnp.sum(jnp.where(occ, e, 0.0)) / jnp.maximum(jnp.sum(occ), 1)
-    e = jnp.where(occ, e, mean)
-    faces, excess_out, loss = [], jnp.zeros(occ.shape), jnp.zeros(occ.shape)
-    for axis, link in enumerate(links):
-        n = occ.shape[axis]
-        lo = jax.lax.slice_in_dim(e, 0, n - 1, axis=axis)
-        hi = jax.lax.slice_in_dim(e, 1, n, axis=axis)
-        d = hi - lo  # energy step from the lower-index cell to its neighbour
-        f = jnp.exp(-(d**2) / (4.0 * sigma_ev**2)) / jnp.cosh(d / (2.0 * kt))
-        faces.append(link * f)
-        pad_lo = [(0, 0)] * occ.ndim
-        pad_hi = [(0, 0)] * occ.ndim
-        pad_lo[axis], pad_hi[axis] = (0, 1), (1, 0)
-        # Out of the lower cell (uphill by d) and out of the upper one (downhill by d).
-        excess_out = (excess_out + jnp.pad(link * (f * jnp.exp(-d / (2.0 * kt)) - 1.0), pad_lo)
-                      + jnp.pad(link * (f * jnp.exp(d / (2.0 * kt)) - 1.0), pad_hi))
-        loss = loss + jnp.pad(link * (1.0 - f), pad_lo) + jnp.pad(link * (1.0 - f), pad_hi)
-    return TransferFactors(tuple(faces), excess_out / w, loss / w,
-                           jnp.exp(-(e - mean) / (2.0 * kt)))
-
-
-def transfer(links, k_et_per_ns, occupied, weight=None, neighbours=None, energies_ev=None,
-             sigma_ev=None, temperature_k: float = OPTICS_TEMPERATURE_K,
-             factors: TransferFactors | None = None) -> Transfer:
-    """[`Transfer`][] of cubes exchanging excitons over `links` (per-axis face counts between
-    cells) at `k_et_per_ns` per face for equal energies; `energies_ev` per cell (None: all
-    equal), `sigma_ev` the homogeneous line's standard deviation (spectral overlap), or their
-    precomputed `factors` ([`transfer_factors`][]). `weight`: cubes per cell; `neighbours`:
-    face-sharing neighbours per cube (default from `links`), which may include faces within a
-    cell (a mean-field layer), always between equal energies."""
-    occ = occupied
-    z = neighbour_count(links, occ.shape) if neighbours is None else neighbours
-    k = jnp.asarray(k_et_per_ns, dtype=float)
-    if factors is None and energies_ev is not None:
-        factors = transfer_factors(links, occ, weight, energies_ev, sigma_ev, temperature_k)
-    if factors is None:
-        return Transfer(tuple(links), k, z * k, z * k, jnp.ones(occ.shape))
-    return Transfer(factors.faces, k, k * (z + factors.excess_out), k * (z - factors.loss),
-                    factors.scale)
-
-
 class ExcitonOptics(eqx.Module):
     """Ensemble optics of an assembly under a probe: `plqy` (fraction), `lifetime_ns` (the
     intensity-weighted average lifetime of the PL decay after a short pulse), `density` (the
@@ -320,16 +219,18 @@ def _solve_moves(source, effective, moves: Transfer, occupied, weight, guess=Non
 
 def exciton_optics(generation, mean_traps, k_r, k_0, k_q, k_et_per_ns, links, occupied,
                    n_max: int, weight=None, neighbours=None, energies_ev=None,
-                   sigma_ev=None) -> ExcitonOptics:
+                   sigma_ev=None, factors: TransferFactors | None = None) -> ExcitonOptics:
     """PLQY and average lifetime of cubes with Poisson trap counts (mean `mean_traps` per
     cube) exchanging excitons by Förster transfer (`k_et_per_ns` per shared face), under the
     probe generation `generation` per cube (any unit); see the module docstring. `weight`:
     cubes per cell (default 1 per occupied site); `neighbours`: face-sharing neighbours per
     cube (default from `links`, right for one cube per cell); `energies_ev`, `sigma_ev`:
-    cube energies and line width for downhill transfer ([`transfer`][]; None: equal)."""
+    cube energies and line width for downhill transfer, or their precomputed `factors`
+    (`jaxnc.physics.transfer.transfer`; None: equal energies)."""
     occ = occupied
     w = jnp.where(occ, 1.0 if weight is None else weight, 0.0)
-    moves = transfer(links, k_et_per_ns, occ, weight, neighbours, energies_ev, sigma_ev)
+    moves = transfer(links, k_et_per_ns, occ, weight, neighbours, energies_ev, sigma_ev,
+                     factors=factors)
     effective, h, h2 = _effective_decay(mean_traps, k_r, k_0, k_q, moves, occ, n_max)
     g = jnp.where(occ, generation, 0.0)
     scale = jnp.max(g)  # solve for O(1) generation (CG's atol), scale the density back
@@ -343,20 +244,22 @@ def exciton_optics(generation, mean_traps, k_r, k_0, k_q, k_et_per_ns, links, oc
 
 
 def pl_decay(t_ns, generation, mean_traps, k_r, k_0, k_q, k_et_per_ns, links, occupied,
-             n_max: int, weight=None, neighbours=None, energies_ev=None, sigma_ev=None, *,
-             rtol: float = 1e-10, atol: float = 1e-14):
+             n_max: int, weight=None, neighbours=None, energies_ev=None, sigma_ev=None,
+             factors: TransferFactors | None = None, *, rtol: float = 1e-10,
+             atol: float = 1e-14):
     """Normalised PL decay `I(t)/I(0)` after a short pulse absorbed as `generation` per cube,
     at the times `t_ns` (increasing, from 0): the linear ODE of the module docstring over every
     (cube, trap count) class, integrated on the ns scale (Tsit5: the rates are at most a few
     per ns, not stiff at these tolerances). `weight`, `neighbours`, `energies_ev`,
-    `sigma_ev`: as [`exciton_optics`][].
+    `sigma_ev`, `factors`: as [`exciton_optics`][].
     Without transfer it is the closed form [`pl_decay_poisson`][] averaged over cubes."""
     import diffrax
 
     occ = occupied
     w = jnp.where(occ, 1.0 if weight is None else weight, 0.0)
     p, k = _rates(jnp.where(occ, mean_traps, 0.0), k_r, k_0, k_q, n_max)
-    moves = transfer(links, k_et_per_ns, occ, weight, neighbours, energies_ev, sigma_ev)
+    moves = transfer(links, k_et_per_ns, occ, weight, neighbours, energies_ev, sigma_ev,
+                     factors=factors)
     g = jnp.where(occ, generation, 0.0)
     g = g / jnp.max(g)  # the decay is linear in the pulse: scale it to O(1) for atol
     p = jnp.where(occ[..., None], p, 0.0)
@@ -399,7 +302,8 @@ class ExcitonFieldOptics(AbstractOptics):
     for `traps_per_cube` up to `n_max / 4` = 7.75 (Poisson tail below 1e-10);
     [`check`][] refuses a larger concrete value. `downhill` (static, default True): transfer
     between cubes of different energy (`Cells.energy_ev`) with spectral overlap and detailed
-    balance ([`transfer`][]); False treats every cube as having the same energy.
+    balance (`Cells.transfer`, `jaxnc.physics.transfer`); False treats every cube as having
+    the same energy.
     """
 
     local: ClassVar[bool] = False
@@ -416,26 +320,20 @@ class ExcitonFieldOptics(AbstractOptics):
 
     def _inputs(self, coverage, charge, cells, params, damage):
         """Mean trap count, k_r, k_0, one site's rate, k_ET, neighbours per cube, and the
-        cells' energies and line width for downhill transfer (None: off)."""
+        cells' transfer factors (`Cells.transfer`; None without downhill transfer)."""
         k_r, k_0 = params.k_radiative_per_ns, params.k_nonradiative_per_ns
         mean = params.traps_per_cube * active_trap_fraction(coverage, charge, params, damage)
         k_q = params.k_trap_nonradiative_per_ns / params.traps_per_cube
         k_et = forster_rate_per_ns(cells.pitch_nm, params.forster_radius_nm, k_r + k_0)
-        energies = cells.energy_ev if self.downhill else None
-        sigma = 1e-3 * params.homogeneous_fwhm_mev / FWHM_PER_SIGMA
-        return mean, k_r, k_0, k_q, k_et, 6.0 * cells.enclosure, energies, sigma
-
-    def _transfer(self, cells, k_et, z) -> Transfer:
-        """The cells' precomputed factors (`Cells.transfer`), or equal energies."""
         factors = cells.transfer if self.downhill else None
-        return transfer(cells.links, k_et, cells.occupied, cells.weight, z, factors=factors)
+        return mean, k_r, k_0, k_q, k_et, 6.0 * cells.enclosure, factors
 
     def carriers(self, coverage, charge, generation_per_s, cells, params, guess=None,
                  damage=0.0):
-        mean, k_r, k_0, k_q, k_et, z, e, s = self._inputs(coverage, charge, cells, params,
-                                                          damage)
+        mean, k_r, k_0, k_q, k_et, z, factors = self._inputs(coverage, charge, cells, params,
+                                                             damage)
         occ = cells.occupied
-        moves = self._transfer(cells, k_et, z)
+        moves = transfer(cells.links, k_et, occ, cells.weight, z, factors=factors)
         effective, _, _ = _effective_decay(mean, k_r, k_0, k_q, moves, occ, self.n_max)
         n, _ = _solve_moves(generation_per_s, effective, moves, occ, cells.weight,
                             guess=None if guess is None else guess * 1e9)
@@ -443,10 +341,11 @@ class ExcitonFieldOptics(AbstractOptics):
 
     def _under_probe(self, coverage, charge, cells, probe_weight, params,
                      damage) -> ExcitonOptics:
-        mean, k_r, k_0, k_q, k_et, z, e, s = self._inputs(coverage, charge, cells, params,
-                                                          damage)
+        mean, k_r, k_0, k_q, k_et, z, factors = self._inputs(coverage, charge, cells, params,
+                                                             damage)
         return exciton_optics(probe_per_cube(probe_weight, cells), mean, k_r, k_0, k_q, k_et,
-                              cells.links, cells.occupied, self.n_max, cells.weight, z, e, s)
+                              cells.links, cells.occupied, self.n_max, cells.weight, z,
+                              factors=factors)
 
     def observe(self, coverage, charge, cells, probe_weight, params, damage=0.0):
         out = self._under_probe(coverage, charge, cells, probe_weight, params, damage)
@@ -463,7 +362,8 @@ class ExcitonFieldOptics(AbstractOptics):
 
     def pl_decay(self, t_ns, coverage, charge, cells, probe_weight, params, damage=0.0):
         """[`pl_decay`][] of the module: every (cube, trap count) class on the ns scale."""
-        mean, k_r, k_0, k_q, k_et, z, e, s = self._inputs(coverage, charge, cells, params,
-                                                          damage)
+        mean, k_r, k_0, k_q, k_et, z, factors = self._inputs(coverage, charge, cells, params,
+                                                             damage)
         return pl_decay(t_ns, probe_per_cube(probe_weight, cells), mean, k_r, k_0, k_q, k_et,
-                        cells.links, cells.occupied, self.n_max, cells.weight, z, e, s)
+                        cells.links, cells.occupied, self.n_max, cells.weight, z,
+                        factors=factors)

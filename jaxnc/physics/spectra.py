@@ -25,14 +25,19 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-__all__ = ["HC_EV_NM", "FWHM_PER_SIGMA", "emission_energy_ev", "coupling_ev",
-           "coupling_shift_ev", "site_coupling_shift_ev", "site_energies_ev",
+__all__ = ["HC_EV_NM", "FWHM_PER_SIGMA", "homogeneous_sigma_ev", "emission_energy_ev",
+           "coupling_ev", "coupling_shift_ev", "site_coupling_shift_ev", "site_energies_ev",
            "ensemble_spectrum", "peak_and_fwhm_nm", "DEFAULT_GRID_NM"]
 
 HC_EV_NM = 1239.841984  # h c in eV nm
 FWHM_PER_SIGMA = 2.0 * (2.0 * jnp.log(2.0)) ** 0.5
 #: The wavelength grid of `Solution.pl_peak_nm` / `pl_fwhm_nm` (nm): 0.05 nm steps.
 DEFAULT_GRID_NM = (440.0, 620.0, 3601)
+
+
+def homogeneous_sigma_ev(params):
+    """Standard deviation (eV) of one cube's Gaussian line, from `homogeneous_fwhm_mev`."""
+    return 1e-3 * params.homogeneous_fwhm_mev / FWHM_PER_SIGMA
 
 
 def emission_energy_ev(edge_nm, params):
@@ -86,7 +91,7 @@ def ensemble_spectrum(wavelength_nm, energies_ev, weights, fwhm_mev, escape=None
     of each site's light at that photon energy that leaves the sample (shape `(grid, sites)`
     from `(grid, 1)` energies; None: all of it)."""
     energy = HC_EV_NM / jnp.asarray(wavelength_nm, dtype=float)
-    sigma = 1e-3 * fwhm_mev / FWHM_PER_SIGMA
+    sigma = 1e-3 * fwhm_mev / FWHM_PER_SIGMA  # homogeneous_sigma_ev, from a value in meV
     e, w = jnp.ravel(energies_ev), jnp.ravel(weights)
     lines = jnp.exp(-0.5 * ((energy[:, None] - e[None, :]) / sigma) ** 2)
     if escape is not None:
