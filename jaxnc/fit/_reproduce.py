@@ -12,6 +12,7 @@ import dataclasses
 import json
 from importlib import resources
 
+import equinox as eqx
 import numpy as np
 
 from ..geometry import Assembly
@@ -20,7 +21,7 @@ from ._data import Curve, Dataset
 from ._kinetics import KineticsResult, kinetics
 
 __all__ = ["Reproduction", "hashimoto2024", "reference_hashimoto2024", "dark_decay_kinetics",
-           "activation_times", "spectral_assemblies", "spectral_states"]
+           "activation_times", "spectral_assemblies", "spectral_states", "state_optics"]
 
 CYCLE = "light 468nm 3h; dark 600h"
 DECAY_TEMPERATURES_K = (298.15, 308.15, 318.15, 328.15)
@@ -121,29 +122,30 @@ def spectral_assemblies() -> dict:
             "3d": Assembly.supercrystal(edge_sd_nm=1.1, key=key)}
 
 
-def _start_optics(model, assembly, params, grid, state=None):
-    """Observed PLQY, lifetime (ns), spectrum on `grid`, peak and FWHM (nm) of `state` (a
-    `State`; default the start state, the dark one), without a solve in time."""
-    import equinox as eqx
+def state_optics(model, assembly, params, grid, state=None) -> dict:
+    """Observed `plqy`, `lifetime_ns`, `spectrum` on `grid`, `peak_nm` and `fwhm_nm` of
+    `state` (a `State`; default the start state, the dark one), without a solve in time."""
     import jax.numpy as jnp
 
-    from ..physics.spectra import peak_and_fwhm_nm
-    from ..solve._solution import spectrum_of_state
-
-    @eqx.filter_jit
-    def run(model, assembly, params, grid, y):
-        cells = model.cells(assembly, params)
-        y = model.initial_state(cells, params) if y is None else y
-        obs = model.observables(y, cells, model.probe_weight(cells, assembly, params), params)
-        spectrum = spectrum_of_state(model, assembly, params, y.coverage, y.charge, y.damage,
-                                     grid)
-        peak, fwhm = peak_and_fwhm_nm(grid, spectrum)
-        return obs["plqy"], obs["lifetime_ns"], spectrum, peak, fwhm
-
-    out = run(model, assembly, params, jnp.asarray(grid, dtype=float), state)
+    out = _state_optics(model, assembly, params, jnp.asarray(grid, dtype=float), state)
     return dict(zip(("plqy", "lifetime_ns", "spectrum", "peak_nm", "fwhm_nm"),
                     (np.asarray(v) if i == 2 else float(v) for i, v in enumerate(out)),
                     strict=True))
+
+
+@eqx.filter_jit
+def _state_optics(model, assembly, params, grid, y):
+    """[`state_optics`][]'s program, at module level so that calls with the same shapes share
+    one compilation."""
+    from ..physics.spectra import peak_and_fwhm_nm
+    from ..solve._solution import spectrum_of_state
+
+    cells = model.cells(assembly, params)
+    y = model.initial_state(cells, params) if y is None else y
+    obs = model.observables(y, cells, model.probe_weight(cells, assembly, params), params)
+    spectrum = spectrum_of_state(model, assembly, params, y.coverage, y.charge, y.damage, grid)
+    peak, fwhm = peak_and_fwhm_nm(grid, spectrum)
+    return obs["plqy"], obs["lifetime_ns"], spectrum, peak, fwhm
 
 
 def spectral_states(params: Parameters, model: str = "mean_field") -> dict:
@@ -165,12 +167,12 @@ def spectral_states(params: Parameters, model: str = "mean_field") -> dict:
     assemblies = spectral_assemblies()
     states, shares = {}, {}
     for name, asm in assemblies.items():
-        states[name] = _start_optics(m, asm, params, grid)
+        states[name] = state_optics(m, asm, params, grid)
         if name not in ("2d", "3d"):
             continue
 
         def peak(p, mod=m, a=asm):
-            return _start_optics(mod, a, p, grid)["peak_nm"]
+            return state_optics(mod, a, p, grid)["peak_nm"]
 
         shares[name] = dict(
             coupling=states[name]["peak_nm"] - peak(params.replace(coupling_mev=0.0)),
@@ -181,7 +183,7 @@ def spectral_states(params: Parameters, model: str = "mean_field") -> dict:
     # The reproduction's cycle and saves: the program its 3D run compiled already.
     run = simulate(assemblies["3d"], params, CYCLE, model=model, saves_per_step=SAVES)
     end = run.step_slice(0).stop - 1
-    lit = _start_optics(m, assemblies["3d"], params, grid, run.state_at(end))
+    lit = state_optics(m, assemblies["3d"], params, grid, run.state_at(end))
     return dict(grid=grid, states=states, shares=shares, lit_3d=run, lit_index=end, lit=lit)
 
 

@@ -239,19 +239,7 @@ class Assembly(eqx.Module):
         `gap_nm` still sets the ligand-shell geometry (steric factor, hindered escape) but no
         nanospace holds free ligand between cubes.
         """
-        if int(n) != n or n < 1:
-            raise ParameterError(f"Assembly n must be a positive integer, got {n}")
-        return cls.from_mask(
-            np.ones((int(n), 1, 1), dtype=bool),
-            edge_nm=edge_nm,
-            gap_nm=gap_nm,
-            ligand_nm=ligand_nm,
-            edge_sd_nm=edge_sd_nm,
-            key=key,
-            connected=False,
-            on_substrate=False,
-            kind="isolated",
-        )
+        return cls._apart(n, "isolated", edge_nm, gap_nm, ligand_nm, edge_sd_nm, key)
 
     @classmethod
     def dispersion(
@@ -271,9 +259,15 @@ class Assembly(eqx.Module):
         solution. Dilute: no reabsorption. `gap_nm` and `ligand_nm` only enter the ligand
         kinetics' steric factors, as for isolated cubes.
         """
+        cubes = cls._apart(n, "dispersion", edge_nm, gap_nm, ligand_nm, edge_sd_nm, key)
+        return eqx.tree_at(lambda a: a.open_faces, cubes, jnp.zeros_like(cubes.open_faces))
+
+    @classmethod
+    def _apart(cls, n, kind, edge_nm, gap_nm, ligand_nm, edge_sd_nm, key) -> Assembly:
+        """`n` cubes sharing no face, none on a substrate face (isolated or dispersed)."""
         if int(n) != n or n < 1:
             raise ParameterError(f"Assembly n must be a positive integer, got {n}")
-        iso = cls.from_mask(
+        return cls.from_mask(
             np.ones((int(n), 1, 1), dtype=bool),
             edge_nm=edge_nm,
             gap_nm=gap_nm,
@@ -282,9 +276,8 @@ class Assembly(eqx.Module):
             key=key,
             connected=False,
             on_substrate=False,
-            kind="dispersion",
+            kind=kind,
         )
-        return eqx.tree_at(lambda a: a.open_faces, iso, jnp.zeros_like(iso.open_faces))
 
     @property
     def in_solution(self) -> bool:

@@ -12,6 +12,8 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
+from .spectra import HC_EV_NM
+
 __all__ = [
     "photon_energy_ev",
     "photon_flux_cm2_s",
@@ -19,7 +21,6 @@ __all__ = [
     "BeerLambertGeneration",
 ]
 
-_PLANCK_EV_NM = 1239.841984  # h c in eV nm
 _EV_J = 1.602176634e-19
 _NM2_PER_CM2 = 1e14
 _REFERENCE_EDGE_NM = 9.8  # the cube size the literature cross-section refers to
@@ -28,7 +29,7 @@ _SPECTRAL_SMOOTHING_EV = 0.02  # ~kT: rounds the absorption onset so it stays di
 
 def photon_energy_ev(wavelength_nm):
     """Photon energy (eV) at `wavelength_nm` (nm)."""
-    return _PLANCK_EV_NM / wavelength_nm
+    return HC_EV_NM / wavelength_nm
 
 
 def photon_flux_cm2_s(irradiance_mw_cm2, wavelength_nm):

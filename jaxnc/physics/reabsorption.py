@@ -31,10 +31,10 @@ import jax.numpy as jnp
 import numpy as np
 
 from .generation import _NM2_PER_CM2
+from .spectra import HC_EV_NM
 
 __all__ = ["film_thickness_cubes", "film_absorbance", "reabsorbed_fraction", "recycled"]
 
-_PLANCK_EV_NM = 1239.841984
 # Gauss-Hermite nodes and weights for the mean over one homogeneous (Gaussian) line.
 _NODES, _WEIGHTS = np.polynomial.hermite.hermgauss(16)
 
@@ -51,7 +51,7 @@ def film_absorbance(energy_ev, film_cubes, edge_shift_ev, edge_nm, pitch_nm, gen
     """`g N sigma(E - shift) / pitch^2` along the light's path in the film (module
     docstring); broadcasts `energy_ev` (eV) against the per-cell `film_cubes` and
     `edge_shift_ev` (the coupling shift, negative)."""
-    wavelength = _PLANCK_EV_NM / (energy_ev - edge_shift_ev)
+    wavelength = HC_EV_NM / (energy_ev - edge_shift_ev)
     sigma = generation.cross_section_cm2(wavelength, edge_nm, params)
     per_layer = sigma * _NM2_PER_CM2 / pitch_nm**2
     return params.reabsorption_path_factor * film_cubes * per_layer
