@@ -5,6 +5,7 @@ from __future__ import annotations
 from ._options import (
     ASSEMBLY_KINDS,
     add_assembly_options,
+    add_distributed_options,
     add_model_option,
     add_output_options,
     add_set_option,
@@ -12,6 +13,7 @@ from ._options import (
     check_plot,
     params_from_args,
     split_names,
+    start_distributed,
     wrote,
 )
 
@@ -62,10 +64,13 @@ def add_parser(sub) -> None:
     p.add_argument("--checkpoint-every", type=int, default=10, help="default 10")
     p.add_argument("--resume", action="store_true",
                    help="continue from --checkpoint instead of starting over")
+    add_distributed_options(p, shares="the samples are split over every process's devices "
+                            "(each solves its samples' residuals and Jacobian; --method lm)")
     p.set_defaults(run=run)
 
 
 def run(args) -> int:
+    writer = start_distributed(args)  # before anything that touches JAX's devices
     from .._errors import ParameterError
     from .._io import write_json_atomic
     from ..fit import Dataset, fit
@@ -74,7 +79,7 @@ def run(args) -> int:
     if args.resume and not args.checkpoint:
         raise ParameterError("--resume needs --checkpoint FILE")
     data = Dataset.from_csv(args.data)
-    if data.note and not args.quiet:
+    if data.note and writer and not args.quiet:
         print(f"{args.data}: {data.note}")
     params = params_from_args(args)
     free = "auto" if args.free.strip() == "auto" else split_names(args.free)
@@ -84,8 +89,11 @@ def run(args) -> int:
                  per_sample=split_names(args.per_sample), protocol=args.protocol,
                  irradiance_mw_cm2=args.irradiance_mw_cm2, method=args.method,
                  starts=starts, seed=args.seed, max_iter=args.max_iter,
-                 max_steps=args.max_steps, progress=not args.quiet, checkpoint=args.checkpoint,
-                 checkpoint_every=args.checkpoint_every, resume=args.resume)
+                 max_steps=args.max_steps, progress=writer and not args.quiet,
+                 checkpoint=args.checkpoint, checkpoint_every=args.checkpoint_every,
+                 resume=args.resume)
+    if not writer:
+        return 0
     out = result.to_json()
     out["settings"].update(data=str(args.data), assembly=args.assembly,
                            assembly_of=args.assembly_of)

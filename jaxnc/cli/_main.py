@@ -50,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     from .._errors import JaxncError, ResourceError, SolverError
+    from ..distributed import DistributedError
 
     parser = build_parser()
     try:
@@ -61,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     except _UsageError as e:
         print(str(e), file=sys.stderr)
         return EXIT_BAD_INPUT
-    except (SolverError, ResourceError) as e:  # valid input; the run itself failed
+    except (SolverError, ResourceError, DistributedError) as e:  # the run itself failed
         print(f"jaxnc: error: {e}", file=sys.stderr)
         return EXIT_RUNTIME_FAILURE
     except JaxncError as e:
@@ -96,7 +97,12 @@ def entry_point() -> None:
     except OSError as e:  # an unwritable cache folder costs speed, not the run
         print(f"jaxnc: warning: running without the cache ({e.strerror or e}: "
               f"{e.filename or ''})", file=sys.stderr)
-    sys.exit(main())
+    code = main()
+    from .. import distributed
+
+    if code and distributed.started():
+        distributed.exit_after_failure(code)
+    sys.exit(code)
 
 
 if __name__ == "__main__":

@@ -9,9 +9,10 @@ errors stay fast.
 from __future__ import annotations
 
 __all__ = ["ASSEMBLY_KINDS", "LATERAL_CUBES", "add_assembly_options", "add_design_options",
-           "add_model_option", "add_output_options", "add_set_option", "add_solver_options",
+           "add_distributed_options", "add_model_option", "add_output_options",
+           "add_set_option", "add_solver_options",
            "assembly_from_args", "check_plot", "design_setup", "parse_set", "params_from_args",
-           "split_names", "wrote"]
+           "split_names", "start_distributed", "wrote"]
 
 ASSEMBLY_KINDS = ("isolated", "monolayer", "supercrystal", "dispersion")
 MODEL_NAMES = ("field", "mean_field")
@@ -165,3 +166,36 @@ def check_plot(path: str | None) -> None:
 def wrote(*paths) -> str:
     """`"wrote A and B"` for the paths written (`None`s skipped)."""
     return "wrote " + " and ".join(str(p) for p in paths if p)
+
+
+def add_distributed_options(p, *, shares: str) -> None:
+    """`--distributed`, `--coordinator`, `--num-processes`, `--process-id`, `--timeout-s`;
+    `shares` says what each process computes."""
+    g = p.add_argument_group(
+        "several processes (jaxnc.distributed)",
+        f"Run the same command in every process; {shares}. Process 0 writes the output.")
+    g.add_argument("--distributed", action="store_true",
+                   help="join a multi-process run (settings from the options below, else "
+                   "$JAXNC_COORDINATOR/$JAXNC_NUM_PROCESSES/$JAXNC_PROCESS_ID, else the "
+                   "cluster, e.g. SLURM)")
+    g.add_argument("--coordinator", help="host:port of process 0 (implies --distributed)")
+    g.add_argument("--num-processes", type=int, help="processes in the run")
+    g.add_argument("--process-id", type=int, help="this process's index, 0 ... N-1")
+    g.add_argument("--timeout-s", type=float, default=60.0,
+                   help="seconds to wait for every process to join, and at every exchange "
+                   "(default 60)")
+
+
+def start_distributed(args) -> bool:
+    """Join the multi-process run the options ask for (before any JAX work); True if this
+    process writes the outputs (process 0, or no multi-process run)."""
+    explicit = (args.coordinator, args.num_processes, args.process_id)
+    if not (args.distributed or any(v is not None for v in explicit)):
+        return True
+    from .. import distributed
+
+    info = distributed.initialize(args.coordinator, args.num_processes, args.process_id,
+                                  timeout_s=args.timeout_s)
+    if info["process_id"] == 0 and not args.quiet:
+        print(f"jaxnc: {info['num_processes']} process(es), {info['devices']} device(s)")
+    return info["process_id"] == 0

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from ._options import (
     add_design_options,
+    add_distributed_options,
     add_output_options,
     check_plot,
     design_setup,
     split_names,
+    start_distributed,
     wrote,
 )
 
@@ -46,10 +48,13 @@ def add_parser(sub) -> None:
                    "after every chunk and removed when the sweep finishes")
     p.add_argument("--resume", action="store_true",
                    help="skip the chunks already in the checkpoint")
+    add_distributed_options(p, shares="each chunk of points is split over every process's "
+                            "devices")
     p.set_defaults(run=run)
 
 
 def run(args) -> int:
+    writer = start_distributed(args)  # before anything that touches JAX's devices
     from pathlib import Path
 
     from .._errors import ParameterError
@@ -60,12 +65,14 @@ def run(args) -> int:
     axes = _axes(args)
     metrics = split_names(args.metrics) if args.metrics else DEFAULT_METRICS
     checkpoint = Path(args.checkpoint or f"{args.out}.partial.npz")
-    if args.resume and not checkpoint.exists():
+    if args.resume and writer and not checkpoint.exists():  # process 0's decides
         raise ParameterError(f"--resume: no checkpoint {checkpoint}")
     result = sweep(factory, params, protocol, metrics=metrics, model=args.model,
                    gradients=not args.no_gradients, chunk_size=args.chunk_size,
-                   vector_width=args.vector_width, progress=not args.quiet,
+                   vector_width=args.vector_width, progress=writer and not args.quiet,
                    checkpoint=checkpoint, resume=args.resume, **axes)
+    if not writer:
+        return 0
     result.to_csv(args.out)
     figures = _plot(result, args.plot) if args.plot else []
     checkpoint.unlink(missing_ok=True)

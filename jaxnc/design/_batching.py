@@ -13,6 +13,7 @@ import equinox as eqx
 import jax
 import numpy as np
 
+from .. import distributed
 from .._errors import ParameterError, ResourceError, runtime_error_message
 from ..models import get_model
 from ..parameters import Parameters
@@ -80,14 +81,15 @@ class Evaluator:
         if int(vector_width) < 1:
             raise ParameterError(f"vector_width must be >= 1, got {vector_width}")
         self.width = min(int(vector_width), per_device)
-        self._sharded, replicated = _mesh_sharding(self.devices)
+        self._sharded, replicated = distributed.mesh_shardings(self.devices)
         local_times = save_grid(protocol, saves_per_step)
         self.problems = {}
         for key, template in templates.items():
             problem = PointProblem(model, template, params, protocol, settings, local_times,
                                     tuple(metrics), swept_irradiance, swept_temperature)
             self.problems[key] = jax.tree.map(
-                lambda x: _global(x, replicated) if eqx.is_array(x) else x, problem)
+                lambda x: distributed.global_array(x, replicated) if eqx.is_array(x) else x,
+                problem)
         self.gradients = bool(gradients)
         self.record = dict(
             metrics=list(metrics), model=model.name, protocol=str(protocol),
@@ -117,10 +119,11 @@ class Evaluator:
         def run(members):
             pad = np.concatenate([members, np.full(self.chunk - members.size, members[-1])])
             shape = (len(self.devices), self.chunk // len(self.devices))
-            inputs = [_global(c[pad].reshape(shape), self._sharded) for c in columns]
-            out = _batch(problem, self.gradients, self.width, *inputs)
-            return [_to_host(x).reshape((self.chunk,) + x.shape[2:])[: members.size]
-                    for x in out]
+            inputs = [distributed.global_array(c[pad].reshape(shape), self._sharded)
+                      for c in columns]
+            out = _batch(problem, self.gradients, self.width, self._sharded.mesh, *inputs)
+            return [distributed.to_host(x, "the exchange of a sweep chunk's results")
+                    .reshape((self.chunk,) + x.shape[2:])[: members.size] for x in out]
 
         n_m, n_s = len(problem.metrics), problem.protocol.n_steps
         outputs = [np.full((n, n_m), np.nan), np.full((n, n_m, 2), np.nan),
@@ -138,43 +141,25 @@ class Evaluator:
 
 # Module-level: a later sweep of the same structure reuses the compiled batch.
 @eqx.filter_jit
-def _batch(problem: PointProblem, gradients: bool, width: int, gap, ligand, irradiance,
+def _batch(problem: PointProblem, gradients: bool, width: int, mesh, gap, ligand, irradiance,
            temperature):
-    """Inputs `(devices, points per device)`, the leading axis sharded over the mesh.
+    """Inputs `(devices, points per device)`, the leading axis sharded over `mesh`.
 
-    On each device the points run `width` at a time in lockstep (`vmap`), the groups one after
-    another (`lax.map`): a vmapped adaptive solve takes as many steps as its slowest member, so
-    wide groups pay off where width is nearly free (GPU) and waste work on a CPU.
+    Each device solves its own points ([`jaxnc.distributed.on_each_device`][]), `width` at a
+    time in lockstep (`vmap`), the groups one after another (`lax.map`): a vmapped adaptive
+    solve takes as many steps as its slowest member, so wide groups pay off where width is
+    nearly free (GPU) and waste work on a CPU.
     """
-    one = problem.values_and_gradients if gradients else problem.values
+    def local(prob, *columns):
+        one = prob.values_and_gradients if gradients else prob.values
 
-    def per_device(*columns):
-        return jax.lax.map(lambda args: one(*args), columns, batch_size=width)
+        def per_device(*cols):
+            return jax.lax.map(lambda args: one(*args), cols, batch_size=width)
 
-    return jax.vmap(per_device)(gap, ligand, irradiance, temperature)
+        return jax.vmap(per_device)(*columns)
 
-
-def _mesh_sharding(devices):
-    """Over a 1D mesh of `devices`: the sharding of `(devices, points per device)` inputs
-    (leading axis split) and the replicated sharding of the problem's arrays."""
-    mesh = jax.sharding.Mesh(np.asarray(devices), ("points",))
-    return (jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("points", None)),
-            jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec()))
-
-
-def _global(x, sharding):
-    """A global array from the same host value on every process (multi-host safe)."""
-    x = np.asarray(x)
-    return jax.make_array_from_callback(x.shape, sharding, lambda index: x[index])
-
-
-def _to_host(x) -> np.ndarray:
-    """A sharded output as one host array, gathered from every process when there are several."""
-    if jax.process_count() > 1:
-        from jax.experimental import multihost_utils
-
-        return np.asarray(multihost_utils.process_allgather(x, tiled=True))
-    return np.asarray(x)
+    return distributed.on_each_device(local, mesh, problem, gap, ligand, irradiance,
+                                      temperature)
 
 
 def _out_of_memory(err: Exception) -> bool:
@@ -197,6 +182,8 @@ def _isolate_errors(run, members: np.ndarray):
     try:
         yield members, run(members), None
     except (eqx.EquinoxRuntimeError, jax.errors.JaxRuntimeError) as err:
+        if distributed.is_peer_failure(err):  # another process is gone: no point is at fault
+            raise distributed.lost("a sweep chunk", err) from None
         if _out_of_memory(err):  # every half is padded back to the chunk: it would fail too
             raise ResourceError(f"a sweep chunk of {members.size} points ran out of device "
                                 f"memory ({_first_line(err)}); use a smaller chunk_size "

@@ -20,6 +20,7 @@ from pathlib import Path
 import jax
 import numpy as np
 
+from .. import distributed
 from .._errors import ParameterError
 from ..geometry import Assembly
 from ..models import AbstractModel
@@ -132,6 +133,9 @@ def sweep(
     arrays = PointArrays.empty(len(columns["gap_nm"]), len(metrics), protocol.n_steps)
     if resume and Path(checkpoint).exists():
         load_checkpoint(checkpoint, fingerprint, arrays)
+    # Several processes: process 0's checkpoint (the one it writes) decides what is done, on
+    # a shared file system or not.
+    distributed.from_writer(arrays, ("values", "jac", "flags", "codes", "done"))
     plan = chunks(columns, templates, evaluator.chunk)
 
     t_start = time.perf_counter()
@@ -174,7 +178,7 @@ def _run_chunks(evaluator: Evaluator, plan: list, columns: dict, arrays: PointAr
             failed_errors.update({int(idx[i]): msg for i, msg in errors.items()})
             if np.isnan(first_chunk_s):
                 first_chunk_s = time.perf_counter() - t0
-            if checkpoint is not None and jax.process_index() == 0:
+            if checkpoint is not None and distributed.is_writer():
                 save_checkpoint(checkpoint, fingerprint, arrays)
             if bar is not None:
                 bar.update(idx.size)

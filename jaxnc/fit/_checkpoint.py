@@ -9,6 +9,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .. import distributed
 from .._errors import DataError
 from .._io import atomic_path
 from ._multistart import _Run
@@ -28,6 +29,8 @@ class _Checkpoint:
         self.tag = tag
 
     def save(self, run: _Run) -> None:
+        if not distributed.is_writer():  # one file per run: process 0 writes it
+            return
         leaves = jax.tree.leaves(run.state)
         meta = dict(self.tag, state=type(run.state).__name__, finished=run.finished,
                     history=run.history)

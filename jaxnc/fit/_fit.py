@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import time
 
+import jax
 import numpy as np
 
 from .._errors import ParameterError
@@ -151,6 +152,9 @@ def fit(
         return _fit_auto(data, assembly, params, starts, options)
     free = list(free)
     _check_arguments(free + per_sample, method, starts, max_iter)
+    if method != "lm" and jax.process_count() > 1:
+        raise ParameterError(f"a multi-process fit shares the work of method 'lm' only; "
+                             f"{method!r} would run whole on every process")
     setup = _setup(data, assembly, params, free, per_sample, model, protocol,
                    irradiance_mw_cm2, lifetime_weight_per_ns, rtol, atol, max_steps)
     rng = np.random.default_rng(seed)

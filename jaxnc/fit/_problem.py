@@ -16,6 +16,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .. import distributed
 from .._cache import cached_program, jitted
 from .._errors import DataError, ParameterError, SolverError, runtime_error_message
 from ..geometry import Assembly
@@ -115,6 +116,22 @@ class _Problem(eqx.Module):
         ok = jnp.all(codes == 0)  # a failed solve is rejected
         return jnp.where(ok, r, jnp.nan), jnp.where(ok, j, jnp.nan), codes
 
+    def sample_jacobian(self, group, w, *batch):
+        """One sample of `group`: residuals, their Jacobian with respect to its `w` (global
+        then per-sample part) and its per-step result codes."""
+        # ROS34PW2 integrates the sensitivity equations with the states (a smaller program
+        # than differentiating the solve; see jaxnc.solve._sensitivities).
+        if isinstance(self.settings.solver, ROS34PW2):
+            return self._sample_residual_and_jacobian(group.assembly, w, *batch)
+        fwd = eqx.tree_at(lambda s: s.adjoint, self.settings, diffrax.ForwardMode())
+
+        def f(ww):
+            r, codes = self._sample_residual(group.assembly, fwd, ww, *batch)
+            return r, (r, codes)
+
+        jac, (r, codes) = jax.jacfwd(f, has_aux=True)(w)
+        return r, jac, codes
+
     def _w(self, z, group):
         zg, zs = self.split(z)
         rows = np.asarray(group.rows)
@@ -142,23 +159,11 @@ class _Problem(eqx.Module):
         sample carries `G + P` tangents, whatever the number of samples; its columns are then
         placed in the full `(n, G + P * n_samples)` matrix.
         """
-        fwd = eqx.tree_at(lambda s: s.adjoint, self.settings, diffrax.ForwardMode())
-        # ROS34PW2 integrates the sensitivity equations with the states (a smaller program
-        # than differentiating the solve; see jaxnc.solve._sensitivities).
-        sensitivities = isinstance(self.settings.solver, ROS34PW2)
         g, nsp = len(self.free), len(self.per_sample)
         rs, js, cs = [], [], []
         for group in self.groups:
             def one(w, *batch, group=group):
-                if sensitivities:
-                    return self._sample_residual_and_jacobian(group.assembly, w, *batch)
-
-                def f(ww):
-                    r, codes = self._sample_residual(group.assembly, fwd, ww, *batch)
-                    return r, (r, codes)
-
-                jac, (r, codes) = jax.jacfwd(f, has_aux=True)(w)
-                return r, jac, codes
+                return self.sample_jacobian(group, w, *batch)
 
             r, jac, codes = _map_samples(one, self._w(z, group), *group.batch())
             cs.append(codes)
@@ -259,13 +264,23 @@ class _Setup:
     def evaluate(self, z) -> tuple[np.ndarray, np.ndarray]:
         """Residuals and their Jacobian at `z`, as NumPy arrays; all NaN where the evaluation
         failed (`raise_if_failed` then says why)."""
-        if self._program is None:
+        if self._program is None and jax.process_count() > 1:
+            # Several processes (jaxnc.distributed): the samples split over all of them.
+            from ._sharded import ShardedResiduals
+
+            sharded = ShardedResiduals(self.problem)
+            self._program = lambda problem, zz: sharded(zz)
+        elif self._program is None:
             # One program per fit structure; with the command line's cache (`jaxnc._cache`)
             # a later process loads it instead of tracing and compiling it again.
             self._program = cached_program("fit-residuals-jacobian", _residuals_and_jacobian_of,
                                            (self.problem, jnp.asarray(self.z0)))
         try:
             r, jac, codes = self._program(self.problem, jnp.asarray(z))
+        except jax.errors.JaxRuntimeError as err:
+            if not distributed.is_peer_failure(err):
+                raise
+            raise distributed.lost("a fit's residuals", err) from None
         except eqx.EquinoxRuntimeError as err:
             # A solver check failed inside the compiled solve (e.g. non-finite input to a
             # linear solve at a wild trial point): a failed evaluation, rejected by the

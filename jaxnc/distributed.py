@@ -1,0 +1,390 @@
+"""Several processes, one run: JAX's multi-process runtime for sweeps and batched fits.
+
+Every process of a run calls [`initialize`][] first, then the same `sweep(...)` or
+`fit(...)`. The processes join one global device mesh (`jax.devices()` then lists every
+device of every process); a sweep's chunk of points and a fit's samples are split over that
+mesh, each process solves its share on its own devices, and the results are all-gathered to
+every process (so every process takes the same optimiser steps). Only process 0 writes files
+([`is_writer`][]); the command line's `--distributed` does all of this.
+
+Where the settings come from, first match wins: the arguments; the environment
+(`JAXNC_COORDINATOR=host:port`, `JAXNC_NUM_PROCESSES`, `JAXNC_PROCESS_ID`); JAX's cluster
+detection (SLURM, Open MPI, ...: `jax.distributed.initialize()` without arguments).
+
+**Failures, in bounded time.** A process that does not join within `timeout_s` makes
+`initialize` raise [`DistributedError`][] on every process that did. A process that dies
+later is seen by the others at their next exchange: the connection to it breaks at once, or
+the barrier each exchange starts with ([`barrier`][]) times out after `timeout_s`. Either way
+the survivors raise `DistributedError`, and the command line prints its one line and exits 2
+at once, without JAX's shutdown handshake (which would wait for the dead process). JAX's own
+reaction to a dead process, terminating every other one with a C++ stack trace, is switched
+off (`jax_enable_recoverability`) so that this error is what the user sees.
+"""
+
+from __future__ import annotations
+
+import atexit
+import itertools
+import os
+import time
+
+import jax
+
+from ._errors import JaxncError, ParameterError
+
+__all__ = ["DistributedError", "initialize", "is_writer", "barrier", "started",
+           "exit_after_failure", "mesh_shardings", "on_each_device", "global_array", "to_host",
+           "from_writer", "DEFAULT_TIMEOUT_S"]
+
+#: Seconds to wait for every process to join, and for every process at each exchange.
+DEFAULT_TIMEOUT_S = 60
+_ENV = ("JAXNC_COORDINATOR", "JAXNC_NUM_PROCESSES", "JAXNC_PROCESS_ID")
+_state: dict = {"timeout_s": DEFAULT_TIMEOUT_S, "joined": False, "started": False}
+_barriers = itertools.count()
+
+
+class DistributedError(JaxncError, RuntimeError):
+    """A process of a multi-process run did not join, died or stopped answering."""
+
+
+def initialize(coordinator: str | None = None, num_processes: int | None = None,
+               process_id: int | None = None, *, timeout_s: float = DEFAULT_TIMEOUT_S) -> dict:
+    """Join this process to a multi-process run (call once, before any other JAX work).
+
+    **Arguments:**
+
+    - `coordinator`: `host:port` of process 0 (which listens there); default
+      `$JAXNC_COORDINATOR`, else JAX's cluster detection.
+    - `num_processes`, `process_id`: the run's size and this process's index (0 ...
+      `num_processes - 1`); defaults `$JAXNC_NUM_PROCESSES`, `$JAXNC_PROCESS_ID`, else the
+      cluster's.
+    - `timeout_s`: seconds to wait for the others to join, and at every exchange (default
+      [`DEFAULT_TIMEOUT_S`][]).
+
+    **Returns:** `{"process_id", "num_processes", "devices", "local_devices"}`.
+
+    **Raises:** `ParameterError` for settings that cannot be right (a port missing, an index
+    out of range, no settings and no cluster); [`DistributedError`][] if the run does not
+    assemble within `timeout_s`.
+    """
+    coordinator = coordinator or os.environ.get(_ENV[0]) or None
+    num_processes = _int_setting("num_processes", num_processes, _ENV[1])
+    process_id = _int_setting("process_id", process_id, _ENV[2])
+    if not timeout_s > 0:
+        raise ParameterError(f"distributed timeout must be > 0 s, got {timeout_s}")
+    explicit = [coordinator, num_processes, process_id]
+    if any(v is not None for v in explicit) and any(v is None for v in explicit):
+        raise ParameterError("a distributed run needs all of coordinator (host:port), "
+                             "num_processes and process_id, or none of them (cluster "
+                             f"detection); got coordinator={coordinator}, "
+                             f"num_processes={num_processes}, process_id={process_id}")
+    if coordinator is not None:
+        host, _, port = coordinator.rpartition(":")
+        if not host or not port.isdigit():
+            raise ParameterError(f"coordinator must be host:port, got {coordinator!r}")
+        if num_processes < 1:
+            raise ParameterError(f"num_processes must be >= 1, got {num_processes}")
+        if not 0 <= process_id < num_processes:
+            raise ParameterError(f"process_id must be in 0..{num_processes - 1}, got "
+                                 f"{process_id}")
+    seconds = max(1, int(round(timeout_s)))
+    if coordinator is None:
+        coordinator, num_processes, process_id = _detect_cluster(seconds)
+    if coordinator is not None and num_processes > 1:
+        # JAX aborts a process (C++ stack trace, no Python error) that cannot register with
+        # the coordinator in time: meet over plain TCP first, where a missing process is
+        # one clear error.
+        _rendezvous(coordinator, num_processes, process_id, seconds)
+    # A dead process is reported by `barrier` and the broken connection, as one error.
+    jax.config.update("jax_enable_recoverability", True)
+    _state["started"] = True  # from here a failure must not wait for JAX's shutdown handshake
+    try:
+        jax.distributed.initialize(coordinator, num_processes, process_id,
+                                   initialization_timeout=seconds,
+                                   heartbeat_timeout_seconds=seconds,
+                                   shutdown_timeout_seconds=seconds)
+    except ValueError as err:  # no settings and no cluster found
+        raise ParameterError(f"distributed run: no coordinator given and no cluster "
+                             f"detected ({_first_line(err)}); pass --coordinator host:port "
+                             f"--num-processes N --process-id I") from None
+    except RuntimeError as err:
+        if "should only be called once" in str(err):
+            raise ParameterError("distributed run: initialize was called twice in one "
+                                 "process") from None
+        who = "" if process_id is None else f"process {process_id} of {num_processes}: "
+        raise DistributedError(f"{who}the run did not assemble within {seconds} s at "
+                               f"{coordinator or 'the cluster coordinator'} (a process did "
+                               f"not start, or the coordinator cannot be reached): "
+                               f"{_first_line(err)}") from None
+    _state.update(timeout_s=seconds, joined=True)
+    if jax.process_count() > 1:
+        atexit.register(_leave)  # runs before JAX's own shutdown (registered at its import)
+    return dict(process_id=jax.process_index(), num_processes=jax.process_count(),
+                devices=len(jax.devices()), local_devices=len(jax.local_devices()))
+
+
+def started() -> bool:
+    """Whether this process has tried to join a multi-process run ([`initialize`][])."""
+    return bool(_state["started"])
+
+
+def is_writer() -> bool:
+    """True on the process that writes a run's files: process 0 (and a single process)."""
+    return jax.process_index() == 0
+
+
+def barrier(what: str) -> None:
+    """Wait until every process of the run is here, at most the run's timeout; nothing to do
+    in a single process. Every process must call it the same number of times.
+
+    **Raises:** [`DistributedError`][] naming `what` if a process does not arrive.
+    """
+    if jax.process_count() == 1:
+        return
+    from jax._src import distributed as _jax_distributed
+
+    client = _jax_distributed.global_state.client
+    name = f"jaxnc-{next(_barriers)}"
+    try:
+        client.wait_at_barrier(name, int(_state["timeout_s"] * 1000))
+    except Exception as err:  # the client raises its runtime's own error types
+        raise lost(what, err) from None
+
+
+def mesh_shardings(devices=None):
+    """Over a 1D mesh (axis `"points"`) of `devices` (default: every device of every
+    process): the sharding that splits an array's leading axis, and the replicated one."""
+    import numpy as np
+
+    mesh = jax.sharding.Mesh(np.asarray(jax.devices() if devices is None else devices),
+                             ("points",))
+    return (jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("points")),
+            jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec()))
+
+
+def on_each_device(fn, mesh, replicated, *split):
+    """`fn(replicated, *blocks)` on every device of `mesh`, each on its own block of the
+    `split` arrays (leading axis over the mesh's `"points"` axis), inside `jit`.
+
+    A `shard_map`, not a `vmap` over the device axis: each device runs its own program with
+    no exchange, where a vmapped adaptive solve's while loop would all-reduce its stopping
+    test over every device (of every process) at every solver step. `replicated` may be any
+    pytree (e.g. an equinox module); its arrays are the same on every device.
+    """
+    import equinox as eqx
+
+    spec = jax.sharding.PartitionSpec("points")
+    arrays, static = eqx.partition(replicated, eqx.is_array)
+
+    def local(arrays, *blocks):
+        return fn(eqx.combine(arrays, static), *blocks)
+
+    # check_vma off: the solvers' loops mix replicated and per-device values in their
+    # carries, which the check would make every loop annotate.
+    return jax.shard_map(local, mesh=mesh, out_specs=spec, check_vma=False,
+                         in_specs=(jax.sharding.PartitionSpec(),) + (spec,) * len(split))(
+        arrays, *split)
+
+
+def global_array(x, sharding):
+    """A global array from the same host value on every process (each process places only
+    the pieces its own devices hold)."""
+    import numpy as np
+
+    x = np.asarray(x)
+    return jax.make_array_from_callback(x.shape, sharding, lambda index: x[index])
+
+
+def to_host(x, what: str):
+    """A sharded array as one NumPy array, all-gathered from every process when there are
+    several; every process meets first ([`barrier`][]), so a process that died while its
+    share ran is reported within the timeout, as `DistributedError` naming `what`."""
+    import numpy as np
+
+    if jax.process_count() == 1:
+        return np.asarray(x)
+    from jax.experimental import multihost_utils
+
+    barrier(what)
+    try:
+        return np.asarray(multihost_utils.process_allgather(x, tiled=True))
+    except Exception as err:  # noqa: BLE001 - Gloo and the coordination service's own types
+        raise lost(what, err) from None
+
+
+def from_writer(obj, fields) -> None:
+    """Set `obj`'s NumPy array `fields` to process 0's values on every process (nothing to
+    do in a single process)."""
+    if jax.process_count() == 1:
+        return
+    import numpy as np
+    from jax.experimental import multihost_utils
+
+    barrier("the start of the run")
+    try:
+        for name in fields:
+            value = getattr(obj, name)
+            # Through float64 (booleans and int32 codes included): the broadcast sums.
+            got = multihost_utils.broadcast_one_to_all(np.asarray(value, dtype=np.float64))
+            getattr(obj, name)[...] = np.asarray(got).astype(value.dtype)
+    except Exception as err:  # noqa: BLE001 - Gloo and the coordination service's own types
+        raise lost("the start of the run", err) from None
+
+
+def lost(what: str, err: Exception) -> DistributedError:
+    """The error of a failed exchange with the other processes."""
+    _state["lost"] = True
+    return DistributedError(
+        f"process {jax.process_index()} of {jax.process_count()}: another process stopped "
+        f"answering during {what} (it died, or hung longer than {_state['timeout_s']} s): "
+        f"{_first_line(err)}; the output was not written (a checkpoint keeps the finished "
+        f"chunks: continue with --resume)")
+
+
+def is_peer_failure(err: Exception) -> bool:
+    """Whether a JAX runtime error is a broken exchange with another process."""
+    text = str(err)
+    return jax.process_count() > 1 and any(
+        s in text for s in ("Gloo", "gloo", "Connection reset", "coordination service",
+                            "heartbeat", "Barrier", "UNAVAILABLE", "DEADLINE_EXCEEDED"))
+
+
+def _leave() -> None:
+    """Leave the run in order at exit: everyone meets, the other processes disconnect, then
+    process 0 (which hosts the coordination service) does. Without the order, a process
+    still disconnecting finds the service gone, and JAX aborts it (the recoverable mode
+    drops JAX's own closing barrier)."""
+    from jax._src import distributed as _jax_distributed
+
+    client = _jax_distributed.global_state.client
+    if client is None:
+        return
+    try:
+        barrier("the end of the run")
+    except DistributedError as err:
+        print(f"jaxnc: error: {err}", flush=True)
+        os._exit(1)
+    if jax.process_index() != 0:
+        jax.distributed.shutdown()
+        return
+    _wait_for_others(client)
+    jax.distributed.shutdown()
+
+
+def exit_after_failure(code: int) -> None:
+    """End a process of a failed run at once with exit status `code`, skipping JAX's shutdown
+    handshake (it would wait for, or abort on, a process that is gone). When every process
+    failed alike (bad input), they meet first and process 0, which hosts the coordination
+    service, leaves last, so that no other process is aborted by JAX for having lost it;
+    otherwise (not after a lost process) each waits at most 10 s for the others."""
+    import sys
+
+    sys.stdout.flush()
+    sys.stderr.flush()
+    from jax._src import distributed as _jax_distributed
+
+    client = _jax_distributed.global_state.client
+    if client is not None and jax.process_count() > 1 and not _state.get("lost"):
+        try:
+            client.wait_at_barrier("jaxnc-failed", int(min(_state["timeout_s"], 10) * 1000))
+        except Exception:  # noqa: BLE001 - a process is gone or still running: just leave
+            pass
+        else:
+            if jax.process_index() == 0:  # the others leave first (at once, no messages)
+                time.sleep(1.0)
+    os._exit(code)
+
+
+def _wait_for_others(client) -> None:
+    """Process 0: wait (at most the timeout) until the other processes have disconnected."""
+    others = list(range(1, jax.process_count()))
+    deadline = time.monotonic() + _state["timeout_s"]
+    while time.monotonic() < deadline:
+        try:
+            if not client.get_live_nodes(others):
+                return
+        except Exception:  # noqa: BLE001 - the runtime's own error types; stop waiting
+            return
+        time.sleep(0.05)
+
+
+def _detect_cluster(seconds):
+    """The cluster's `(coordinator, num_processes, process_id)` as JAX would detect them
+    (SLURM, Open MPI, ...), or Nones when that cannot be asked (then JAX detects them)."""
+    try:
+        from jax._src.clusters import ClusterEnv
+
+        found = ClusterEnv.auto_detect_unset_distributed_params(None, None, None, None, None,
+                                                                seconds)
+        return found[0], found[1], found[2]
+    except Exception:  # noqa: BLE001 - no cluster, or JAX's internal API changed
+        return None, None, None
+
+
+def rendezvous_port(coordinator: str) -> int:
+    """The TCP port of the meeting before JAX's own: the coordinator's port + 1 (- 1 for
+    65535)."""
+    port = int(coordinator.rpartition(":")[2])
+    return port + 1 if port < 65535 else port - 1
+
+
+def _rendezvous(coordinator: str, n: int, process_id: int, seconds: float) -> None:
+    """Every process meets process 0 on the coordinator's port + 1 within `seconds`; raise
+    `DistributedError` naming who is missing. Process 0 listens, the others connect (retrying
+    until the deadline) and send their index; process 0 answers each once all are in."""
+    import socket
+
+    host, port = coordinator.rpartition(":")[0], rendezvous_port(coordinator)
+    deadline = time.monotonic() + seconds
+    if process_id == 0:
+        joined = {}
+        with socket.create_server(("", port), reuse_port=False) as server:
+            while len(joined) < n - 1:
+                server.settimeout(max(deadline - time.monotonic(), 0.001))
+                try:
+                    conn, _ = server.accept()
+                    conn.settimeout(max(deadline - time.monotonic(), 0.001))
+                    joined[int(conn.recv(16).decode())] = conn
+                except (TimeoutError, ValueError, OSError):
+                    if time.monotonic() >= deadline:
+                        missing = sorted(set(range(1, n)) - set(joined))
+                        for c in joined.values():
+                            c.close()
+                        raise DistributedError(
+                            f"process 0 of {n}: process(es) {missing} did not join within "
+                            f"{seconds} s (listening on port {port}, next to the "
+                            f"coordinator's {coordinator})") from None
+            for c in joined.values():
+                c.sendall(b"go")
+                c.close()
+        return
+    while True:
+        try:
+            with socket.create_connection((host, port), timeout=1.0) as conn:
+                conn.sendall(str(process_id).encode())
+                conn.settimeout(max(deadline - time.monotonic(), 0.001))
+                if conn.recv(2) == b"go":
+                    return
+        except OSError:
+            pass
+        if time.monotonic() >= deadline:
+            raise DistributedError(f"process {process_id} of {n}: the run did not assemble "
+                                   f"within {seconds} s (process 0 at {host}:{port}, next to "
+                                   f"the coordinator's port, was not reached or did not see "
+                                   f"every process)")
+        time.sleep(0.2)
+
+
+def _int_setting(name, value, env):
+    if value is None and os.environ.get(env, "").strip():
+        value = os.environ[env].strip()
+    if value is None:
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise ParameterError(f"{name} must be an integer, got {value!r}") from None
+
+
+def _first_line(err: Exception) -> str:
+    return (str(err).strip().splitlines() or [type(err).__name__])[0][:240]
