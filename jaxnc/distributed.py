@@ -15,7 +15,7 @@ detection (SLURM, Open MPI, ...: `jax.distributed.initialize()` without argument
 `initialize` raise [`DistributedError`][] on every process that did. A process that dies
 later is seen by the others at their next exchange: the connection to it breaks at once, or
 the barrier each exchange starts with ([`barrier`][]) times out after `timeout_s`. Either way
-the survivors raise `DistributedError`, and the command line prints its one line and exits 2
+the survivors raise `DistributedError`, and the command line prints its one line and exits 1
 at once, without JAX's shutdown handshake (which would wait for the dead process). JAX's own
 reaction to a dead process, terminating every other one with a C++ stack trace, is switched
 off (`jax_enable_recoverability`) so that this error is what the user sees.
@@ -34,7 +34,7 @@ from ._errors import JaxncError, ParameterError
 
 __all__ = ["DistributedError", "initialize", "is_writer", "barrier", "started",
            "exit_after_failure", "mesh_shardings", "on_each_device", "global_array", "to_host",
-           "from_writer", "DEFAULT_TIMEOUT_S"]
+           "from_writer", "agree", "DEFAULT_TIMEOUT_S"]
 
 #: Seconds to wait for every process to join, and for every process at each exchange.
 DEFAULT_TIMEOUT_S = 60
@@ -95,6 +95,10 @@ def initialize(coordinator: str | None = None, num_processes: int | None = None,
         # the coordinator in time: meet over plain TCP first, where a missing process is
         # one clear error.
         _rendezvous(coordinator, num_processes, process_id, seconds)
+    # A solve that fails on one process must not raise there alone (the others would wait
+    # at the next exchange): equinox's checks give NaN and the solvers' result codes report
+    # it, as on the command line. Read when equinox is imported, so set it before.
+    os.environ.setdefault("EQX_ON_ERROR", "nan")
     # A dead process is reported by `barrier` and the broken connection, as one error.
     jax.config.update("jax_enable_recoverability", True)
     _state["started"] = True  # from here a failure must not wait for JAX's shutdown handshake
@@ -133,9 +137,10 @@ def is_writer() -> bool:
     return jax.process_index() == 0
 
 
-def barrier(what: str) -> None:
-    """Wait until every process of the run is here, at most the run's timeout; nothing to do
-    in a single process. Every process must call it the same number of times.
+def barrier(what: str, timeout_s: float | None = None) -> None:
+    """Wait until every process of the run is here, at most `timeout_s` (default the run's
+    timeout); nothing to do in a single process. Every process must call it the same number
+    of times.
 
     **Raises:** [`DistributedError`][] naming `what` if a process does not arrive.
     """
@@ -144,9 +149,10 @@ def barrier(what: str) -> None:
     from jax._src import distributed as _jax_distributed
 
     client = _jax_distributed.global_state.client
-    name = f"jaxnc-{next(_barriers)}"
+    # The place in the name too: processes out of step time out instead of pairing up.
+    name = f"jaxnc-{next(_barriers)}-" + "".join(c if c.isalnum() else "-" for c in what)
     try:
-        client.wait_at_barrier(name, int(_state["timeout_s"] * 1000))
+        client.wait_at_barrier(name, int((timeout_s or _state["timeout_s"]) * 1000))
     except Exception as err:  # the client raises its runtime's own error types
         raise lost(what, err) from None
 
@@ -209,6 +215,8 @@ def to_host(x, what: str):
     try:
         return np.asarray(multihost_utils.process_allgather(x, tiled=True))
     except Exception as err:  # noqa: BLE001 - Gloo and the coordination service's own types
+        if not is_peer_failure(err):
+            raise  # e.g. out of memory: the caller's own message
         raise lost(what, err) from None
 
 
@@ -228,7 +236,30 @@ def from_writer(obj, fields) -> None:
             got = multihost_utils.broadcast_one_to_all(np.asarray(value, dtype=np.float64))
             getattr(obj, name)[...] = np.asarray(got).astype(value.dtype)
     except Exception as err:  # noqa: BLE001 - Gloo and the coordination service's own types
+        if not is_peer_failure(err):
+            raise
         raise lost("the start of the run", err) from None
+
+
+def agree(value: float, what: str) -> None:
+    """Raise `DistributedError` on every process unless every process has the same `value`
+    (e.g. how far a resumed fit is); nothing to do in a single process."""
+    if jax.process_count() == 1:
+        return
+    import numpy as np
+    from jax.experimental import multihost_utils
+
+    barrier(what)
+    try:
+        seen = np.asarray(multihost_utils.process_allgather(np.asarray([float(value)])))
+    except Exception as err:  # noqa: BLE001 - Gloo and the coordination service's own types
+        if not is_peer_failure(err):
+            raise
+        raise lost(what, err) from None
+    if not np.all(seen == seen.flat[0]):
+        raise DistributedError(f"process {jax.process_index()} of {jax.process_count()}: "
+                               f"the processes disagree on {what} ({seen.ravel().tolist()}); "
+                               f"put the file on a file system every process sees")
 
 
 def lost(what: str, err: Exception) -> DistributedError:
@@ -250,24 +281,30 @@ def is_peer_failure(err: Exception) -> bool:
 
 
 def _leave() -> None:
-    """Leave the run in order at exit: everyone meets, the other processes disconnect, then
-    process 0 (which hosts the coordination service) does. Without the order, a process
-    still disconnecting finds the service gone, and JAX aborts it (the recoverable mode
-    drops JAX's own closing barrier)."""
+    """Leave the run in order at exit. Everyone meets once more; the other processes wait
+    there as long as process 0 needs to write and plot (up to an hour; a process 0 that dies
+    ends their wait at once), then disconnect, and process 0, which hosts the coordination
+    service, disconnects a second later. Without the order, a process still disconnecting
+    finds the service gone and JAX aborts it (the recoverable mode drops JAX's own closing
+    barrier)."""
     from jax._src import distributed as _jax_distributed
 
-    client = _jax_distributed.global_state.client
-    if client is None:
+    if _jax_distributed.global_state.client is None:
         return
+    writer = jax.process_index() == 0
     try:
-        barrier("the end of the run")
+        barrier("the end of the run", None if writer else max(_state["timeout_s"], 3600))
     except DistributedError as err:
-        print(f"jaxnc: error: {err}", flush=True)
-        os._exit(1)
-    if jax.process_index() != 0:
-        jax.distributed.shutdown()
-        return
-    _wait_for_others(client)
+        import sys
+
+        sys.stdout.flush()
+        if not writer:  # process 0 is gone: it may not have written the output
+            print(f"jaxnc: error: {err}", file=sys.stderr, flush=True)
+            os._exit(1)
+        sys.stderr.flush()
+        os._exit(0)  # process 0 has written everything; a process that left early is no fault
+    if writer:
+        time.sleep(1.0)
     jax.distributed.shutdown()
 
 
@@ -284,6 +321,8 @@ def exit_after_failure(code: int) -> None:
     from jax._src import distributed as _jax_distributed
 
     client = _jax_distributed.global_state.client
+    if not _state["joined"]:  # the join failed: touch nothing of JAX's
+        os._exit(code)
     if client is not None and jax.process_count() > 1 and not _state.get("lost"):
         try:
             client.wait_at_barrier("jaxnc-failed", int(min(_state["timeout_s"], 10) * 1000))
@@ -293,19 +332,6 @@ def exit_after_failure(code: int) -> None:
             if jax.process_index() == 0:  # the others leave first (at once, no messages)
                 time.sleep(1.0)
     os._exit(code)
-
-
-def _wait_for_others(client) -> None:
-    """Process 0: wait (at most the timeout) until the other processes have disconnected."""
-    others = list(range(1, jax.process_count()))
-    deadline = time.monotonic() + _state["timeout_s"]
-    while time.monotonic() < deadline:
-        try:
-            if not client.get_live_nodes(others):
-                return
-        except Exception:  # noqa: BLE001 - the runtime's own error types; stop waiting
-            return
-        time.sleep(0.05)
 
 
 def _detect_cluster(seconds):
@@ -338,7 +364,14 @@ def _rendezvous(coordinator: str, n: int, process_id: int, seconds: float) -> No
     deadline = time.monotonic() + seconds
     if process_id == 0:
         joined = {}
-        with socket.create_server(("", port), reuse_port=False) as server:
+        try:
+            server = (socket.create_server(("", port), family=socket.AF_INET6,
+                                           dualstack_ipv6=True)
+                      if socket.has_dualstack_ipv6() else socket.create_server(("", port)))
+        except OSError as err:
+            raise DistributedError(f"process 0 of {n}: cannot listen on port {port} (next to "
+                                   f"the coordinator's {coordinator}): {err}") from None
+        with server:
             while len(joined) < n - 1:
                 server.settimeout(max(deadline - time.monotonic(), 0.001))
                 try:
@@ -355,7 +388,10 @@ def _rendezvous(coordinator: str, n: int, process_id: int, seconds: float) -> No
                             f"{seconds} s (listening on port {port}, next to the "
                             f"coordinator's {coordinator})") from None
             for c in joined.values():
-                c.sendall(b"go")
+                try:
+                    c.sendall(b"go")
+                except OSError:  # it gave up meanwhile; JAX's join will say so
+                    pass
                 c.close()
         return
     while True:

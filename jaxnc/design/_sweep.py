@@ -131,7 +131,7 @@ def sweep(
     fingerprint = checkpoint_fingerprint(record)
     columns = point_columns(axes)
     arrays = PointArrays.empty(len(columns["gap_nm"]), len(metrics), protocol.n_steps)
-    if resume and Path(checkpoint).exists():
+    if resume and Path(checkpoint).exists() and distributed.is_writer():
         load_checkpoint(checkpoint, fingerprint, arrays)
     # Several processes: process 0's checkpoint (the one it writes) decides what is done, on
     # a shared file system or not.

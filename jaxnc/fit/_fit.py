@@ -27,6 +27,7 @@ import time
 import jax
 import numpy as np
 
+from .. import distributed
 from .._errors import ParameterError
 from ..geometry import Assembly
 from ..parameters import PARAMETER_INFO, Parameters
@@ -171,6 +172,8 @@ def fit(
                                          problem=_problem_digest(data, setup)))
             if checkpoint is not None else None)
     run = ckpt.load(solver.template(initial[0])) if (ckpt is not None and resume) else None
+    if ckpt is not None and resume:  # several processes resume from one file, or none does
+        distributed.agree(-1 if run is None else len(run.history), "the fit checkpoint")
     if run is None:
         run = _Run(solver.init(fn, initial[0]))
     run = _run_starts(solver, fn, initial, run, checkpoint=ckpt,
