@@ -45,6 +45,7 @@ _LAZY = {
     "fit": ".fit",
     "FitResult": ".fit",
     "kinetics": ".fit",
+    "profile": ".fit",
     "sweep": ".design",
     "optimize_design": ".design",
     "FieldModel": ".models",

@@ -10,14 +10,14 @@ import sys
 
 # Each command module imports only argparse-level code at import time (the model, jax and
 # matplotlib load inside its `run`), so building the parser stays fast.
-from . import _design, _fit, _kinetics, _reproduce, _simulate, _sweep
+from . import _design, _fit, _kinetics, _profile, _reproduce, _simulate, _sweep
 
 __all__ = ["main", "build_parser", "entry_point"]
 
 EXIT_BAD_INPUT = 2
 EXIT_RUNTIME_FAILURE = 1
 #: In the order `jaxnc --help` lists them.
-COMMANDS = (_simulate, _fit, _kinetics, _sweep, _design, _reproduce)
+COMMANDS = (_simulate, _fit, _profile, _kinetics, _sweep, _design, _reproduce)
 
 
 class _Parser(argparse.ArgumentParser):

@@ -118,6 +118,33 @@ def plot_arrhenius(result, path) -> None:
     _save(fig, path)
 
 
+def plot_profile(result, path) -> None:
+    """A parameter's profile: chi2 against its value, the 68/95 % levels, the likelihood-ratio
+    interval and the Gauss-Newton (Laplace) one for comparison."""
+    fig, ax = _subplots(figsize=(5.5, 4.2))
+    ax.plot(result.values, result.chi2, "o-", label="profile")
+    for level, style in ((1.0, ":"), (3.841, "--")):
+        ax.axhline(level, color="0.5", ls=style, lw=0.8)
+    lo, hi = result.ci95
+    for b in (lo, hi):
+        if b is not None:
+            ax.axvline(b, color="C0", lw=0.8)
+    for b in result.laplace_ci95:
+        if b is not None:
+            ax.axvline(b, color="C1", ls="--", lw=0.8)
+    ax.plot([], [], color="C0", lw=0.8, label="95 %, likelihood ratio")
+    ax.plot([], [], color="C1", ls="--", lw=0.8, label="95 %, Gauss-Newton")
+    if result.values.min() > 0 and result.values.max() / result.values.min() > 10:
+        ax.set_xscale("log")
+    ax.set_xlabel(result.parameter)
+    ax.set_ylabel("Δloss / s² (chi², 1 dof)")
+    ax.set_title("flat: not determined by these data" if result.flat else "")
+    ax.legend(frameon=False)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    _save(fig, path)
+
+
 def plot_fit(data, result, assembly, path) -> None:
     """Data, fitted model and residuals for every curve of a fit."""
     from ..solve import simulate
