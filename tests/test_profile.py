@@ -70,3 +70,13 @@ def test_profiles_agree_with_gauss_newton_where_linear_and_flag_a_flat_one(tmp_p
     out = json.loads((tmp_path / "p.json").read_text())
     assert out["identifiable"] and len(out["values"]) == 5
     assert (tmp_path / "p.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_a_gap_in_the_profile_is_stepped_over_or_leaves_the_side_open():
+    z = np.linspace(-4, 4, 9)
+    chi2 = z**2
+    chi2[-1] = np.nan  # beyond the right crossing: it does not matter
+    assert likelihood_interval(z, chi2, QUANTILES["ci95"]) == pytest.approx((-1.959964,
+                                                                               1.959964))
+    chi2[5:7] = np.nan  # where the right side would cross (z = 1, 2): open, not a guess
+    assert likelihood_interval(z, chi2, QUANTILES["ci95"])[1] is None

@@ -19,7 +19,7 @@ import dataclasses
 
 import numpy as np
 
-from .._errors import ParameterError
+from .._errors import ParameterError, SolverError
 from ._fit import fit
 from ._transforms import Transform
 
@@ -74,7 +74,8 @@ def likelihood_interval(z, chi2, quantile: float) -> tuple:
     """Where `chi2(z)` (sorted `z`) first reaches `quantile` on each side of its minimum:
     `(lo, hi)` in `z`, `None` for a side that stays below. Between grid points `sqrt(chi2)`
     is interpolated linearly (the signed root of a quadratic profile is linear in `z`, so a
-    Gaussian case is exact on any grid through its minimum, as [`profile`][]'s is)."""
+    Gaussian case is exact on any grid through its minimum, as [`profile`][]'s is). A gap
+    (NaN) is never interpolated across: a side whose crossing falls in one stays open."""
     z, root = np.asarray(z, float), np.sqrt(np.maximum(np.asarray(chi2, float), 0.0))
     k = int(np.nanargmin(root))
     level = np.sqrt(quantile)
@@ -104,7 +105,8 @@ def profile(data, assembly, params, parameter: str, free, *, per_sample=(),
     - `span`: the grid's half width in standard errors of the full fit, in its transformed
       space (log for rates, logit for fractions); 4 covers a Gaussian's 95 % twice. Where
       the full fit cannot give a standard error (the parameter undetermined), 2 units of the
-      transformed space (a factor e^2 for a rate).
+      transformed space (a factor e^2 for a rate). A grid point where the model cannot be
+      solved is a gap (NaN loss); the walk goes on from the last point that solved.
     - `fit_options`: passed to every [`fit`][] (e.g. `max_iter`, `irradiance_mw_cm2`).
 
     **Returns:** a [`ProfileResult`][].
@@ -135,13 +137,16 @@ def profile(data, assembly, params, parameter: str, free, *, per_sample=(),
         start = full.params
         for i in side:
             p_i = start.replace(**{parameter: values[i]})
-            if others or per_sample:
-                res = fit(data, assembly, p_i, others, **opts)
-                loss[i], start = res.loss, res.params
-                for n in others:
-                    refit[n][i] = res.values[n]
-            else:
-                loss[i] = _loss_at(data, assembly, p_i, parameter, opts)
+            try:
+                if others or per_sample:
+                    res = fit(data, assembly, p_i, others, **opts)
+                    loss[i], start = res.loss, res.params
+                    for n in others:
+                        refit[n][i] = res.values[n]
+                else:
+                    loss[i] = _loss_at(data, assembly, p_i, parameter, opts)
+            except SolverError:
+                pass  # the model cannot be solved there: a gap (NaN) in the profile
             if bar is not None:
                 bar.update(1)
     if bar is not None:
