@@ -154,7 +154,8 @@ class Assembly(eqx.Module):
             rel = np.ones(occ.shape)
         rel = np.where(occ, rel, 1.0)
 
-        f = lambda a: jnp.asarray(a, dtype=float)  # noqa: E731
+        # Converted on the host: a device-side conversion compiles one program per shape.
+        f = lambda a: jnp.asarray(np.asarray(a, dtype=np.float64))  # noqa: E731
         return cls(
             mask=f(occ),
             link_x=f(lx),

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+import equinox as eqx
+
 from ..geometry import Assembly
 from ..parameters import Parameters
 from ..physics.reabsorption import film_thickness_cubes
@@ -18,6 +20,9 @@ class FieldModel(AbstractModel):
 
     name: ClassVar[str] = "field"
 
+    # Compiled: called on its own (a solution's read-outs, the reproduction, tests) it is one
+    # program, not a hundred one-operation ones; inside a solve it is inlined.
+    @eqx.filter_jit
     def cells(self, assembly: Assembly, params: Parameters) -> Cells:
         rel = assembly.edge_relative
         links = (assembly.link_x, assembly.link_y, assembly.link_z)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+import equinox as eqx
 import jax.numpy as jnp
 
 from ..geometry import Assembly
@@ -37,6 +38,9 @@ class MeanFieldModel(AbstractModel):
     name: ClassVar[str] = "mean_field"
     optics: AbstractOptics = ExcitonFieldOptics(downhill=False)
 
+    # Compiled: called on its own (a solution's read-outs, the reproduction, tests) it is one
+    # program, not a hundred one-operation ones; inside a solve it is inlined.
+    @eqx.filter_jit
     def cells(self, assembly: Assembly, params: Parameters) -> Cells:
         mask = assembly.mask
         count = jnp.sum(mask, axis=(0, 1))
