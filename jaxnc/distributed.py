@@ -201,44 +201,37 @@ def global_array(x, sharding):
     return jax.make_array_from_callback(x.shape, sharding, lambda index: x[index])
 
 
-def to_host(x, what: str):
-    """A sharded array as one NumPy array, all-gathered from every process when there are
-    several; every process meets first ([`barrier`][]), so a process that died while its
-    share ran is reported within the timeout, as `DistributedError` naming `what`."""
+def to_host(tree, what: str):
+    """Sharded arrays (a pytree) as NumPy arrays, all-gathered from every process when there
+    are several, in one exchange ([`_exchange`][]: a process that died while its share ran is
+    reported within the timeout, as `DistributedError` naming `what`)."""
     import numpy as np
 
-    if jax.process_count() == 1:
-        return np.asarray(x)
-    from jax.experimental import multihost_utils
+    if jax.process_count() > 1:
+        from jax.experimental import multihost_utils
 
-    barrier(what)
-    try:
-        return np.asarray(multihost_utils.process_allgather(x, tiled=True))
-    except Exception as err:  # noqa: BLE001 - Gloo and the coordination service's own types
-        if not is_peer_failure(err):
-            raise  # e.g. out of memory: the caller's own message
-        raise lost(what, err) from None
+        tree = _exchange(what, lambda: multihost_utils.process_allgather(tree, tiled=True))
+    return jax.tree.map(np.asarray, tree)
 
 
-def from_writer(obj, fields) -> None:
-    """Set `obj`'s NumPy array `fields` to process 0's values on every process (nothing to
-    do in a single process)."""
+def from_writer(obj) -> None:
+    """Set every NumPy array field of the dataclass `obj` to process 0's values, on every
+    process, in one exchange (nothing to do in a single process)."""
     if jax.process_count() == 1:
         return
+    import dataclasses
+
     import numpy as np
     from jax.experimental import multihost_utils
 
-    barrier("the start of the run")
-    try:
-        for name in fields:
-            value = getattr(obj, name)
-            # Through float64 (booleans and int32 codes included): the broadcast sums.
-            got = multihost_utils.broadcast_one_to_all(np.asarray(value, dtype=np.float64))
-            getattr(obj, name)[...] = np.asarray(got).astype(value.dtype)
-    except Exception as err:  # noqa: BLE001 - Gloo and the coordination service's own types
-        if not is_peer_failure(err):
-            raise
-        raise lost("the start of the run", err) from None
+    # Through float64 (booleans and int32 codes included): the broadcast is a sum.
+    values = {f.name: np.asarray(getattr(obj, f.name), dtype=np.float64)
+              for f in dataclasses.fields(obj)}
+    got = _exchange("the start of the run",
+                    lambda: multihost_utils.broadcast_one_to_all(values))
+    for name, value in got.items():
+        field = getattr(obj, name)
+        field[...] = np.asarray(value).astype(field.dtype)
 
 
 def agree(value: float, what: str) -> None:
@@ -249,17 +242,25 @@ def agree(value: float, what: str) -> None:
     import numpy as np
     from jax.experimental import multihost_utils
 
-    barrier(what)
-    try:
-        seen = np.asarray(multihost_utils.process_allgather(np.asarray([float(value)])))
-    except Exception as err:  # noqa: BLE001 - Gloo and the coordination service's own types
-        if not is_peer_failure(err):
-            raise
-        raise lost(what, err) from None
+    seen = np.asarray(_exchange(
+        what, lambda: multihost_utils.process_allgather(np.asarray([float(value)]))))
     if not np.all(seen == seen.flat[0]):
         raise DistributedError(f"process {jax.process_index()} of {jax.process_count()}: "
                                f"the processes disagree on {what} ({seen.ravel().tolist()}); "
                                f"put the file on a file system every process sees")
+
+
+def _exchange(what: str, call):
+    """`call()`, an exchange between the processes, after every process has met
+    ([`barrier`][]); a broken connection becomes `DistributedError` naming `what`, any other
+    error (e.g. out of memory) keeps its own message."""
+    barrier(what)
+    try:
+        return call()
+    except Exception as err:  # noqa: BLE001 - Gloo and the coordination service's own types
+        if not is_peer_failure(err):
+            raise
+        raise lost(what, err) from None
 
 
 def lost(what: str, err: Exception) -> DistributedError:

@@ -105,12 +105,12 @@ def _assert_same_numbers(a, b, rtol=1e-12):
         for x, y in zip(a, b, strict=True):
             _assert_same_numbers(x, y, rtol)
     elif isinstance(a, float):
-        assert y_close(a, b, rtol), (a, b)
+        assert _close(a, b, rtol), (a, b)
     else:
         assert a == b
 
 
-def y_close(a, b, rtol):
+def _close(a, b, rtol):
     return (np.isnan(a) and np.isnan(b)) or abs(a - b) <= rtol * max(abs(a), abs(b), 1e-300)
 
 

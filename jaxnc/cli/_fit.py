@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from ._options import (
-    ASSEMBLY_KINDS,
-    add_assembly_options,
+    add_data_assembly_options,
     add_distributed_options,
     add_model_option,
     add_output_options,
     add_set_option,
-    assembly_from_args,
     check_plot,
     params_from_args,
+    sample_assemblies,
     split_names,
     start_distributed,
     wrote,
@@ -45,15 +44,9 @@ def add_parser(sub) -> None:
                    help="number of starts (multi-start), or auto (default: 4 for mean_field, "
                    "1 for field)")
     p.add_argument("--seed", type=int, default=0, help="seed of the extra starts (default 0)")
-    add_assembly_options(p)
-    p.add_argument("--assembly-of", action="append", default=[], metavar="SAMPLE=KIND",
-                   help="a different assembly kind for one sample (isolated, monolayer or "
-                   "supercrystal, same sizes; repeatable), for joint fits of e.g. arrays and "
-                   "isolated cubes")
+    add_data_assembly_options(p)
     p.add_argument("--protocol", help="protocol for every sample (default: from the light "
                    "and temperature_k columns)")
-    p.add_argument("--irradiance-mw-cm2", type=float, default=10.0,
-                   help="irradiance of light steps read from the data (default 10)")
     add_set_option(p, meaning="starting value of a parameter")
     p.add_argument("--max-iter", type=int, default=100,
                    help="iterations per start (default 100)")
@@ -84,7 +77,7 @@ def run(args) -> int:
     params = params_from_args(args)
     free = "auto" if args.free.strip() == "auto" else split_names(args.free)
     starts = "auto" if args.starts.strip() == "auto" else _count(args.starts, "--starts")
-    assembly = _assemblies(args, data)
+    assembly = sample_assemblies(args, data)
     result = fit(data, assembly, params, free, model=args.model,
                  per_sample=split_names(args.per_sample), protocol=args.protocol,
                  irradiance_mw_cm2=args.irradiance_mw_cm2, method=args.method,
@@ -117,28 +110,6 @@ def _count(text: str, option: str) -> int:
     except ValueError:
         raise ParameterError(f"{option} {text!r}: expected a whole number or auto") from None
     return value
-
-
-def _assemblies(args, data):
-    """The assembly of every sample: `--assembly`, or per sample where `--assembly-of` says
-    (then a dict sample -> Assembly)."""
-    from .._errors import ParameterError
-
-    assembly = assembly_from_args(args)
-    if not args.assembly_of:
-        return assembly
-    kinds = {}
-    for item in args.assembly_of:
-        sample, _, kind = item.partition("=")
-        if kind not in ASSEMBLY_KINDS:
-            raise ParameterError(f"--assembly-of {item!r}: expected SAMPLE=KIND with KIND "
-                                 f"isolated, monolayer or supercrystal")
-        if sample not in data.samples:
-            raise ParameterError(f"--assembly-of {item!r}: no sample {sample!r} in "
-                                 f"{args.data} (samples: {', '.join(data.samples)})")
-        kinds[sample] = kind
-    built = {k: assembly_from_args(args, kind=k) for k in set(kinds.values())}
-    return {s: built[kinds[s]] if s in kinds else assembly for s in data.samples}
 
 
 def _print_summary(result, free, args) -> None:

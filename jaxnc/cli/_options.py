@@ -9,10 +9,10 @@ errors stay fast.
 from __future__ import annotations
 
 __all__ = ["ASSEMBLY_KINDS", "LATERAL_CUBES", "add_assembly_options", "add_design_options",
-           "add_distributed_options", "add_model_option", "add_output_options",
-           "add_set_option", "add_solver_options",
+           "add_data_assembly_options", "add_distributed_options", "add_model_option",
+           "add_output_options", "add_set_option", "add_solver_options",
            "assembly_from_args", "check_plot", "design_setup", "parse_set", "params_from_args",
-           "split_names", "start_distributed", "wrote"]
+           "sample_assemblies", "split_names", "start_distributed", "wrote"]
 
 ASSEMBLY_KINDS = ("isolated", "monolayer", "supercrystal", "dispersion")
 MODEL_NAMES = ("field", "mean_field")
@@ -199,3 +199,38 @@ def start_distributed(args) -> bool:
     if info["process_id"] == 0 and not args.quiet:
         print(f"jaxnc: {info['num_processes']} process(es), {info['devices']} device(s)")
     return info["process_id"] == 0
+
+
+def add_data_assembly_options(p) -> None:
+    """What measured curves were taken on: the assembly options, `--assembly-of` (another
+    kind for one sample) and `--irradiance-mw-cm2` (of the data's light steps); read with
+    [`sample_assemblies`][] (`fit`, `profile`)."""
+    add_assembly_options(p)
+    p.add_argument("--assembly-of", action="append", default=[], metavar="SAMPLE=KIND",
+                   help="a different assembly kind for one sample (isolated, monolayer or "
+                   "supercrystal, same sizes; repeatable), for joint fits of e.g. arrays and "
+                   "isolated cubes")
+    p.add_argument("--irradiance-mw-cm2", type=float, default=10.0,
+                   help="irradiance of light steps read from the data (default 10)")
+
+
+def sample_assemblies(args, data):
+    """The assembly of every sample: `--assembly`, or per sample where `--assembly-of` says
+    (then a dict sample -> Assembly)."""
+    from .._errors import ParameterError
+
+    assembly = assembly_from_args(args)
+    if not args.assembly_of:
+        return assembly
+    kinds = {}
+    for item in args.assembly_of:
+        sample, _, kind = item.partition("=")
+        if kind not in ASSEMBLY_KINDS:
+            raise ParameterError(f"--assembly-of {item!r}: expected SAMPLE=KIND with KIND "
+                                 f"isolated, monolayer or supercrystal")
+        if sample not in data.samples:
+            raise ParameterError(f"--assembly-of {item!r}: no sample {sample!r} in "
+                                 f"{args.data} (samples: {', '.join(data.samples)})")
+        kinds[sample] = kind
+    built = {k: assembly_from_args(args, kind=k) for k in set(kinds.values())}
+    return {s: built[kinds[s]] if s in kinds else assembly for s in data.samples}

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from ._options import (
-    add_assembly_options,
+    add_data_assembly_options,
     add_model_option,
     add_output_options,
     add_set_option,
     check_plot,
     params_from_args,
+    sample_assemblies,
     split_names,
     wrote,
 )
@@ -37,11 +38,7 @@ def add_parser(sub) -> None:
                    help="grid half width in standard errors of the full fit (transformed "
                    "space; default 4)")
     add_model_option(p)
-    add_assembly_options(p)
-    p.add_argument("--assembly-of", action="append", default=[], metavar="SAMPLE=KIND",
-                   help="a different assembly kind for one sample (as in jaxnc fit)")
-    p.add_argument("--irradiance-mw-cm2", type=float, default=10.0,
-                   help="irradiance of light steps read from the data (default 10)")
+    add_data_assembly_options(p)
     add_set_option(p, meaning="starting value of a parameter")
     p.add_argument("--max-iter", type=int, default=100,
                    help="iterations of each fit (default 100)")
@@ -53,12 +50,11 @@ def run(args) -> int:
     from .._io import write_json_atomic
     from ..fit import Dataset
     from ..fit._profile import profile
-    from ._fit import _assemblies
 
     check_plot(args.plot)
     data = Dataset.from_csv(args.data)
     params = params_from_args(args)
-    result = profile(data, _assemblies(args, data), params, args.param,
+    result = profile(data, sample_assemblies(args, data), params, args.param,
                      split_names(args.free) if args.free else [],
                      per_sample=split_names(args.per_sample) if args.per_sample else [],
                      model=args.model, points=args.points, span=args.span,

@@ -122,8 +122,8 @@ class Evaluator:
             inputs = [distributed.global_array(c[pad].reshape(shape), self._sharded)
                       for c in columns]
             out = _batch(problem, self.gradients, self.width, self._sharded.mesh, *inputs)
-            return [distributed.to_host(x, "the exchange of a sweep chunk's results")
-                    .reshape((self.chunk,) + x.shape[2:])[: members.size] for x in out]
+            out = distributed.to_host(out, "the exchange of a sweep chunk's results")
+            return [x.reshape((self.chunk,) + x.shape[2:])[: members.size] for x in out]
 
         n_m, n_s = len(problem.metrics), problem.protocol.n_steps
         outputs = [np.full((n, n_m), np.nan), np.full((n, n_m, 2), np.nan),

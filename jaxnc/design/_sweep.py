@@ -135,7 +135,7 @@ def sweep(
         load_checkpoint(checkpoint, fingerprint, arrays)
     # Several processes: process 0's checkpoint (the one it writes) decides what is done, on
     # a shared file system or not.
-    distributed.from_writer(arrays, ("values", "jac", "flags", "codes", "done"))
+    distributed.from_writer(arrays)
     plan = chunks(columns, templates, evaluator.chunk)
 
     t_start = time.perf_counter()

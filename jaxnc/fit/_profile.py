@@ -151,8 +151,7 @@ def profile(data, assembly, params, parameter: str, free, *, per_sample=(),
                 bar.update(1)
     if bar is not None:
         bar.close()
-    p = 1 + len(others) + len(per_sample) * len(data.curves)
-    s2 = full.loss / max(full.n_points - p, 1)
+    s2 = full.loss / max(full.n_points - len(full.columns), 1)  # columns: fitted quantities
     chi2 = (loss - min(full.loss, np.nanmin(loss))) / s2
     intervals = {}
     for name, q in QUANTILES.items():

@@ -49,8 +49,8 @@ class ShardedResiduals:
             w = shard(p._w(jnp.asarray(z), group))
             out = _blocks(self.problem, index, self.split.mesh, w,
                           jax.tree.map(shard, group.batch()))
-            r, jac, codes = (distributed.to_host(x, "the exchange of a fit's residuals")
-                             .reshape((n_dev * per_device,) + x.shape[2:])[:n_s] for x in out)
+            out = distributed.to_host(out, "the exchange of a fit's residuals")
+            r, jac, codes = (x.reshape((n_dev * per_device,) + x.shape[2:])[:n_s] for x in out)
             n = r.shape[1]
             full = np.zeros((n_s, n, g + nsp * p.n_samples))
             full[..., :g] = jac[..., :g]
