@@ -46,6 +46,7 @@ _LAZY = {
     "FitResult": ".fit",
     "kinetics": ".fit",
     "profile": ".fit",
+    "sample": ".fit",
     "sweep": ".design",
     "optimize_design": ".design",
     "FieldModel": ".models",

@@ -15,6 +15,7 @@ from ._options import (
     start_distributed,
     wrote,
 )
+from ._posterior import add_posterior_options, check_posterior_args, run_posterior
 
 __all__ = ["add_parser", "run"]
 
@@ -57,6 +58,7 @@ def add_parser(sub) -> None:
     p.add_argument("--checkpoint-every", type=int, default=10, help="default 10")
     p.add_argument("--resume", action="store_true",
                    help="continue from --checkpoint instead of starting over")
+    add_posterior_options(p)
     add_distributed_options(p, shares="the samples are split over every process's devices "
                             "(each solves its samples' residuals and Jacobian; --method lm)")
     p.set_defaults(run=run)
@@ -69,6 +71,7 @@ def run(args) -> int:
     from ..fit import Dataset, fit
 
     check_plot(args.plot)
+    check_posterior_args(args)
     if args.resume and not args.checkpoint:
         raise ParameterError("--resume needs --checkpoint FILE")
     data = Dataset.from_csv(args.data)
@@ -78,13 +81,19 @@ def run(args) -> int:
     free = "auto" if args.free.strip() == "auto" else split_names(args.free)
     starts = "auto" if args.starts.strip() == "auto" else _count(args.starts, "--starts")
     assembly = sample_assemblies(args, data)
+    posterior = args.posterior  # then --checkpoint and --resume are the chains'
     result = fit(data, assembly, params, free, model=args.model,
                  per_sample=split_names(args.per_sample), protocol=args.protocol,
                  irradiance_mw_cm2=args.irradiance_mw_cm2, method=args.method,
                  starts=starts, seed=args.seed, max_iter=args.max_iter,
                  max_steps=args.max_steps, progress=writer and not args.quiet,
-                 checkpoint=args.checkpoint, checkpoint_every=args.checkpoint_every,
-                 resume=args.resume)
+                 checkpoint=None if posterior else args.checkpoint,
+                 checkpoint_every=args.checkpoint_every,
+                 resume=args.resume and not posterior)
+    if posterior:
+        if not args.quiet and result.free_choice is not None:
+            print("\n".join(result.free_choice.lines()))
+        return run_posterior(args, data, assembly, params, result, writer)
     if not writer:
         return 0
     out = result.to_json()
