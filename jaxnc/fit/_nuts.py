@@ -1,5 +1,6 @@
 """The No-U-Turn sampler's chains: blackjax's NUTS transition, a Stan-style warm-up (step size
-by dual averaging, a diagonal mass matrix from doubling windows), several chains `vmap`ped,
+by dual averaging, a dense or diagonal mass matrix from doubling windows), several chains
+`vmap`ped,
 advanced in chunks from the host (progress bar, checkpoints, Ctrl-C).
 
 The warm-up is written here rather than taken from blackjax: its state is then a plain pytree
@@ -21,7 +22,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._errors import DataError
+from .._errors import DataError, SolverError
 from .._io import atomic_path
 
 __all__ = ["schedule", "run_chains"]
@@ -61,16 +62,18 @@ def schedule(warmup: int, total: int) -> np.ndarray:
 
 
 def _initial_chain(position, logdensity_fn, inverse_mass, step_size: float) -> dict:
-    """One chain's state: NUTS state, dual averaging, Welford sums, step size, mass."""
+    """One chain's state: NUTS state, dual averaging, Welford sums, step size and inverse
+    mass matrix (diagonal `(d,)` or dense `(d, d)`, as given)."""
     import blackjax
 
     state = blackjax.mcmc.hmc.init(position, logdensity_fn)
     zero, d = jnp.zeros(()), position.shape[0]
+    inverse_mass = jnp.asarray(inverse_mass, float)  # (d,): diagonal; (d, d): dense
     return dict(position=state.position, logdensity=state.logdensity,
                 grad=state.logdensity_grad, mu=jnp.log(10.0 * step_size) + zero, t=zero,
                 h_bar=zero, log_eps=jnp.log(step_size) + zero, log_eps_bar=zero,
-                w_n=zero, w_mean=jnp.zeros(d), w_m2=jnp.zeros(d), step_size=step_size + zero,
-                inverse_mass=jnp.asarray(inverse_mass, float))
+                w_n=zero, w_mean=jnp.zeros(d), w_m2=jnp.zeros_like(inverse_mass),
+                step_size=step_size + zero, inverse_mass=inverse_mass)
 
 
 def _transition(chain: dict, key, flags, logdensity_fn, target: float, max_doublings: int):
@@ -93,17 +96,21 @@ def _transition(chain: dict, key, flags, logdensity_fn, target: float, max_doubl
     for k, v in dict(t=t, h_bar=h_bar, log_eps=log_eps, log_eps_bar=log_eps_bar,
                      step_size=jnp.exp(log_eps)).items():
         c[k] = jnp.where(adapt, v, c[k])
-    # Welford's running variance of the positions in a slow window.
+    # Welford's running (co)variance of the positions in a slow window.
     n = c["w_n"] + 1.0
     delta = c["position"] - c["w_mean"]
     mean = c["w_mean"] + delta / n
-    m2 = c["w_m2"] + delta * (c["position"] - mean)
+    dense = c["w_m2"].ndim == 2
+    m2 = c["w_m2"] + (jnp.outer(delta, c["position"] - mean) if dense
+                      else delta * (c["position"] - mean))
     c["w_n"], c["w_mean"], c["w_m2"] = (jnp.where(slow, a, b) for a, b in
                                         ((n, c["w_n"]), (mean, c["w_mean"]), (m2, c["w_m2"])))
     # A window's end: its regularised variance becomes the inverse mass matrix (Stan's
     # shrinkage towards 1e-3 with weight 5 / (n + 5)); the step size adaptation restarts.
     var = c["w_m2"] / jnp.maximum(c["w_n"] - 1.0, 1.0)
-    shrunk = (c["w_n"] / (c["w_n"] + 5.0)) * var + 1e-3 * (5.0 / (c["w_n"] + 5.0))
+    floor = 1e-3 * (5.0 / (c["w_n"] + 5.0))
+    shrunk = (c["w_n"] / (c["w_n"] + 5.0)) * var + (floor * jnp.eye(var.shape[0]) if dense
+                                                     else floor)
     zero = jnp.zeros(())
     reset = dict(inverse_mass=shrunk, w_n=zero, w_mean=jnp.zeros_like(mean),
                  w_m2=jnp.zeros_like(m2), mu=jnp.log(10.0 * c["step_size"]), t=zero,
@@ -117,14 +124,25 @@ def _transition(chain: dict, key, flags, logdensity_fn, target: float, max_doubl
     return c, record
 
 
+def _safe(make_logdensity, operands):
+    """The log density with NaN (a failed evaluation) read as -inf: a rejected proposal."""
+    fn = make_logdensity(operands)
+
+    def logdensity(x):
+        value = fn(x)
+        return jnp.where(jnp.isnan(value), -jnp.inf, value)
+
+    return logdensity
+
+
 @eqx.filter_jit
 def _advance(make_logdensity, operands, chains: dict, first, count, flags, seed,
              target: float, max_doublings: int):
     """`count` (<= len(flags)) steps of every chain from global step `first`; the records
     of each step in buffers of `len(flags)` rows."""
-    logdensity_fn = make_logdensity(operands)
+    logdensity_fn = _safe(make_logdensity, operands)
     n_chains = chains["position"].shape[0]
-    base = jax.random.PRNGKey(seed)
+    base = jax.random.PRNGKey(seed)  # seed: an array, so every seed shares the program
     one = jax.vmap(lambda c, k, f: _transition(c, k, f, logdensity_fn, target, max_doublings),
                    in_axes=(0, 0, None))
     _, probe = jax.eval_shape(one, chains, jax.random.split(base, n_chains), flags[0])
@@ -142,7 +160,7 @@ def _advance(make_logdensity, operands, chains: dict, first, count, flags, seed,
 
 @eqx.filter_jit
 def _start(make_logdensity, operands, positions, inverse_mass, step_size):
-    logdensity_fn = make_logdensity(operands)
+    logdensity_fn = _safe(make_logdensity, operands)
     return jax.vmap(lambda p, m: _initial_chain(p, logdensity_fn, m, step_size))(
         positions, inverse_mass)
 
@@ -166,7 +184,7 @@ def errors_as_nan():
 def run_chains(make_logdensity, operands, positions, inverse_mass, *, warmup: int, draws: int,
                seed: int, target: float = 0.8, max_doublings: int = 10, step_size: float = 0.5,
                chunk: int = 25, progress=None, checkpoint=None, tag: dict | None = None,
-               resume: bool = False) -> dict:
+               resume: bool = False, fallback=None) -> dict:
     """Run `positions.shape[0]` chains for `warmup + draws` steps; the records of the draws
     (after the warm-up) as NumPy arrays with leading axes `(chains, draws)`, and the final
     step sizes and inverse mass matrices, and `timing` (seconds: `start_s` and
@@ -176,7 +194,8 @@ def run_chains(make_logdensity, operands, positions, inverse_mass, *, warmup: in
     `operands` is a pytree of arrays (its structure fixes the compiled program).
     `progress`: a tqdm-like bar (`update(n)`, `set_postfix_str`) or None. `checkpoint`: a
     `.npz` path written whole after every chunk and on Ctrl-C (then re-raised), carrying
-    `tag` (what makes the run); `resume` continues from it.
+    `tag` (what makes the run); `resume` continues from it. A chain whose start has no
+    finite density starts at `fallback` instead (`SolverError` if that fails too).
     """
     total = warmup + draws
     flags = schedule(warmup, total)
@@ -190,7 +209,15 @@ def run_chains(make_logdensity, operands, positions, inverse_mass, *, warmup: in
         if saved is None:
             chains = _start(make_logdensity, operands, jnp.asarray(positions),
                             jnp.asarray(inverse_mass), step_size)
-            jax.block_until_ready(chains)
+            bad = ~np.isfinite(np.asarray(chains["logdensity"]))
+            if bad.any() and fallback is not None:  # those chains start at `fallback`
+                positions = np.where(bad[:, None], np.asarray(fallback)[None], positions)
+                chains = _start(make_logdensity, operands, jnp.asarray(positions),
+                                jnp.asarray(inverse_mass), step_size)
+                bad = ~np.isfinite(np.asarray(chains["logdensity"]))
+            if bad.any():
+                raise SolverError(f"the log density is not finite at the start of chain(s) "
+                                  f"{np.flatnonzero(bad).tolist()}")
             done, records = 0, []
             timing["start_s"] = time.perf_counter() - clock
             clock = time.perf_counter()
@@ -205,8 +232,8 @@ def run_chains(make_logdensity, operands, positions, inverse_mass, *, warmup: in
                 window[:count] = flags[done:done + count]
                 # Step counts as arrays: one compiled program for every chunk.
                 chains, buf = _advance(make_logdensity, operands, chains, jnp.asarray(done),
-                                       jnp.asarray(count), jnp.asarray(window), seed, target,
-                                       max_doublings)
+                                       jnp.asarray(count), jnp.asarray(window),
+                                       jnp.asarray(seed, dtype=jnp.uint32), target, max_doublings)
                 records.append({k: np.asarray(v)[:count] for k, v in buf.items()})
                 now, first_step = time.perf_counter(), done
                 done += count

@@ -72,9 +72,10 @@ class Prior:
             except ValueError:
                 pass
             else:
-                return cls.normal(median, sd)
+                if np.isfinite(median) and np.isfinite(sd) and sd > 0:
+                    return cls.normal(median, sd)
         raise ParameterError(f"{where} {text!r}: expected normal:MEDIAN,SD (median in the "
-                             f"parameter's units, sd in its transformed space) or flat")
+                             f"parameter's units, SD > 0 in its transformed space) or flat")
 
     def log_density(self, z, transform: Transform):
         """Log prior density at `z` (transformed space), up to a constant."""

@@ -105,8 +105,9 @@ def profile(data, assembly, params, parameter: str, free, *, per_sample=(),
     - `span`: the grid's half width in standard errors of the full fit, in its transformed
       space (log for rates, logit for fractions); 4 covers a Gaussian's 95 % twice. Where
       the full fit cannot give a standard error (the parameter undetermined), 2 units of the
-      transformed space (a factor e^2 for a rate). A grid point where the model cannot be
-      solved is a gap (NaN loss); the walk goes on from the last point that solved.
+      transformed space (a factor e^2 for a rate); never more than 5 units. A grid point
+      where the model cannot be solved is a gap (NaN loss); the walk goes on from the last
+      point that solved.
     - `fit_options`: passed to every [`fit`][] (e.g. `max_iter`, `irradiance_mw_cm2`).
 
     **Returns:** a [`ProfileResult`][].
@@ -124,6 +125,10 @@ def profile(data, assembly, params, parameter: str, free, *, per_sample=(),
     z_hat = float(transform.forward(x_hat))
     slope = abs(float(transform.derivative(z_hat)))  # dx/dz at the optimum
     se_z = se / slope if np.isfinite(se) and se > 0 and slope > 0 else 2.0 / span
+    # At most 5 units of the transformed space either side (a factor e^5 ~ 150 for a rate):
+    # a standard error wider than that (a nearly undetermined parameter) would put grid
+    # points where the parameter overflows.
+    se_z = min(se_z, 5.0 / span)
     half = int(points) // 2
     z = z_hat + se_z * span * np.linspace(-1.0, 1.0, int(points))
     values = np.array([float(transform.inverse(v)) for v in z])

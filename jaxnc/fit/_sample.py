@@ -152,7 +152,8 @@ def _posterior_logdensity(operands):
 def sample(data, assembly, params, free, model: str = "mean_field", *, per_sample=(),
            priors: dict | None = None, noise_plqy: float | None = None, chains: int = 4,
            warmup: int = 500, draws: int = 1000, seed: int = 0, start=None,
-           target_accept: float = 0.8, max_doublings: int = 10, protocol=None,
+           target_accept: float = 0.8, max_doublings: int = 10, metric: str = "dense",
+           protocol=None,
            irradiance_mw_cm2: float = 10.0, lifetime_weight_per_ns: float = 0.01,
            rtol: float | None = None, atol: float | None = None, max_steps: int = 16384,
            progress: bool = True, checkpoint=None, chunk: int = 25,
@@ -174,7 +175,9 @@ def sample(data, assembly, params, free, model: str = "mean_field", *, per_sampl
       start at its optimum plus a draw from its Laplace (Gauss-Newton) approximation, which
       also gives the first mass matrix.
     - `target_accept`: the warm-up's target acceptance (raise to 0.9-0.95 on divergences);
-      `max_doublings`: at most `2^max_doublings` leapfrog steps per draw.
+      `max_doublings`: at most `2^max_doublings` leapfrog steps per draw; `metric`:
+      `"dense"` (default: the mass matrix is the posterior's covariance, which follows the
+      strong correlations of kinetic rates; a fit has few parameters) or `"diag"`.
     - `progress`: a tqdm bar. `checkpoint`: a `.npz` saved every `chunk` steps and on Ctrl-C;
       `resume=True` continues from it, along the same path as an uninterrupted run.
 
@@ -191,6 +194,8 @@ def sample(data, assembly, params, free, model: str = "mean_field", *, per_sampl
             not noise_plqy > 0:
         raise ParameterError(f"need warmup >= 0, 0 < target_accept < 1 and noise_plqy > 0; "
                              f"got {warmup}, {target_accept}, {noise_plqy}")
+    if metric not in ("dense", "diag"):
+        raise ParameterError(f"metric must be 'dense' or 'diag', got {metric!r}")
     if jax.process_count() > 1:
         raise ParameterError("sampling runs in one process (chains side by side on its "
                              "devices); run it without --distributed")
@@ -223,7 +228,8 @@ def sample(data, assembly, params, free, model: str = "mean_field", *, per_sampl
     rng = np.random.default_rng(seed)
     chol = np.linalg.cholesky(cov + 1e-12 * np.eye(z_hat.size))
     positions = z_hat + rng.standard_normal((int(chains), z_hat.size)) @ chol.T
-    inverse_mass = np.tile(np.clip(np.diag(cov), 1e-8, 1e2), (int(chains), 1))
+    first_mass = cov if metric == "dense" else np.clip(np.diag(cov), 1e-8, 1e2)
+    inverse_mass = np.broadcast_to(first_mass, (int(chains), *first_mass.shape))
     total = int(warmup) + int(draws)
     bar = None
     if progress:
@@ -231,7 +237,7 @@ def sample(data, assembly, params, free, model: str = "mean_field", *, per_sampl
 
         bar = tqdm(total=total, desc=f"NUTS {chains} chains", unit="step", disable=None)
     tag = dict(columns=columns, z_hat=z_hat.round(12).tolist(), mu=mu.round(12).tolist(),
-               noise=noise_plqy, target=target_accept, doublings=max_doublings,
+               noise=noise_plqy, target=target_accept, doublings=max_doublings, metric=metric,
                problem=_digest(data, setup))
     t0 = time.perf_counter()
     try:
@@ -239,7 +245,7 @@ def sample(data, assembly, params, free, model: str = "mean_field", *, per_sampl
                          warmup=int(warmup), draws=int(draws), seed=int(seed),
                          target=float(target_accept), max_doublings=int(max_doublings),
                          chunk=int(chunk), progress=bar, checkpoint=checkpoint, tag=tag,
-                         resume=resume)
+                         resume=resume, fallback=z_hat)
     finally:
         if bar is not None:
             bar.close()
@@ -249,6 +255,7 @@ def sample(data, assembly, params, free, model: str = "mean_field", *, per_sampl
                         for i, t in enumerate(transforms)], axis=-1)
     settings = dict(chains=int(chains), warmup=int(warmup), draws=int(draws), seed=int(seed),
                     target_accept=target_accept, max_doublings=int(max_doublings),
+                    metric=metric,
                     model=problem.model.name, free=free, per_sample=per_sample,
                     n_residuals=n_resid)
     return PosteriorResult(
