@@ -78,21 +78,27 @@ def main():
     args = ap.parse_args()
     rows = []
     if args.case in ("single", "both"):
-        rows += [measure(single, "dense"), measure(single, "diag")]
+        for metric in ("dense", "diag"):
+            rows.append(measure(single, metric))
+            _print(rows[-1])
     if args.case in ("joint", "both"):
         rows.append(measure(joint, "dense"))
-    for r in rows:
-        print(f"{r['case']:6s} {r['metric']:5s} d={r['dimensions']:2d}: compile "
-              f"{r['compile_s']:5.1f} s, run {r['run_s']:6.1f} s, min bulk ESS "
-              f"{r['ess_bulk_min']:6.0f}, ESS/s {r['ess_per_s_sampling']:6.2f} (draws) "
-              f"{r['ess_per_s_run']:6.2f} (whole run), R-hat {r['rhat_max']:.3f}, "
-              f"{r['tree_steps']:.1f} leapfrog/draw, {r['divergences']} divergences")
+        _print(rows[-1])
     if args.case in ("single", "both"):
         print(f"dense / diag ESS per second of draws: "
               f"{rows[0]['ess_per_s_sampling'] / rows[1]['ess_per_s_sampling']:.2f}")
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(rows, fh, indent=1)
+
+
+def _print(r: dict) -> None:
+    print(f"{r['case']:6s} {r['metric']:5s} d={r['dimensions']:2d}: compile "
+          f"{r['compile_s']:5.1f} s, run {r['run_s']:6.1f} s, min bulk ESS "
+          f"{r['ess_bulk_min']:6.0f}, ESS/s {r['ess_per_s_sampling']:6.2f} (draws) "
+          f"{r['ess_per_s_run']:6.2f} (whole run), R-hat {r['rhat_max']:.3f}, "
+          f"{r['tree_steps']:.1f} leapfrog/draw, {r['divergences']} divergences",
+          flush=True)
 
 
 if __name__ == "__main__":

@@ -30,9 +30,10 @@ def params():
 # per-file seconds on 2 cores, most expensive first; unlisted files keep their order after.
 HEAVY_FIRST = ("test_fit.py", "test_design.py", "test_split.py", "test_simulate.py",
                "test_excitons.py", "test_cli.py", "test_cache.py", "test_gradients.py",
-               "test_auto.py", "test_physics.py", "test_rosenbrock.py", "test_spectra.py")
+               "test_auto.py", "test_sample.py", "test_physics.py", "test_rosenbrock.py",
+               "test_spectra.py")
 # (2026-11-28, `--durations=0` under `make test`: 93, 86, 81, 63, 43, 35, 31, 28, 24, 22, 22
-# and 9 s; the rest together 10 s.)
+# and 9 s; the rest together 10 s; test_sample.py ~25 s, measured alone.)
 
 
 def pytest_collection_modifyitems(items):

@@ -153,8 +153,7 @@ def sample(data, assembly, params, free, model: str = "mean_field", *, per_sampl
            priors: dict | None = None, noise_plqy: float | None = None, chains: int = 4,
            warmup: int = 500, draws: int = 1000, seed: int = 0, start=None,
            target_accept: float = 0.8, max_doublings: int = 10, metric: str = "dense",
-           protocol=None,
-           irradiance_mw_cm2: float = 10.0, lifetime_weight_per_ns: float = 0.01,
+           protocol=None, irradiance_mw_cm2: float = 10.0, lifetime_weight_per_ns: float = 0.01,
            rtol: float | None = None, atol: float | None = None, max_steps: int = 16384,
            progress: bool = True, checkpoint=None, chunk: int = 25,
            resume: bool = False) -> PosteriorResult:
@@ -203,8 +202,13 @@ def sample(data, assembly, params, free, model: str = "mean_field", *, per_sampl
                    irradiance_mw_cm2=irradiance_mw_cm2,
                    lifetime_weight_per_ns=lifetime_weight_per_ns, rtol=rtol, atol=atol,
                    max_steps=max_steps)
+    if not isinstance(free, str):  # a bad prior is refused before the fit, not after
+        resolve_priors(list(free) + per_sample, priors)
     if start is None:
         start = fit(data, assembly, params, free, starts=1, progress=progress, **options)
+    elif list(start.per_sample) != per_sample:
+        raise ParameterError(f"start was fitted with per_sample {start.per_sample}, "
+                             f"not {per_sample}")
     free = list(start.free)
     _check_arguments(free + per_sample, "lm", 1, 1)
     setup = _setup(data, assembly, start.params, free, per_sample, model, protocol,
