@@ -9,7 +9,7 @@ Cases (mean_field, 2x2x1 supercrystal, synthetic data, 1 % noise):
 - joint: 16 curves ("light 3h; dark 300h at T", 4 temperatures x 4 starting coverages, 16
   points each), k_desorption_per_h, k_adsorption_per_h and Ea_desorption_kj_mol global and
   coverage_initial per sample (19 dimensions), all 16 curves one vmapped batch per chain;
-  4 chains, 150 warm-up steps, 150 draws.
+  4 chains, 60 warm-up steps, 60 draws (about 20 min on 2 cores).
 
 Each case is sampled with the dense mass matrix (the default) and, for the single curve,
 the diagonal one as the baseline run in the same process. Compilation is reported apart:
@@ -48,7 +48,7 @@ def joint():
             protocols[name] = f"light 3h; dark 300h at {t}K"
     data = synthetic_dataset(asm, params, protocols, saves_per_step=8, noise=0.01, seed=1)
     free = ["k_desorption_per_h", "k_adsorption_per_h", "Ea_desorption_kj_mol"]
-    return data, asm, true, free, ["coverage_initial"], dict(warmup=150, draws=150)
+    return data, asm, true, free, ["coverage_initial"], dict(warmup=60, draws=60)
 
 
 def measure(case, metric: str) -> dict:
