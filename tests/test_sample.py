@@ -159,18 +159,26 @@ def test_priors_follow_the_kind_of_source_and_parse():
 
 # -- the model's posterior -------------------------------------------------------------------
 
+RATES = ["k_desorption_per_h", "k_adsorption_per_h"]
+
+
+def _curve(protocol="light 3h; dark 200h", saves=16, noise=0.01, seed=4):
+    """`(true parameters, 2x2x1 supercrystal, one synthetic mean-field curve)`."""
+    from jaxnc.fit import synthetic_dataset
+
+    true = jaxnc.Parameters.hashimoto2024()
+    asm = jaxnc.Assembly.supercrystal(2, 2, 1)
+    data = synthetic_dataset(asm, true, {"a": protocol}, saves_per_step=saves, noise=noise,
+                             seed=seed)
+    return true, asm, data
+
 
 def test_posterior_gradient_through_the_solver_matches_finite_differences():
-    from jaxnc.fit import synthetic_dataset
     from jaxnc.fit._problem import _setup
     from jaxnc.fit._sample import _posterior_logdensity
 
-    p = jaxnc.Parameters.hashimoto2024()
-    asm = jaxnc.Assembly.supercrystal(2, 2, 1)
-    data = synthetic_dataset(asm, p, {"a": "light 2h; dark 50h"}, saves_per_step=6,
-                             noise=0.02, seed=1)
-    free = ["k_desorption_per_h", "k_adsorption_per_h"]
-    setup = _setup(data, asm, p, free, [], "mean_field", None, 10.0, 0.01, 1e-10, 1e-12)
+    p, asm, data = _curve("light 2h; dark 50h", saves=6, noise=0.02, seed=1)
+    setup = _setup(data, asm, p, RATES, [], "mean_field", None, 10.0, 0.01, 1e-10, 1e-12)
     n = float(setup.n_points)
     z = jnp.asarray(setup.z0 + np.array([0.05, -0.03]))
     # One program for the value and the gradient (as the sampler calls them).
@@ -205,13 +213,9 @@ def test_command_line_refuses_bad_posterior_options(tmp_path):
 
 @pytest.mark.slow
 def test_fit_posterior_on_synthetic_data_converges_and_holds_the_truth(tmp_path):
-    from jaxnc.fit import synthetic_dataset
-
-    true = jaxnc.Parameters.hashimoto2024()
-    asm = jaxnc.Assembly.supercrystal(2, 2, 1)
-    synthetic_dataset(asm, true, {"a": "light 3h; dark 200h"}, saves_per_step=16,
-                      noise=0.01, seed=4).to_csv(tmp_path / "d.csv")
-    free = ["k_desorption_per_h", "k_adsorption_per_h"]
+    true, _, data = _curve()
+    data.to_csv(tmp_path / "d.csv")
+    free = RATES
     out = tmp_path / "post.json"
     run = _cli("fit", str(tmp_path / "d.csv"), "--free", ",".join(free), "--nx", "2",
                "--ny", "2", "--nz", "1", "--posterior", "--out", str(out), "--plot",
@@ -231,13 +235,10 @@ def test_fit_posterior_on_synthetic_data_converges_and_holds_the_truth(tmp_path)
 
 @pytest.mark.slow
 def test_posterior_and_profile_agree_on_a_well_determined_rate():
-    from jaxnc.fit import profile, sample, synthetic_dataset
+    from jaxnc.fit import profile, sample
 
-    true = jaxnc.Parameters.hashimoto2024()
-    asm = jaxnc.Assembly.supercrystal(2, 2, 1)
-    data = synthetic_dataset(asm, true, {"a": "light 3h; dark 200h"}, saves_per_step=16,
-                             noise=0.01, seed=4)
-    free = ["k_desorption_per_h", "k_adsorption_per_h"]
+    true, asm, data = _curve()
+    free = RATES
     post = sample(data, asm, true, free, warmup=300, draws=1000, progress=False)
     prof = profile(data, asm, true, "k_desorption_per_h", free, points=9, progress=False)
     lo, hi = post.summary["k_desorption_per_h"]["ci95"]

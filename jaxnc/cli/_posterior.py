@@ -71,7 +71,7 @@ def run_posterior(args, data, assembly, params, result, writer: bool) -> int:
                   progress=not args.quiet, checkpoint=args.checkpoint, resume=args.resume)
     draws_out = args.draws_out or str(Path(args.out).with_suffix(".npz"))
     out = post.to_json()
-    out["fit"] = dict(result.to_json(), **out["fit"])
+    out["fit"] = result.to_json()  # the whole fit the chains started from
     out["settings"].update(data=str(args.data), assembly=args.assembly,
                            assembly_of=args.assembly_of, draws_file=draws_out)
     post.save_draws(draws_out)

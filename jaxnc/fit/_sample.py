@@ -182,13 +182,12 @@ def sample(data, assembly, params, free, model: str = "mean_field", *, per_sampl
 
     **Returns:** a [`PosteriorResult`][].
     """
-    from ._fit import _check_arguments, fit
+    from ._fit import _check_arguments, _problem_digest, fit
 
     per_sample = list(per_sample)
-    for name, value in dict(chains=chains, draws=draws).items():
-        if int(value) < (2 if name == "chains" else 4):
-            raise ParameterError(f"{name} must be >= {2 if name == 'chains' else 4} "
-                                 f"(R-hat compares chains; ESS needs draws), got {value}")
+    if int(chains) < 2 or int(draws) < 4:
+        raise ParameterError(f"need chains >= 2 (R-hat compares chains) and draws >= 4 (ESS "
+                             f"needs them); got chains {chains}, draws {draws}")
     if int(warmup) < 0 or not 0 < target_accept < 1 or noise_plqy is not None and \
             not noise_plqy > 0:
         raise ParameterError(f"need warmup >= 0, 0 < target_accept < 1 and noise_plqy > 0; "
@@ -216,7 +215,7 @@ def sample(data, assembly, params, free, model: str = "mean_field", *, per_sampl
     problem = setup.problem
     transforms = list(problem.transforms) + list(problem.sample_transforms) * len(setup.samples)
     names = free + [n for _ in setup.samples for n in per_sample]
-    columns = free + [f"{n}[{s}]" for s in setup.samples for n in per_sample]
+    columns = list(start.columns)  # the fit's order: global, then per sample
     natural = [start.values[n] for n in free] + [
         start.sample_values[s][n] for s in setup.samples for n in per_sample]
     z_hat = np.array([float(t.forward(x)) for t, x in zip(transforms, natural, strict=True)])
@@ -242,7 +241,7 @@ def sample(data, assembly, params, free, model: str = "mean_field", *, per_sampl
         bar = tqdm(total=total, desc=f"NUTS {chains} chains", unit="step", disable=None)
     tag = dict(columns=columns, z_hat=z_hat.round(12).tolist(), mu=mu.round(12).tolist(),
                noise=noise_plqy, target=target_accept, doublings=max_doublings, metric=metric,
-               problem=_digest(data, setup))
+               problem=_problem_digest(data, setup))
     t0 = time.perf_counter()
     try:
         out = run_chains(_posterior_logdensity, operands, positions, inverse_mass,
@@ -297,9 +296,3 @@ def _summarise(x: np.ndarray) -> dict:
         out[name] = [float(v) for v in np.quantile(flat, [lo, hi])]
     out.update(rhat=rhat(x), ess_bulk=ess_bulk(x), ess_tail=ess_tail(x))
     return out
-
-
-def _digest(data, setup) -> str:
-    from ._fit import _problem_digest
-
-    return _problem_digest(data, setup)

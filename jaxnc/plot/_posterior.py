@@ -91,11 +91,9 @@ def plot_trace(result, path) -> None:
         ax.set_title(f"R-hat {s['rhat']:.3f}, bulk ESS {s['ess_bulk']:.0f}", fontsize=8,
                      loc="right")
         ax.tick_params(labelsize=7)
-    div = getattr(result, "divergent", None)
-    if div is not None and div.any():
-        for chain, draw in zip(*np.nonzero(div), strict=True):
-            for i in range(k):
-                axes[i, 0].plot(draw, result.draws[chain, draw, i], "|", color="red", ms=8)
+    for chain, draw in zip(*np.nonzero(result.divergent), strict=True):
+        for i in range(k):
+            axes[i, 0].plot(draw, result.draws[chain, draw, i], "|", color="red", ms=8)
     axes[-1, 0].set_xlabel("draw (after warm-up)")
     fig.tight_layout()
     _save(fig, path)
