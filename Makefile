@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-slow test-floor lint clean
+.PHONY: demo test test-slow test-floor lint docs clean
 
 # The virtual environment is rebuilt whenever pyproject.toml changes. The pip that comes with
 # Python 3.11 installs everything here; --no-compile leaves byte-compiling to first imports
@@ -16,13 +16,23 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 demo: $(STAMP)
-	$(PY) experiments/demo.py out/demo
+	$(PY) experiments/demo.py --out out/demo --figure out/demo/demo.png
 
 # Two pytest workers, one per core of the reference machine, each taking whole files (tests
 # of one file share compiled programs); PYTEST_PARALLEL= runs serially.
 PYTEST_PARALLEL ?= -n 2 --dist loadfile
 test: $(STAMP)
 	$(PY) -m pytest -q $(PYTEST_PARALLEL) --durations=15
+
+# The documentation site (mkdocs.yml, sources in docs/) into site/; --strict: a broken
+# cross-reference, link, anchor or formula fails the build. Needs no network.
+DOCS_STAMP := $(VENV)/.installed-docs
+$(DOCS_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet --no-compile -e '.[docs]'
+	@touch $(DOCS_STAMP)
+
+docs: $(DOCS_STAMP)
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir site
 
 test-slow: $(STAMP)
 	$(PY) -m pytest -q -m slow
@@ -40,4 +50,4 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check jaxnc tests experiments
 
 clean:
-	rm -rf $(VENV) $(FLOOR) out .pytest_cache
+	rm -rf $(VENV) $(FLOOR) out site .pytest_cache

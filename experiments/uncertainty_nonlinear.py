@@ -6,38 +6,41 @@ Synthetic mean-field curve (2x2x1 supercrystal, "light 3h; dark 4h", 3 % noise, 
 the PLQY is about linear in the rate itself, not in its log: the likelihood is skewed in the
 log space where the Laplace approximation is a Gaussian.
 
-    python experiments/uncertainty_nonlinear.py --out docs/uncertainty_nonlinear.png
+    python experiments/uncertainty_nonlinear.py [--quick]
+
+writes docs/gallery/uncertainty_nonlinear.png and the numbers to DIR/numbers.json. `--quick`:
+5 profile points and 2 chains of 50 + 100 NUTS steps (too short to trust: a check that it
+runs).
 """
 
 from __future__ import annotations
 
-import argparse
 import json
-import sys
-from pathlib import Path
 
+import _gallery
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-import jaxnc  # noqa: E402
-from jaxnc.fit import profile, sample, synthetic_dataset  # noqa: E402
-from jaxnc.plot._plots import _save, _subplots  # noqa: E402
+import jaxnc
+from jaxnc._io import write_json_atomic
+from jaxnc.fit import profile, sample, synthetic_dataset
+from jaxnc.plot._plots import _save, _subplots
 
 NAME = "k_desorption_per_h"
 FREE = [NAME, "k_adsorption_per_h"]
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", default="out/uncertainty_nonlinear.png")
-    args = ap.parse_args(argv)
+    args = _gallery.parser(__doc__, "uncertainty_nonlinear").parse_args(argv)
+    out = _gallery.outputs(args)
     true = jaxnc.Parameters.hashimoto2024()
     asm = jaxnc.Assembly.supercrystal(2, 2, 1)
     data = synthetic_dataset(asm, true, {"a": "light 3h; dark 4h"}, saves_per_step=16,
                              noise=0.03, seed=4)
-    prof = profile(data, asm, true, NAME, FREE, points=15, span=4.0, progress=False)
-    post = sample(data, asm, true, FREE, warmup=300, draws=1000, seed=0, progress=False)
+    prof = profile(data, asm, true, NAME, FREE, points=5 if args.quick else 15, span=4.0,
+                   progress=False)
+    post = sample(data, asm, true, FREE, chains=2 if args.quick else 4,
+                  warmup=50 if args.quick else 300, draws=100 if args.quick else 1000, seed=0,
+                  progress=False)
     s = post.summary[NAME]
     width = s["ci95"][1] - s["ci95"][0]
     numbers = dict(true=float(true.k_desorption_per_h), fit=prof.optimum,
@@ -49,6 +52,7 @@ def main(argv=None) -> int:
                    profile_off_by=[abs(a - b) / width for a, b in zip(prof.ci95, s["ci95"],
                                                                      strict=True)])
     print(json.dumps(numbers, indent=1))
+    write_json_atomic(out / "numbers.json", numbers)
     fig, ax = _subplots(figsize=(6.4, 4.2))
     x = post.draws[..., post.columns.index(NAME)].ravel()
     ax.hist(x, bins=60, density=True, color="C0", alpha=0.45, label="posterior (NUTS)")
@@ -72,9 +76,8 @@ def main(argv=None) -> int:
     ax.legend(lines[0] + more[0], lines[1] + more[1], frameon=False, fontsize=8)
     ax.set_title("95 % intervals (bars): posterior, Laplace, profile", fontsize=9)
     fig.tight_layout()
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    _save(fig, args.out)
-    print(f"wrote {args.out}")
+    _save(fig, args.figure)
+    print(f"wrote {args.figure}, {out / 'numbers.json'}")
     return 0
 
 

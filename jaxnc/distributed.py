@@ -203,7 +203,7 @@ def global_array(x, sharding):
 
 def to_host(tree, what: str):
     """Sharded arrays (a pytree) as NumPy arrays, all-gathered from every process when there
-    are several, in one exchange ([`_exchange`][]: a process that died while its share ran is
+    are several, in one exchange (`_exchange`: a process that died while its share ran is
     reported within the timeout, as `DistributedError` naming `what`)."""
     import numpy as np
 

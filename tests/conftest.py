@@ -1,7 +1,10 @@
 import atexit
+import importlib.util
 import os
 import shutil
+import sys
 import tempfile
+from pathlib import Path
 
 # The suite is the CPU reference: tests compare device counts (a sharded sweep on 4 host
 # devices against 1) and results to round-off, so they pin the CPU platform even on a machine
@@ -24,16 +27,46 @@ def params():
     return jaxnc.Parameters.hashimoto2024()
 
 
+EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
+
+
+def load_experiment(name: str):
+    """`experiments/NAME.py` as a module, run in this process so that the scripts share the
+    programs compiled by the tests beside them."""
+    if str(EXPERIMENTS) not in sys.path:
+        sys.path.insert(0, str(EXPERIMENTS))
+    spec = importlib.util.spec_from_file_location(f"experiment_{name}", EXPERIMENTS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def run_quick(tmp_path):
+    """`run_quick(NAME, *flags)`: `experiments/NAME.py --quick` into tmp_path (never into
+    docs/); returns its --out folder, after checking that it exited 0 and drew a PNG."""
+
+    def run(name: str, *extra: str) -> Path:
+        figure, out = tmp_path / f"{name}.png", tmp_path / "out"
+        assert load_experiment(name).main(["--quick", "--figure", str(figure), "--out",
+                                           str(out), *extra]) == 0
+        assert figure.read_bytes()[:4] == b"\x89PNG"
+        return out
+
+    return run
+
+
 # `make test` runs two workers, each taking whole files (`--dist loadfile`) in collection
 # order. The heaviest files go first (longest-first scheduling), so that the two workers
 # finish together instead of one starting a long file when the other is nearly done. Measured
 # per-file seconds on 2 cores, most expensive first; unlisted files keep their order after.
-HEAVY_FIRST = ("test_fit.py", "test_design.py", "test_split.py", "test_simulate.py",
-               "test_excitons.py", "test_cli.py", "test_cache.py", "test_gradients.py",
-               "test_auto.py", "test_sample.py", "test_physics.py", "test_rosenbrock.py",
-               "test_spectra.py")
+HEAVY_FIRST = ("test_gallery.py", "test_fit.py", "test_design.py", "test_split.py",
+               "test_simulate.py", "test_excitons.py", "test_cli.py", "test_cache.py",
+               "test_gradients.py", "test_auto.py", "test_sample.py", "test_physics.py",
+               "test_rosenbrock.py", "test_spectra.py")
 # (2026-11-28, `--durations=0` under `make test`: 93, 86, 81, 63, 43, 35, 31, 28, 24, 22, 22
-# and 9 s; the rest together 10 s; test_sample.py ~25 s, measured alone.)
+# and 9 s; the rest together 10 s; test_sample.py ~25 s, measured alone; test_gallery.py
+# ~140 s alone, 2026-11-28, session 7.)
 
 
 def pytest_collection_modifyitems(items):

@@ -1,7 +1,6 @@
 """`free="auto"`: the free set chosen from sensitivities and the data's noise, and the default
 command-line fit on cycle data it was not tuned to (experiments/cycle_study.py)."""
 
-import json
 import sys
 from pathlib import Path
 
@@ -51,25 +50,8 @@ def test_noise_is_estimated_from_the_data_alone(tmp_path):
     assert noise_level(Dataset.from_csv(path)) == pytest.approx(0.005, rel=0.25)
 
 
-def test_default_command_line_fit_reaches_the_noise_on_a_cycle_dataset(tmp_path):
-    """The default-run stand-in of the ten-dataset study below (one of its datasets, through
-    the command line with no flags), with what was freed and why in the JSON."""
-    from jaxnc.cli import main
-
-    data, out = tmp_path / "d.csv", tmp_path / "f.json"
-    _, rows = cycle_study.cycle_dataset(1)
-    data.write_text("time_h,plqy,light\n" + "".join(f"{a!r},{b!r},{c}\n" for a, b, c in rows))
-    assert main(["fit", str(data), "--out", str(out), "--quiet"]) == 0
-    result = json.loads(out.read_text())
-    # The fit reaches the noise floor: RMSE <= 1.5x the 0.5-point noise (the issue's bar).
-    assert result["rmse_plqy"] <= 1.5 * cycle_study.NOISE
-    choice = result["settings"]["free_choice"]
-    assert choice["free"] and choice["fixed"] and 0.003 < choice["noise_plqy"] < 0.008
-    assert choice["noise_estimated"] is True
-    assert set(choice["free"]) | set(choice["fixed"]) >= set(cycle_study.RATES) - {
-        "k_radiative_per_ns"}
-
-
+# Its default-run stand-in is one of these datasets through `experiments/cycle_study.py
+# --quick` (tests/test_gallery.py::test_cycle_study_quick_reaches_the_noise).
 @pytest.mark.slow
 def test_default_command_line_fit_reaches_the_noise_on_nine_of_ten_cycle_datasets():
     results = cycle_study.run(10, seed=0, spread=2.0, extra=[])

@@ -1,4 +1,3 @@
-import csv
 import json
 import subprocess
 import sys
@@ -132,74 +131,6 @@ def test_fit_says_how_it_read_a_file_of_appended_curves(tmp_path, capsys):
 
 
 # `jaxnc fit` itself runs as a process of its own in tests/test_cache.py.
-
-
-def test_reproduce_writes_the_table_and_figures(tmp_path):
-
-    out = tmp_path / "rep"
-    assert main(["reproduce", "hashimoto2024", "--out", str(out), "--quiet"]) == 0
-    for name in ("activation.png", "cycles.png", "arrhenius.png", "lifetimes.png",
-                 "long_term.png", "action_dose.png", "spectra.png", "decays.png"):
-        assert (out / name).read_bytes()[:4] == b"\x89PNG", name
-    with open(out / "action_dose.csv") as fh:
-        curve = list(csv.DictReader(fh))
-    # 15 wavelengths (400-540 nm) and 10 irradiances; 530 and 540 nm never reach the level.
-    assert len(curve) == 25 and curve[0]["t90_h"] and curve[13]["t90_h"] == ""
-    with open(out / "comparison.csv") as fh:
-        rows = {r["quantity"]: r for r in csv.DictReader(fh)}
-    assert "apparent Ea of the PSO dark decay" in (out / "comparison.md").read_text()
-
-    def check(quantity, paper, within):
-        row = rows[quantity]
-        assert float(row["paper"]) == paper
-        assert float(row["difference"]) == pytest.approx(float(row["model"]) - paper)
-        assert abs(float(row["difference"])) <= within, quantity
-
-    # The maximum is a least-squares compromise with the rise's shape (the lit plateau is not
-    # free once the rise and the dark decay are fitted: +0.27 points in one calibration, -0.01
-    # in the current one), checked at the paper's stated spread of it (68.3 +- 2.2 %, n = 6).
-    # The initial PLQYs and the dark lifetime are a least-squares compromise of one start
-    # state for every preparation (the model's misfit: +0.31, +0.56 and -0.65 points for 3D,
-    # isolated and 2D), checked at the paper's
-    # stated spread for isolated cubes (1.5 points is 15 sd of its +-0.1 %, ~5 % of the value)
-    # and 3D; the lifetimes at +-15 %. The PSO law is only approximate for the model's decay
-    # (re-adsorption during the dark), so the apparent Ea is allowed 1 kJ/mol, the kinetics
-    # test's resolution.
-    check("initial PLQY, 3D array", 16.0, 1.5)
-    check("initial PLQY, isolated cubes", 19.4, 1.5)
-    check("initial PLQY, 2D array", 18.1, 3.0)
-    check("maximum PLQY under 468 nm light, 3D array", 68.3, 2.2)
-    check("apparent Ea of the PSO dark decay", 42.1, 1.0)
-    check("average PL lifetime, 3D array in the dark", 10.5, 0.15 * 10.5)
-    check("average PL lifetime, 3D array after light", 22.6, 0.15 * 22.6)
-    rise = float(rows["rise under the same light, isolated cubes"]["model"])
-    assert 0.0 < rise < 2.0  # "only a trace increase"
-    # Issue 13: ~60 % after 6000 h of light (a calibration target, at the paper's "~"), with
-    # the rise of the first hours unchanged (90 % of it in 1.5 h, the target, within 3 h).
-    check("PLQY after 6000 h of continuous light, 3D array", 60.0, 4.0)
-    assert float(rows["time to 90 % of the 3 h rise, 3D array"]["model"]) <= 3.0
-    # Predictions: light beyond the absorption edge activates little, and activation follows
-    # the absorbed photons (t90 at a tenth of the irradiance at least 3x longer).
-    ratio = "rise in 3 h at 530 nm over the rise at 468 nm, 10 mW/cm2, 3D array"
-    assert 0.0 <= float(rows[ratio]["model"]) < 0.1
-    dose = "t90 at 1 mW/cm2 over t90 at 10 mW/cm2, 468 nm, 3D array"
-    assert float(rows[dose]["model"]) >= 3.0
-    # Spectra (issue 13): the isolated and 2D peaks are calibration targets (to the fit's
-    # 0.01 nm); the dispersion's cubes emit as the isolated ones (no neighbours, no
-    # reabsorption: 513.0 nm against the paper's 515, a prediction missed by 2.0 nm); the 3D
-    # array redder than the 2D one (its 528 nm is a prediction the model misses: 521.4 nm,
-    # see docs/model.md); its
-    # peak moves < 1 nm between dark and lit (Fig. S5); the isolated FWHM inside the 12-42 nm
-    # of CsPbX3 nanocrystals; the dispersion's PLQY a calibration target (+-3 points).
-    check("PL peak, isolated cubes", 513.0, 0.05)
-    check("PL peak, 2D array", 519.0, 0.05)
-    assert float(rows["PL peak, dispersion"]["model"]) == pytest.approx(
-        float(rows["PL peak, isolated cubes"]["model"]), abs=0.01)
-    assert float(rows["PL peak, 3D array"]["model"]) > float(rows["PL peak, 2D array"]["model"])
-    assert abs(float(rows["PL peak of the 3D array after 3 h of light minus before"]
-                     ["model"])) < 1.0
-    assert 12.0 < float(rows["PL FWHM, isolated cubes"]["model"]) < 42.0
-    check("PLQY, dispersion", 64.9, 3.0)
 
 
 def test_reproduce_refuses_a_file_as_folder(tmp_path, capsys):

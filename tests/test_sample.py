@@ -257,7 +257,8 @@ def test_ninety_percent_intervals_cover_the_truth_in_80_to_97_percent(tmp_path):
     import posterior_coverage
 
     out = tmp_path / "coverage.json"
-    assert posterior_coverage.main(["--out", str(out), "--datasets", "40"]) == 0
+    assert posterior_coverage.main(["--out", str(tmp_path), "--figure", str(tmp_path / "c.png"),
+                                    "--datasets", "40"]) == 0
     summary = json.loads(out.read_text())["summary"]
     assert summary["datasets"] == 40 and summary["divergences"] == 0
     for name in posterior_coverage.FREE:

@@ -89,15 +89,15 @@ def sweep(
       mode through the solver (about 1.5-2x the cost of the values alone).
     - `saves_per_step`: saved times per protocol step (crossing times are interpolated
       between them).
-    - `solver`, `rtol`, `atol`, `max_steps`: as in [`simulate`][].
+    - `solver`, `rtol`, `atol`, `max_steps`: as in [`simulate`][jaxnc.solve.simulate].
     - `chunk_size`: points per batch (at most the points of one layer count; rounded up to a
       multiple of the device count); bounds memory. Batches of one shape compile once,
       whatever the number of chunks.
     - `devices`: JAX devices to shard each batch over (default: all, `jax.devices()`; after
       `jax.distributed.initialize()` that spans every host).
     - `vector_width`: points per device solved in lockstep (`vmap`); the rest of a device's
-      share runs group after group. Default [`default_vector_width`][]: all of them on a GPU,
-      16 (mean_field) or 4 (field) on a CPU. Results do not depend on it.
+      share runs group after group. Default (`jaxnc.design._batching.default_vector_width`):
+      all of them on a GPU, 16 (mean_field) or 4 (field) on a CPU. Results do not depend on it.
     - `progress`: tqdm bar over points (on a terminal only).
     - `checkpoint`: `.npz` file written after every chunk (whole or not at all); with
       `resume=True` finished chunks are read from it and skipped.

@@ -45,8 +45,8 @@ class Reproduction:
     `decay_<T>K`, `long_term`), `kinetics` (PSO fits of the simulated decays and their
     Arrhenius line), `rows` (the comparison table: dicts with `quantity`, `unit`, `paper`,
     `model`, `difference`, `note`), `model` (model name), `action` and `dose`
-    ([`activation_times`][] against wavelength at 10 mW/cm² and against irradiance at
-    468 nm), `spectral` ([`spectral_states`][]: the preparations' start spectra and the parts
+    (`activation_times` against wavelength at 10 mW/cm² and against irradiance at
+    468 nm), `spectral` (`spectral_states`: the preparations' start spectra and the parts
     of the red shift), `decays` (`t_ns`, and the 3D array's normalised PL decay `dark` and
     after 3 h of light `lit`); `solutions` also holds `spectrum_3d_lit`."""
 

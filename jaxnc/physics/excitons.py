@@ -300,7 +300,8 @@ class ExcitonFieldOptics(AbstractOptics):
     absorb. `n_max` (static): trap counts summed over, 0 to 31 by default (32 classes: a
     whole number of SIMD vectors, measured 1.8x faster per mean-field step than 33), enough
     for `traps_per_cube` up to `n_max / 4` = 7.75 (Poisson tail below 1e-10);
-    [`check`][] refuses a larger concrete value. `downhill` (static, default True): transfer
+    [`check`][jaxnc.physics.excitons.ExcitonFieldOptics.check] refuses a larger concrete
+    value. `downhill` (static, default True): transfer
     between cubes of different energy (`Cells.energy_ev`) with spectral overlap and detailed
     balance (`Cells.transfer`, `jaxnc.physics.transfer`); False treats every cube as having
     the same energy.
@@ -311,6 +312,8 @@ class ExcitonFieldOptics(AbstractOptics):
     downhill: bool = eqx.field(static=True, default=True)
 
     def check(self, params) -> None:
+        """Raise `ParameterError` if a concrete `params.traps_per_cube` exceeds `n_max / 4`
+        (the Poisson sum over trap counts would be truncated); traced values pass."""
         traps = params.traps_per_cube
         if is_concrete(traps) and float(traps) > self.n_max / 4:
             raise ParameterError(

@@ -33,7 +33,8 @@ __all__ = ["ROS34PW2"]
 
 
 def _sensitivity_term(terms):
-    """The [`SensitivityTerm`][] inside diffrax's wrappers of `terms`, or None."""
+    """The `SensitivityTerm` (`jaxnc.solve._sensitivities`) inside diffrax's wrappers of
+    `terms`, or None."""
     from ._sensitivities import SensitivityTerm
 
     term = terms
@@ -51,7 +52,7 @@ class ROS34PW2(diffrax.AbstractSolver):
     Works with any diffrax `ODETerm` over any pytree state; cost per step is one Jacobian,
     five evaluations of the vector field and one `n x n` LU, so it is not meant for the
     `field` model's large lattices (use [`ROS34PW2AF`][] there). On a
-    [`SensitivityTerm`][] (states with their forward sensitivities) the term supplies `W`.
+    `SensitivityTerm` (states with their forward sensitivities) the term supplies `W`.
     """
 
     term_structure: ClassVar = diffrax.AbstractTerm
