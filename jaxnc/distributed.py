@@ -36,8 +36,9 @@ __all__ = ["DistributedError", "initialize", "is_writer", "barrier", "started",
            "exit_after_failure", "mesh_shardings", "on_each_device", "global_array", "to_host",
            "from_writer", "agree", "DEFAULT_TIMEOUT_S"]
 
-#: Seconds to wait for every process to join, and for every process at each exchange.
 DEFAULT_TIMEOUT_S = 60
+"""Seconds to wait for every process to join, and for every process at each exchange, before
+`DistributedError`."""
 _ENV = ("JAXNC_COORDINATOR", "JAXNC_NUM_PROCESSES", "JAXNC_PROCESS_ID")
 _state: dict = {"timeout_s": DEFAULT_TIMEOUT_S, "joined": False, "started": False}
 _barriers = itertools.count()

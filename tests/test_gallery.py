@@ -193,6 +193,10 @@ def test_posterior_coverage_redraws_a_finished_study_without_running_it(tmp_path
         assert 0.80 <= summary[name]["coverage90"] <= 0.97  # the issue-16 bar, as recorded
 
 
+# The two sampler scripts' --quick runs (~55 s each: the NUTS program's compilation) are in
+# the slow tier. Their default-run stand-ins: the coverage script redrawing its finished
+# study (above), and tests/test_sample.py and tests/test_profile.py, which run `sample` and
+# `profile` through the solver.
 @pytest.mark.slow
 def test_posterior_coverage_quick(run_quick):
     out = run_quick("posterior_coverage")

@@ -32,6 +32,8 @@ class _UsageError(Exception):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The `jaxnc` argument parser: one subcommand per module of `COMMANDS`, each with the
+    `run` function that carries it out (the site's command-line reference is its help)."""
     parser = _Parser(
         prog="jaxnc",
         description=(
@@ -49,6 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run `jaxnc ARGV...` in this process and return its exit code: 0 on success, 2 for bad
+    input (one line on stderr naming what is wrong), 1 when the run itself failed (a solver,
+    a lost process), 130 on Ctrl-C. `argv` defaults to `sys.argv[1:]`."""
     from .._errors import JaxncError, ResourceError, SolverError
     from ..distributed import DistributedError
 

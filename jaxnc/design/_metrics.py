@@ -60,8 +60,10 @@ METRICS: dict[str, Metric] = {m.name: m for m in (
            "and reabsorption; 'max' is only a convention: give the goal a colour calls for)",
            "max"),
 )}
-#: Every metric but `pl_peak_nm` (on request: a spectrum per point costs more than the rest).
+"""Metric name -> `Metric`: every design metric `sweep` and `optimize_design` can compute."""
 DEFAULT_METRICS = tuple(m for m in METRICS if m != "pl_peak_nm")
+"""Every metric but `pl_peak_nm` (on request: a spectrum per point costs more than the rest):
+what a sweep computes by default."""
 
 # Flags per metric (decoded by `reason`).
 OK, EXTRAPOLATED, UNDEFINED = 0, 1, 2

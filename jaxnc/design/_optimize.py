@@ -30,8 +30,9 @@ from ._sweep import DEFAULT_PROTOCOL
 
 __all__ = ["optimize_design", "DesignResult", "DEFAULT_BOUNDS"]
 
-#: The sweep's default window: gaps from touching shells to wide open, DDAB-like ligands.
 DEFAULT_BOUNDS = {"gap_nm": (1.5, 5.0), "ligand_nm": (1.0, 2.5)}
+"""The design search's default box (nm), the sweep's default window: gaps from touching
+shells to wide open, DDAB-like ligands."""
 # The sigmoid map reaches a bound only asymptotically: within this fraction of the range counts
 # as at the bound.
 _AT_BOUND = 0.01

@@ -35,8 +35,9 @@ from ._result import PointArrays, SweepResult
 
 __all__ = ["sweep", "DEFAULT_PROTOCOL"]
 
-#: Activation, 100 h in the dark, and a second activation (for `cycle_repeatability`).
 DEFAULT_PROTOCOL = "light 468nm 10mW/cm2 3h; dark 100h; light 468nm 10mW/cm2 3h"
+"""The design metrics' protocol: activation, 100 h in the dark, and a second activation (for
+`cycle_repeatability`)."""
 
 
 # Over 80 lines by its signature and argument documentation only; the body reads top to bottom:

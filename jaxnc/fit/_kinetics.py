@@ -43,6 +43,7 @@ def _first_order(z, t):
 
 
 LAWS = {"pso": _pso, "first-order": _first_order}
+"""Rate law name -> `f(z, t)` with `z = (y_inf, d0, log k)`: `pso` and `first-order`."""
 
 
 @dataclasses.dataclass(frozen=True)

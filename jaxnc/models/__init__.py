@@ -5,6 +5,7 @@ from .field import FieldModel
 from .mean_field import MeanFieldModel
 
 MODELS = {"field": FieldModel, "mean_field": MeanFieldModel}
+"""Model name -> class: the names `simulate(model=...)` and `fit(model=...)` accept."""
 
 
 def get_model(model) -> AbstractModel:

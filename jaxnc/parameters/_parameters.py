@@ -18,7 +18,6 @@ def _scalar(value) -> Array:
     return jnp.asarray(value, dtype=float)
 
 
-# name -> (constraint, one-line meaning). The unit is in the name.
 PARAMETER_INFO: dict[str, tuple[str, str]] = {
     "k_radiative_per_ns": ("positive", "radiative recombination rate of one cube"),
     "k_nonradiative_per_ns": ("nonnegative", "intrinsic non-radiative rate (fully passivated)"),
@@ -95,6 +94,8 @@ PARAMETER_INFO: dict[str, tuple[str, str]] = {
         "quenching sites created per absorbed photon, in units of traps_per_cube (ageing)",
     ),
 }
+"""Every parameter's name (unit in the name) -> (constraint, one-line meaning); the constraint
+(`positive`, `nonnegative`, `fraction`, `finite`) is what `Parameters` checks."""
 
 
 class Parameters(eqx.Module):

@@ -32,6 +32,7 @@ GRAMMAR = (
     "irradiance (10mW/cm2 or 100W/m2, light only), a temperature (318K or 45C), and the "
     "filler words 'at', 'for'. Example: \"light 468nm 10mW/cm2 3h; dark 600h at 318K\""
 )
+"""The protocol text grammar `Protocol.parse` reads, as quoted in its error messages."""
 
 _NUMBER = r"([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)"
 _DURATION_UNITS_H = {
