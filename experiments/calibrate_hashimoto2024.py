@@ -200,8 +200,8 @@ def kinetic_fit(data, params):
 
 def main(argv: list[str] | None = None) -> int:
     ap = _gallery.parser(__doc__, "calibrate_hashimoto2024")
-    ap.add_argument("--json", help="write the last kinetic fit (FitResult.to_json) here")
-    # DIR/targets.json: every target with the calibrated model's value.
+    ap.add_argument("--json", help="also write the last kinetic fit (FitResult.to_json) here "
+                    "(every target with the model's value goes to DIR/targets.json)")
     ap.add_argument("--rounds", type=int, default=2,
                     help="alternations of the kinetic and the spectral fit (default 2)")
     args = ap.parse_args(argv)
