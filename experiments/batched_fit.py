@@ -1,6 +1,7 @@
 """A batched fit of many samples: one set of rates shared by every film and a starting
 coverage per film, fitted to all curves at once, the curves solved as one vmapped,
-jit-compiled batch (sharded over the devices when there are several: the GPU run).
+jit-compiled batch (on a GPU when JAX has one; over several GPUs with `--distributed`, one
+process each: docs/distributed.md).
 
 The samples are synthetic (default set, 8x8x4 film, mean-field, "light 3h; dark 300h", 1 %
 noise), each with its own starting coverage drawn uniformly in 0.05-0.25 (seed 0), so the
