@@ -53,13 +53,7 @@ def main(argv: list[str] | None = None) -> int:
                            k_adsorption_per_h=0.5 * float(params.k_adsorption_per_h))
     result = jaxnc.fit(data, asm, start, FREE, per_sample=PER_SAMPLE, model="mean_field",
                        progress=not args.quick)
-    for name in FREE:
-        print(f"{name:28s} {result.values[name]:11.4g} +- {result.stderr[name]:.2g}")
-    for sample, values in result.sample_values.items():
-        for name, value in values.items():
-            print(f"{name + '[' + sample + ']':28s} {value:11.4g} "
-                  f"+- {result.sample_stderr[sample][name]:.2g}")
-    print(f"rmse {100 * result.rmse_plqy:.2f} PLQY points, {result.iterations} iterations")
+    print("\n".join(result.lines()))
     write_json_atomic(out / "fit.json", result.to_json())
     plot_fit(data, result, asm, args.figure)
     print(f"wrote {args.figure}")

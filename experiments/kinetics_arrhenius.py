@@ -17,9 +17,7 @@ import numpy as np
 import jaxnc
 from jaxnc._io import write_json_atomic
 from jaxnc.fit import LAWS, synthetic_dataset
-from jaxnc.plot._plots import _save, _subplots
-
-R_KJ_MOL_K = 8.314462618e-3
+from jaxnc.plot._plots import _save, _subplots, draw_arrhenius
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -52,19 +50,9 @@ def main(argv: list[str] | None = None) -> int:
     ax.set_ylabel("PLQY (%)")
     ax.set_title("dark decays (points) and pseudo-second-order fits", fontsize=9)
     ax.legend(frameon=False)
-    temps_k = np.array([t for _, t, _ in kin.fits])
-    k = np.array([f.k for *_, f in kin.fits])
-    err = np.array([f.k_stderr for *_, f in kin.fits]) / k
-    ax_arr.errorbar(1000 / temps_k, np.log(k), yerr=err, fmt="o", capsize=3)
-    x = np.linspace(1000 / temps_k.max(), 1000 / temps_k.min(), 50)
-    ax_arr.plot(x, arr["ln_A"] - arr["Ea_kj_mol"] / (R_KJ_MOL_K * 1000 / x), "-",
-                label=f"Ea = {arr['Ea_kj_mol']:.1f} ± {arr['Ea_stderr_kj_mol']:.1f} kJ/mol")
-    ax_arr.set_xlabel("1000 / T (1/K)")
-    ax_arr.set_ylabel("ln k")
+    ax.grid(alpha=0.3)
+    draw_arrhenius(ax_arr, kin)
     ax_arr.set_title("Arrhenius", fontsize=9)
-    ax_arr.legend(frameon=False)
-    for a in (ax, ax_arr):
-        a.grid(alpha=0.3)
     fig.tight_layout()
     _save(fig, args.figure)
     print(f"wrote {args.figure}, {out / 'kinetics.json'}")

@@ -1,17 +1,14 @@
 """`free="auto"`: the free set chosen from sensitivities and the data's noise, and the default
 command-line fit on cycle data it was not tuned to (experiments/cycle_study.py)."""
 
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
+from conftest import load_experiment
 
 from jaxnc.fit import Dataset
 from jaxnc.fit._auto import choose, noise_level
 
-sys.path.insert(0, str(Path(__file__).parent.parent / "experiments"))
-import cycle_study  # noqa: E402
+cycle_study = load_experiment("cycle_study")
 
 
 def test_choose_frees_what_the_residuals_resolve():

@@ -8,19 +8,15 @@ from __future__ import annotations
 
 import csv
 import importlib
-import importlib.util
 import json
 import re
 import sys
 import types
-from pathlib import Path
 
 import pytest
-from conftest import load_experiment
+from conftest import EXPERIMENTS, load_experiment
 
-ROOT = Path(__file__).resolve().parents[1]
-EXPERIMENTS = ROOT / "experiments"
-DOCS = ROOT / "docs"
+DOCS = EXPERIMENTS.parent / "docs"
 SCRIPTS = sorted(p.stem for p in EXPERIMENTS.glob("*.py") if not p.name.startswith("_"))
 PACKAGES = ("jaxnc", "jaxnc.geometry", "jaxnc.parameters", "jaxnc.protocol", "jaxnc.solve",
             "jaxnc.models", "jaxnc.physics", "jaxnc.fit", "jaxnc.design", "jaxnc.plot",

@@ -6,13 +6,13 @@ line end to end and the agreement with the profile likelihood."""
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from conftest import load_experiment
 
 import jaxnc
 from jaxnc.fit._diagnostics import ess, ess_bulk, rhat
@@ -253,9 +253,7 @@ def test_ninety_percent_intervals_cover_the_truth_in_80_to_97_percent(tmp_path):
     # ~40 min on 2 cores). At a true coverage of 90 % the count of 40 has sd 4.7 %: the bar
     # 80-97 % is about -2 / +1.5 sd. Stand-ins in the default run: the correlated Gaussian
     # and the truncated normal above (the sampler's moments against closed forms).
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "experiments"))
-    import posterior_coverage
-
+    posterior_coverage = load_experiment("posterior_coverage")
     out = tmp_path / "coverage.json"
     assert posterior_coverage.main(["--out", str(tmp_path), "--figure", str(tmp_path / "c.png"),
                                     "--datasets", "40"]) == 0

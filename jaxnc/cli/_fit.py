@@ -107,7 +107,7 @@ def run(args) -> int:
     if not args.quiet:
         if result.free_choice is not None:
             print("\n".join(result.free_choice.lines()))
-        _print_summary(result, result.free, args)
+        _print_summary(result, args)
     return 0
 
 
@@ -121,19 +121,7 @@ def _count(text: str, option: str) -> int:
     return value
 
 
-def _print_summary(result, free, args) -> None:
-    for name in free:
-        print(f"{name:30s} {result.values[name]:12.5g} +- {result.stderr[name]:.2g}")
-    for sample, values in result.sample_values.items():
-        for name, value in values.items():
-            label = f"{name}[{sample}]"
-            print(f"{label:30s} {value:12.5g} +- {result.sample_stderr[sample][name]:.2g}")
-    if result.undetermined:
-        print(f"not determined by these data (infinite standard error): "
-              f"{', '.join(result.undetermined)}; fix some of them (--set) or add data that "
-              f"constrain them (e.g. a lifetime_ns column)")
-        for direction in result.degenerate:
-            terms = " ".join(f"{w:+.2f} {label}" for label, w in direction.items())
-            print(f"  free combination (transformed space): {terms}")
-    print(f"rmse_plqy {result.rmse_plqy:.4f}, {result.iterations} iterations, "
-          f"{result.wall_s:.1f} s; {wrote(args.out, args.plot)}")
+def _print_summary(result, args) -> None:
+    lines = result.lines()
+    lines[-1] += f"; {wrote(args.out, args.plot)}"
+    print("\n".join(lines))

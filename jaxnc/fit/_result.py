@@ -73,6 +73,27 @@ class FitResult:
     degenerate: list[dict[str, float]] = dataclasses.field(default_factory=list)
     free_choice: object = None  # the FreeChoice of free="auto", else None
 
+    def lines(self) -> list[str]:
+        """A summary for the screen: every fitted value with its standard error, what the
+        data do not determine (with the free combinations), and the misfit."""
+        out = [f"{name:30s} {self.values[name]:12.5g} +- {self.stderr[name]:.2g}"
+               for name in self.free]
+        for sample, values in self.sample_values.items():
+            for name, value in values.items():
+                label = f"{name}[{sample}]"
+                out.append(f"{label:30s} {value:12.5g} +- "
+                           f"{self.sample_stderr[sample][name]:.2g}")
+        if self.undetermined:
+            out.append(f"not determined by these data (infinite standard error): "
+                       f"{', '.join(self.undetermined)}; fix some of them (--set) or add data "
+                       f"that constrain them (e.g. a lifetime_ns column)")
+            for direction in self.degenerate:
+                terms = " ".join(f"{w:+.2f} {label}" for label, w in direction.items())
+                out.append(f"  free combination (transformed space): {terms}")
+        out.append(f"rmse_plqy {self.rmse_plqy:.4f}, {self.iterations} iterations, "
+                   f"{self.wall_s:.1f} s")
+        return out
+
     def to_json(self) -> dict:
         """A JSON-ready dict: non-finite numbers (infinite standard errors, NaN
         correlations) as `null`."""

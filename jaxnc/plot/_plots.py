@@ -100,10 +100,17 @@ def plot_solutions(solutions: dict, path, *, title: str | None = None) -> None:
 
 def plot_arrhenius(result, path) -> None:
     """ln k against 1000/T with error bars and the fitted Arrhenius line."""
+    fig, ax = _subplots(figsize=(5.5, 4.2))
+    draw_arrhenius(ax, result)
+    fig.tight_layout()
+    _save(fig, path)
+
+
+def draw_arrhenius(ax, result) -> None:
+    """`plot_arrhenius`'s panel, drawn into `ax` (a `KineticsResult`)."""
     temps = np.array([t for _, t, _ in result.fits])
     k = np.array([f.k for *_, f in result.fits])
     err = np.array([f.k_stderr for *_, f in result.fits]) / k
-    fig, ax = _subplots(figsize=(5.5, 4.2))
     ax.errorbar(1000 / temps, np.log(k), yerr=err, fmt="o", capsize=3, label=result.law)
     if result.arrhenius:
         a = result.arrhenius
@@ -114,8 +121,6 @@ def plot_arrhenius(result, path) -> None:
     ax.set_ylabel("ln k")
     ax.legend(frameon=False)
     ax.grid(alpha=0.3)
-    fig.tight_layout()
-    _save(fig, path)
 
 
 def plot_profile(result, path) -> None:
