@@ -56,7 +56,7 @@ class MeanFieldRHS:
 
     def predict(self, times, light, temps, v, rtol, atol):
         """PLQY at `times` (h) of a curve whose steps are runs of equal `light` and `temps`
-        (a step ends at its last row, as `jaxnc.fit.protocol_from_curve` reads it);
+        (a step ends at its last row, as `jaxnc.data.protocol_from_curve` reads it);
         `v`: k_des, k_ads, k_tnr, Ea_des, coverage_initial."""
         y = np.concatenate([np.full(self.nz, v["coverage_initial"]), np.zeros(self.nz),
                             self.p["free_ligand_initial"] * self.enclosure, [0.0]])

@@ -1,9 +1,9 @@
-"""Scaling of a sweep and a batched fit over 1, 2, 4 local processes (jaxnc.distributed).
+"""Scaling of a sweep and a batched fit over 1, 2, 4 local processes (jaxnc.runtime.distributed).
 
     .venv/bin/python benchmarks/distributed.py [--processes 1,2,4] [--quick]
 
 Each run starts N processes on localhost (one CPU device each) that join one run with
-`jaxnc.distributed.initialize` and then, every process alike:
+`jaxnc.runtime.distributed.initialize` and then, every process alike:
 
 - a mean_field sweep with gradients of the default design protocol on a 4x4x2 supercrystal
   (64 points, chunks of 16, vector width 1): the first chunk (which compiles) is timed apart,
@@ -35,8 +35,9 @@ def worker(port: int, n: int, i: int, data: str, quick: bool) -> None:
         distributed.initialize(f"localhost:{port}", n, i, timeout_s=120)
     import numpy as np
 
+    from jaxnc.data import Dataset
     from jaxnc.design import sweep
-    from jaxnc.fit import Dataset, fit
+    from jaxnc.fitting import fit
 
     p = jaxnc.Parameters.hashimoto2024()
     gaps = np.linspace(2.0, 4.0, 8 if quick else 16)
@@ -79,7 +80,7 @@ def main() -> None:
         worker(int(port), int(n), int(i), data, quick == "1")
         return
     import jaxnc
-    from jaxnc.fit import synthetic_dataset
+    from jaxnc.data import synthetic_dataset
 
     p = jaxnc.Parameters.hashimoto2024()
     n_samples = 8 if args.quick else 16

@@ -20,7 +20,8 @@ import time
 import numpy as np
 
 import jaxnc
-from jaxnc.fit import fit, synthetic_dataset
+from jaxnc.data import synthetic_dataset
+from jaxnc.fitting import fit
 
 GLOBAL = ["k_desorption_per_h", "k_adsorption_per_h", "k_trap_nonradiative_per_ns",
           "Ea_desorption_kj_mol"]
@@ -83,7 +84,7 @@ def main():
     print(f"worst relative error of the globals: batched {worst_error(batched.values):.3%}; "
           f"separate fits median {np.median([worst_error(r.values) for r in separate]):.3%}")
     if args.json:
-        from jaxnc._io import write_json_atomic
+        from jaxnc.runtime import write_json_atomic
 
         write_json_atomic(args.json, dict(
             model=args.model, shape=list(args.shape), samples=16,

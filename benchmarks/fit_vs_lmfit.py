@@ -40,7 +40,8 @@ from _lmfit_process import MeanFieldRHS  # the sibling script: NumPy, SciPy, lmf
 from scipy.integrate import solve_ivp
 
 import jaxnc
-from jaxnc.fit import fit, protocol_from_curve, synthetic_dataset
+from jaxnc.data import protocol_from_curve, synthetic_dataset
+from jaxnc.fitting import fit
 from jaxnc.models import get_model
 
 R_KJ_MOL_K = 8.314462618e-3
@@ -309,7 +310,7 @@ def main():
         names = ("single", "joint16") if args.scenario == "both" else (args.scenario,)
         results = dict(results=[run(n) for n in names])
     if args.json:
-        from jaxnc._io import write_json_atomic
+        from jaxnc.runtime import write_json_atomic
 
         write_json_atomic(args.json, results)
 

@@ -24,7 +24,7 @@ import jax.numpy as jnp
 
 import jaxnc
 from jaxnc.models import get_model
-from jaxnc.solve._simulate import SolverSettings, solve_at
+from jaxnc.solve import SolverSettings, solve_at
 
 FREE = ("k_desorption_per_h", "k_adsorption_per_h", "k_trap_nonradiative_per_ns")
 
@@ -79,8 +79,11 @@ def fitter_step(asm, base, model, repeats):
     """The `lm` fitter's evaluation (residuals + Jacobian) against residuals alone."""
     import fit_batch
 
-    from jaxnc.fit import synthetic_dataset
-    from jaxnc.fit._problem import _residuals, _residuals_and_jacobian, _setup
+    from jaxnc.data import synthetic_dataset
+    from jaxnc.fitting import fit_problem
+
+    residuals = eqx.filter_jit(lambda problem, z: problem.residuals(z))
+    residuals_and_jacobian = eqx.filter_jit(lambda problem, z: problem.residuals_and_jacobian(z))
 
     one = synthetic_dataset(asm, base, {"s": "light 3h; dark 300h"}, model=model,
                             saves_per_step=31)
@@ -88,10 +91,10 @@ def fitter_step(asm, base, model, repeats):
     cases = {"1 curve, 3 free": (one, list(FREE), []),
              "16 curves, 4 + 16 free": (sixteen, fit_batch.GLOBAL, ["coverage_initial"])}
     for label, (data, free, per_sample) in cases.items():
-        setup = _setup(data, asm, base, free, per_sample, model, None, 10.0, 0.01, 1e-7, 1e-10)
+        setup = fit_problem(data, asm, base, free, per_sample, model, None, 10.0, 0.01, 1e-7, 1e-10)
         times = {}
-        for name, f in (("residuals", _residuals), ("residuals + Jacobian",
-                                                    _residuals_and_jacobian)):
+        for name, f in (("residuals", residuals), ("residuals + Jacobian",
+                                                   residuals_and_jacobian)):
             t0 = time.perf_counter()
             jax.block_until_ready(f(setup.problem, jnp.asarray(setup.z0)))
             first = time.perf_counter() - t0

@@ -66,7 +66,7 @@ def main():
     for r in rows:
         print(json.dumps(r), flush=True)
     if args.json:
-        from jaxnc._io import write_json_atomic
+        from jaxnc.runtime import write_json_atomic
 
         write_json_atomic(args.json, dict(runs=rows))
 

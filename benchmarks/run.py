@@ -149,7 +149,7 @@ def main():
     print(f"gradient / forward ({'x'.join(map(str, g_shape))}, reverse mode, d PLQY_end / "
           f"d k_des): {ratio:.2f} ({times['grad']:.2f} s / {times['forward']:.2f} s)")
     if args.json:
-        from jaxnc._io import write_json_atomic
+        from jaxnc.runtime import write_json_atomic
 
         write_json_atomic(args.json, dict(
             protocol=PROTOCOL, rtol=RTOL, atol=ATOL, lattices=rows, step_cost_slope=slope,

@@ -1,4 +1,4 @@
-"""Cost of posterior sampling (jaxnc.fit.sample): effective samples per second.
+"""Cost of posterior sampling (jaxnc.inference.sample): effective samples per second.
 
     .venv/bin/python benchmarks/sampling.py [--case single|joint|both] [--json out.json]
 
@@ -25,7 +25,9 @@ import json
 import time
 
 import jaxnc
-from jaxnc.fit import fit, sample, synthetic_dataset
+from jaxnc.data import synthetic_dataset
+from jaxnc.fitting import fit
+from jaxnc.inference import sample
 
 
 def single():

@@ -63,14 +63,19 @@ def cli_reference() -> str:
 
 def parameter_table() -> str:
     """Markdown: every parameter of the default set with its value, meaning and source."""
-    from jaxnc.fit._priors import source_kind
-    from jaxnc.parameters import HASHIMOTO2024_SOURCES, PARAMETER_INFO, Parameters
+    from jaxnc.parameters import (
+        HASHIMOTO2024_SOURCE_KINDS,
+        HASHIMOTO2024_SOURCES,
+        PARAMETER_INFO,
+        Parameters,
+    )
 
     values = Parameters.hashimoto2024().to_dict()
     rows = ["| parameter | value | meaning | kind | source |", "|---|---|---|---|---|"]
     for name, (_constraint, meaning) in PARAMETER_INFO.items():
         source = HASHIMOTO2024_SOURCES[name]
-        cells = [f"`{name}`", f"{values[name]:.6g}", meaning, source_kind(source), source]
+        kind = HASHIMOTO2024_SOURCE_KINDS[name].value
+        cells = [f"`{name}`", f"{values[name]:.6g}", meaning, kind, source]
         rows.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     return "\n".join(rows)
 

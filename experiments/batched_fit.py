@@ -19,9 +19,9 @@ import jax
 import numpy as np
 
 import jaxnc
-from jaxnc._io import write_json_atomic
-from jaxnc.fit import synthetic_dataset
-from jaxnc.plot._plots import _save, _subplots
+from jaxnc.data import synthetic_dataset
+from jaxnc.plot import save_figure, subplots
+from jaxnc.runtime import write_json_atomic
 
 FREE = ["k_desorption_per_h", "k_adsorption_per_h"]
 PROTOCOL = "light 3h; dark 300h"
@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     err = np.array([result.sample_stderr[s]["coverage_initial"] for s in truth])
     true = np.array(list(truth.values()))
     inside = np.abs(fitted - true) <= 2 * err
-    fig, (ax, ax_rates) = _subplots(1, 2, figsize=(10, 4.2), width_ratios=(2, 1))
+    fig, (ax, ax_rates) = subplots(1, 2, figsize=(10, 4.2), width_ratios=(2, 1))
     ax.errorbar(true, fitted, yerr=err, fmt="o", ms=4, capsize=2)
     ax.plot([0.04, 0.26], [0.04, 0.26], "k--", lw=0.8, label="fitted = true")
     ax.set_xlabel("true starting coverage")
@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     for a in (ax, ax_rates):
         a.grid(alpha=0.3)
     fig.tight_layout()
-    _save(fig, args.figure)
+    save_figure(fig, args.figure)
     for p, r, e in zip(FREE, rel, rel_err, strict=True):
         print(f"{p}: {r:+.2f} % +- {e:.2f} % from the truth")
     print(f"starting coverage within 2 standard errors of the truth: {int(inside.sum())} of {n}")

@@ -1,7 +1,7 @@
 """Calibrate `Parameters.hashimoto2024()` with jaxnc's own fitter against the paper's numbers.
 
-The paper (Hashimoto et al., Nanoscale Adv. 2024, 6, 5563; `jaxnc/data/
-hashimoto2024_reference.json`) states numbers, not curves. Each number becomes a point of a
+The paper (Hashimoto et al., Nanoscale Adv. 2024, 6, 5563; `jaxnc/papers/
+hashimoto2024/reference.json`) states numbers, not curves. Each number becomes a point of a
 small target data set, and one `jaxnc.fit` (Levenberg–Marquardt, forward sensitivities through
 the solver, mean-field model, the default exciton optics) fits one parameter set and one
 starting state to all of them:
@@ -61,7 +61,7 @@ inside its +-5; the default set is from one round).
 Then, separately: Ea_desorption_kj_mol. The paper's 42.1 kJ/mol is the *apparent* Ea of
 pseudo-second-order fits of PLQY decays at several temperatures. With the exciton optics the
 PLQY is not linear in the coverage, so the model's apparent Ea (the same analysis of its own
-dark decays, `jaxnc.fit._reproduce.dark_decay_kinetics`) differs from its input. The input is
+dark decays, `jaxnc.papers.hashimoto2024.dark_decay_kinetics`) differs from its input. The input is
 set by a secant iteration until the apparent Ea is 42.1 (rates are referenced to 298.15 K, so
 this leaves the fit above unchanged).
 
@@ -81,9 +81,9 @@ import _gallery
 import numpy as np
 
 import jaxnc
-from jaxnc._io import write_json_atomic
-from jaxnc.fit import Curve, Dataset, protocol_from_curve
-from jaxnc.plot._plots import _save, _subplots
+from jaxnc.data import Curve, Dataset, protocol_from_curve
+from jaxnc.plot import save_figure, subplots
+from jaxnc.runtime import write_json_atomic
 
 RISE = 0.160 + 0.9 * (0.683 - 0.160)
 BACK = 0.160 + 0.1 * (0.683 - 0.160)
@@ -124,8 +124,8 @@ SPECTRAL_FREE = ("emission_bulk_ev", "coupling_mev", "dispersion_free_ligand")
 
 def spectral_state(params):
     """Start-state `(peak nm, PLQY, lifetime ns)` of every preparation, mean-field model."""
-    from jaxnc.fit._reproduce import spectral_assemblies, state_optics
     from jaxnc.models import get_model
+    from jaxnc.papers.hashimoto2024 import spectral_assemblies, state_optics
     from jaxnc.physics.spectra import DEFAULT_GRID_NM
 
     grid, model = np.linspace(*DEFAULT_GRID_NM), get_model("mean_field")
@@ -168,7 +168,7 @@ def calibrate_spectra(params):
 
 def calibrate_activation_energy(params, tol_kj_mol: float = 0.02):
     """Secant on Ea_desorption until the apparent Ea of the model's PSO fits is 42.1."""
-    from jaxnc.fit._reproduce import dark_decay_kinetics
+    from jaxnc.papers.hashimoto2024 import dark_decay_kinetics
 
     def apparent(ea):
         kin, _ = dark_decay_kinetics(params.replace(Ea_desorption_kj_mol=ea))
@@ -257,7 +257,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def plot_targets(rows, path) -> None:
     """Every target beside the calibrated model (mean-field)."""
-    fig, ax = _subplots(figsize=(8, 0.3 * len(rows) + 1.2))
+    fig, ax = subplots(figsize=(8, 0.3 * len(rows) + 1.2))
     y = np.arange(len(rows))[::-1]
     ax.plot([r[1] for r in rows], y, "ks", ms=5, label="target (the paper's number)")
     ax.plot([r[2] for r in rows], y, "o", color="C1", ms=4, label="calibrated model")
@@ -268,7 +268,7 @@ def plot_targets(rows, path) -> None:
     ax.legend(frameon=False, fontsize=8)
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 if __name__ == "__main__":

@@ -24,9 +24,9 @@ import _gallery
 import numpy as np
 
 import jaxnc
-from jaxnc._io import write_json_atomic
 from jaxnc.cli import main as cli
-from jaxnc.plot._plots import _save, _subplots
+from jaxnc.plot import save_figure, subplots
+from jaxnc.runtime import write_json_atomic
 
 # Every rate-like parameter of the light/dark kinetics, drawn around its default.
 RATES = ("k_radiative_per_ns", "k_nonradiative_per_ns", "k_trap_nonradiative_per_ns",
@@ -108,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def plot_results(results: list[dict], path) -> None:
     """Each dataset's RMSE over the noise, with the issue's 1.5x bar, and what was freed."""
-    fig, ax = _subplots(figsize=(7.5, 3.8))
+    fig, ax = subplots(figsize=(7.5, 3.8))
     x = np.arange(len(results))
     ratio = np.array([r["rmse_over_noise"] for r in results])
     ax.bar(x, ratio, color=np.where(ratio <= 1.5, "C0", "C3"), width=0.7)
@@ -126,7 +126,7 @@ def plot_results(results: list[dict], path) -> None:
     ax.legend(frameon=False, fontsize=8, loc="upper right")
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 if __name__ == "__main__":

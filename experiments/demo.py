@@ -14,9 +14,9 @@ import _gallery
 import numpy as np
 
 import jaxnc
-from jaxnc._io import write_csv_atomic
 from jaxnc.cli import summary_table
 from jaxnc.plot import plot_solutions
+from jaxnc.runtime import write_csv_atomic
 
 PROTOCOL = "light 468nm 3h; dark 600h"
 

@@ -16,9 +16,9 @@ import _gallery
 import numpy as np
 
 import jaxnc
-from jaxnc._io import write_json_atomic
 from jaxnc.design import film, optimize_design, sweep
 from jaxnc.plot import plot_sweep
+from jaxnc.runtime import write_json_atomic
 
 METRICS = ("plqy_activated", "t90_activation_h", "plqy_retained", "dark_half_life_h")
 CONSTRAINT = "plqy_activated>=0.6"

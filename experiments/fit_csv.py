@@ -17,9 +17,9 @@ from __future__ import annotations
 import _gallery
 
 import jaxnc
-from jaxnc._io import write_json_atomic
-from jaxnc.fit import synthetic_dataset
+from jaxnc.data import synthetic_dataset
 from jaxnc.plot import plot_fit
+from jaxnc.runtime import write_json_atomic
 
 FREE = ["k_desorption_per_h", "k_adsorption_per_h"]
 PER_SAMPLE = ["coverage_initial"]

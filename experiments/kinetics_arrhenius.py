@@ -15,9 +15,10 @@ import _gallery
 import numpy as np
 
 import jaxnc
-from jaxnc._io import write_json_atomic
-from jaxnc.fit import LAWS, synthetic_dataset
-from jaxnc.plot._plots import _save, _subplots, draw_arrhenius
+from jaxnc.analysis import LAWS
+from jaxnc.data import synthetic_dataset
+from jaxnc.plot import draw_arrhenius, save_figure, subplots
+from jaxnc.runtime import write_json_atomic
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -36,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"apparent Ea {arr['Ea_kj_mol']:.1f} +- {arr['Ea_stderr_kj_mol']:.1f} kJ/mol "
           f"(paper 42.1; input Ea_desorption_kj_mol {float(params.Ea_desorption_kj_mol):.2f})")
 
-    fig, (ax, ax_arr) = _subplots(1, 2, figsize=(10, 4))
+    fig, (ax, ax_arr) = subplots(1, 2, figsize=(10, 4))
     for (sample, temp, fit), curve, color in zip(kin.fits, data.curves,
                                                  ["C0", "C1", "C2", "C3"], strict=False):
         dark = curve.light == 0
@@ -54,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     draw_arrhenius(ax_arr, kin)
     ax_arr.set_title("Arrhenius", fontsize=9)
     fig.tight_layout()
-    _save(fig, args.figure)
+    save_figure(fig, args.figure)
     print(f"wrote {args.figure}, {out / 'kinetics.json'}")
     return 0
 

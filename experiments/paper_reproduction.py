@@ -19,7 +19,7 @@ import _gallery
 import numpy as np
 
 from jaxnc.cli import main as jaxnc_command
-from jaxnc.plot._plots import _save, _subplots
+from jaxnc.plot import save_figure, subplots
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = [r for r in rows if float(r["paper"]) != 0]
     rel = np.array([100 * (float(r["model"]) / float(r["paper"]) - 1) for r in rows])
     target = np.array([r["note"].startswith("calibration target") for r in rows])
-    fig, ax = _subplots(figsize=(8.5, 0.28 * len(rows) + 1.4))
+    fig, ax = subplots(figsize=(8.5, 0.28 * len(rows) + 1.4))
     y = np.arange(len(rows))[::-1]
     ax.barh(y, rel, color=np.where(target, "0.7", "C0"), height=0.7)
     ax.set_yticks(y, [f"{r['quantity']} ({r['unit']})" for r in rows], fontsize=7)
@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
                  "calibration targets grey, predictions blue; right: model / paper", fontsize=9)
     ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
-    _save(fig, args.figure)
+    save_figure(fig, args.figure)
     print(f"wrote {args.figure}; {int(target.sum())} targets and {int((~target).sum())} "
           f"predictions with a number on both sides")
     return 0

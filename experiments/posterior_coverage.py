@@ -1,4 +1,4 @@
-"""Coverage of the posterior's credible intervals (jaxnc.fit.sample) on synthetic data.
+"""Coverage of the posterior's credible intervals (jaxnc.inference.sample) on synthetic data.
 
 For each of `--datasets` synthetic mean-field light/dark curves (2x2x1 supercrystal,
 "light 3h; dark 200h", 32 points) the true rates are drawn around the Hashimoto 2024 set
@@ -26,9 +26,11 @@ import _gallery
 import numpy as np
 
 import jaxnc
-from jaxnc._io import write_json_atomic
-from jaxnc.fit import Curve, Dataset, fit, sample, synthetic_dataset
-from jaxnc.plot._plots import _save, _subplots
+from jaxnc.data import Curve, Dataset, synthetic_dataset
+from jaxnc.fitting import fit
+from jaxnc.inference import sample
+from jaxnc.plot import save_figure, subplots
+from jaxnc.runtime import write_json_atomic
 
 FREE = ["k_desorption_per_h", "k_adsorption_per_h", "coverage_initial"]
 PROTOCOL = "light 3h; dark 200h"
@@ -93,7 +95,7 @@ def main(argv=None) -> int:
 
 def plot_coverage(runs: list, path) -> None:
     """Per parameter, every dataset's 90 % interval divided by its truth (1: the truth)."""
-    fig, axes = _subplots(1, len(FREE), figsize=(4 * len(FREE), 3.8), squeeze=False)
+    fig, axes = subplots(1, len(FREE), figsize=(4 * len(FREE), 3.8), squeeze=False)
     for ax, name in zip(axes[0], FREE, strict=True):
         for i, r in enumerate(runs):
             p = r["parameters"][name]
@@ -108,7 +110,7 @@ def plot_coverage(runs: list, path) -> None:
         ax.grid(alpha=0.3)
     axes[0][0].set_ylabel("90 % interval and median / truth")
     fig.tight_layout()
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def summarise(runs: list) -> dict:

@@ -21,9 +21,11 @@ import _gallery
 import numpy as np
 
 import jaxnc
-from jaxnc._io import write_json_atomic
-from jaxnc.fit import profile, sample, synthetic_dataset
-from jaxnc.plot._plots import _save, _subplots
+from jaxnc.data import synthetic_dataset
+from jaxnc.fitting import profile
+from jaxnc.inference import sample
+from jaxnc.plot import save_figure, subplots
+from jaxnc.runtime import write_json_atomic
 
 NAME = "k_desorption_per_h"
 FREE = [NAME, "k_adsorption_per_h"]
@@ -53,7 +55,7 @@ def main(argv=None) -> int:
                                                                      strict=True)])
     print(json.dumps(numbers, indent=1))
     write_json_atomic(out / "numbers.json", numbers)
-    fig, ax = _subplots(figsize=(6.4, 4.2))
+    fig, ax = subplots(figsize=(6.4, 4.2))
     x = post.draws[..., post.columns.index(NAME)].ravel()
     ax.hist(x, bins=60, density=True, color="C0", alpha=0.45, label="posterior (NUTS)")
     grid = np.linspace(min(x.min(), prof.values.min()), max(x.max(), prof.values.max()), 400)
@@ -76,7 +78,7 @@ def main(argv=None) -> int:
     ax.legend(lines[0] + more[0], lines[1] + more[1], frameon=False, fontsize=8)
     ax.set_title("95 % intervals (bars): posterior, Laplace, profile", fontsize=9)
     fig.tight_layout()
-    _save(fig, args.figure)
+    save_figure(fig, args.figure)
     print(f"wrote {args.figure}, {out / 'numbers.json'}")
     return 0
 

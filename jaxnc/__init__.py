@@ -8,21 +8,19 @@ nanocube assemblies (Hashimoto et al., Nanoscale Adv. 2024, 6, 5563).
 Importing jaxnc turns on JAX float64 (`jax_enable_x64`) for the whole process: the kinetics
 span seconds to hundreds of hours and the ligand budget is checked to 1e-9, which float32
 cannot carry. It changes no other global state (no matplotlib backend, no equinox error
-mode); the command line also switches on the caches of `jaxnc._cache`.
+mode); the command line also switches on the caches of `jaxnc.runtime`.
 
 The public names below load their layer on first use, so `import jaxnc` (and the command
 line's `--help` and argument errors) does not pay for importing every layer.
 """
 
 import importlib
-import sys
-import types
 
 import jax
 
 jax.config.update("jax_enable_x64", True)
 
-from ._errors import (  # noqa: E402
+from .errors import (  # noqa: E402
     DataError,
     JaxncError,
     ParameterError,
@@ -33,7 +31,8 @@ from ._errors import (  # noqa: E402
 
 __version__ = "0.1.0"
 
-# Public name -> the module that defines it, imported on first access (PEP 562).
+# Public name -> the module that defines it, imported on first access (PEP 562). The layers'
+# packages (`jaxnc.solve`, `jaxnc.fitting`, ...) are imported as usual: `import jaxnc.fitting`.
 _LAZY = {
     "Assembly": ".geometry",
     "Parameters": ".parameters",
@@ -41,16 +40,17 @@ _LAZY = {
     "Step": ".protocol",
     "simulate": ".solve",
     "Solution": ".solve",
-    "Dataset": ".fit",
-    "fit": ".fit",
-    "FitResult": ".fit",
-    "kinetics": ".fit",
-    "profile": ".fit",
-    "sample": ".fit",
+    "Dataset": ".data",
+    "fit": ".fitting",
+    "FitResult": ".fitting",
+    "profile": ".fitting",
+    "kinetics": ".analysis",
+    "sample": ".inference",
     "sweep": ".design",
     "optimize_design": ".design",
     "FieldModel": ".models",
     "MeanFieldModel": ".models",
+    "distributed": ".runtime",  # the module jaxnc.runtime.distributed, by its earlier name
 }
 
 __all__ = [*_LAZY, "JaxncError", "ParameterError", "ProtocolError", "SolverError",
@@ -67,17 +67,3 @@ def __getattr__(name: str):
 
 def __dir__():
     return sorted(set(globals()) | set(_LAZY))
-
-
-class _Package(types.ModuleType):
-    """`jaxnc.fit` is the function, as it always was, though the subpackage of the same name
-    now loads later: the import system sets `jaxnc.fit = <module>` once the subpackage has
-    loaded, and this keeps the function (the module stays `sys.modules["jaxnc.fit"]`)."""
-
-    def __setattr__(self, name, value):
-        if name in _LAZY and isinstance(value, types.ModuleType):
-            return
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Package

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 from conftest import load_experiment
 
-from jaxnc.fit import Dataset
-from jaxnc.fit._auto import choose, noise_level
+from jaxnc.data import Dataset
+from jaxnc.fitting import choose_free, noise_level
 
 cycle_study = load_experiment("cycle_study")
 
@@ -20,7 +20,7 @@ def test_choose_frees_what_the_residuals_resolve():
         1e-4 * np.cos(5 * t),            # c: below the noise
         np.exp(-4 * t),                  # d: resolved, independent
     ])
-    choice = choose(jac, ["a", "b", "c", "d"], noise=0.01)
+    choice = choose_free(jac, ["a", "b", "c", "d"], noise=0.01)
     # Of the twins, the one that moves the residuals more (b) goes first.
     assert sorted(choice.free) == ["b", "d"]
     assert "not separable from b" in choice.fixed["a"] and "too little" in choice.fixed["c"]
@@ -28,7 +28,7 @@ def test_choose_frees_what_the_residuals_resolve():
     cov = np.linalg.inv(jac[:, [1, 3]].T @ jac[:, [1, 3]])
     assert choice.stderr["b"] == pytest.approx(0.01 * np.sqrt(cov[0, 0]), rel=1e-9)
     # A forced column (a per-sample parameter) is kept and constrains the rest.
-    forced = choose(jac[:, [1, 0, 3]], ["b[s]", "a", "d"], noise=0.01, forced=1)
+    forced = choose_free(jac[:, [1, 0, 3]], ["b[s]", "a", "d"], noise=0.01, forced=1)
     assert forced.free == ["d"] and "b[s]" in forced.fixed["a"]
     # An assumed noise (too few points to estimate it) is said so.
     assert "assumed" not in choice.lines()[0]

@@ -1,5 +1,5 @@
 """`jaxnc fit` as a user runs it, a process of its own with the command line's caches
-(`jaxnc._cache`): where they live, that a second process loads what the first stored, and
+(`jaxnc.runtime`): where they live, that a second process loads what the first stored, and
 that failures still surface when equinox's checks return NaN."""
 
 import json
@@ -9,24 +9,24 @@ import sys
 
 import pytest
 
-from jaxnc import _cache
+from jaxnc import runtime
 
 
 def test_cache_folder_follows_the_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("JAXNC_CACHE_DIR", str(tmp_path / "c"))
-    assert _cache.cache_dir() == tmp_path / "c"
+    assert runtime.cache_dir() == tmp_path / "c"
     monkeypatch.setenv("JAXNC_CACHE_DIR", "off")
-    assert _cache.cache_dir() is None
+    assert runtime.cache_dir() is None
     monkeypatch.delenv("JAXNC_CACHE_DIR")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    assert _cache.cache_dir() == tmp_path / "xdg" / "jaxnc"
+    assert runtime.cache_dir() == tmp_path / "xdg" / "jaxnc"
 
 
 @pytest.fixture(scope="module")
 def two_curves(tmp_path_factory):
     """Noise-free curves of two samples that differ in their starting coverage."""
     import jaxnc
-    from jaxnc.fit import synthetic_dataset
+    from jaxnc.data import synthetic_dataset
 
     true = jaxnc.Parameters.hashimoto2024()
     params = {"a": true.replace(coverage_initial=0.15), "b": true.replace(coverage_initial=0.3)}

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from jaxnc import DataError
-from jaxnc.fit import Dataset
+from jaxnc.data import Dataset
 
 GOOD = """time_h,plqy_percent,light,temperature_k,sample
 0,16.0,1,298.15,a
@@ -80,8 +80,7 @@ def test_a_file_without_samples_is_split_where_time_restarts(tmp_path):
 
 
 def test_a_row_at_the_moment_of_a_switch_belongs_to_its_step(tmp_path):
-    from jaxnc.fit import protocol_from_curve
-    from jaxnc.fit._protocols import _save_grid
+    from jaxnc.data import curve_save_grid, protocol_from_curve
 
     text = ("time_h,plqy,light\n0,0.16,1\n1.5,0.5,1\n3,0.68,1\n3,0.68,0\n"
             "100,0.6,0\n200,0.55,0\n")
@@ -89,7 +88,7 @@ def test_a_row_at_the_moment_of_a_switch_belongs_to_its_step(tmp_path):
     protocol = protocol_from_curve(curve)
     assert protocol.kinds == ("light", "dark")
     np.testing.assert_allclose(protocol.duration_h, [3.0, 197.0])
-    grid, step, slot = _save_grid(curve.time_h, protocol)
+    grid, step, slot = curve_save_grid(curve.time_h, protocol)
     # Both rows at t = 3 h compare with the state at the switch (the model's PLQY depends on
     # the state only, which is continuous across it): the light step's end.
     assert grid[step[2], slot[2]] == grid[step[3], slot[3]] == 3.0

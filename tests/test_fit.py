@@ -3,13 +3,12 @@ where each free parameter is off by a factor of 2."""
 
 import dataclasses
 
-import jax.numpy as jnp
 import numpy as np
 import pytest
 
 import jaxnc
-from jaxnc.fit import Dataset, fit, protocol_from_curve, synthetic_dataset
-from jaxnc.fit._problem import _build_groups
+from jaxnc.data import Dataset, protocol_from_curve, synthetic_dataset
+from jaxnc.fitting import fit, fit_problem
 
 FREE = ["k_desorption_per_h", "k_adsorption_per_h", "k_trap_nonradiative_per_ns"]
 
@@ -90,7 +89,8 @@ def test_joint_fit_recovers_global_and_per_sample_parameters():
     asm = jaxnc.Assembly.supercrystal(*SMALL)
     true, coverage, data = _joint_data(asm, 0.01, 1)
     # Same assembly and step kinds: the four curves form one vmapped batch.
-    groups = _build_groups(data, [asm] * 4, [protocol_from_curve(c) for c in data.curves])
+    groups = fit_problem(data, asm, true, ["k_desorption_per_h"], [], "mean_field", None,
+                         10.0, 0.01, None, None).problem.groups
     assert len(groups) == 1 and groups[0].rows == (0, 1, 2, 3)
     free = ["k_desorption_per_h", "Ea_desorption_kj_mol", "k_adsorption_per_h"]
     start = true.replace(k_desorption_per_h=2 * true.k_desorption_per_h,
@@ -107,33 +107,6 @@ def test_joint_fit_recovers_global_and_per_sample_parameters():
     assert result.columns == free + [f"coverage_initial[{s}]" for s in "abcd"]
     assert result.correlation.shape == (7, 7)
     assert 0.001 < result.rmse_plqy < 0.01
-
-
-def test_sharded_residuals_equal_the_whole_program():
-    """A multi-process fit's path (samples split over a device mesh, blocks all-gathered and
-    placed on the host; jaxnc.fit._sharded), here on one device, against the one-program path
-    of the test above (same structure, so its program is reused): equal to round-off (the
-    vmap width differs), each sample's own columns only. The two-process run is in the slow
-    tier (test_distributed.py)."""
-    from jaxnc.fit._problem import _residuals_and_jacobian, _setup
-    from jaxnc.fit._sharded import ShardedResiduals
-
-    asm = jaxnc.Assembly.supercrystal(*SMALL)
-    true, _, data = _joint_data(asm, 0.01, 1)
-    free = ["k_desorption_per_h", "Ea_desorption_kj_mol", "k_adsorption_per_h"]
-    start = true.replace(k_desorption_per_h=2 * true.k_desorption_per_h,
-                         Ea_desorption_kj_mol=0.5 * true.Ea_desorption_kj_mol,
-                         k_adsorption_per_h=2 * true.k_adsorption_per_h, coverage_initial=0.4)
-    setup = _setup(data, asm, start, free, ["coverage_initial"], "mean_field", None, 10.0,
-                   0.01, None, None)
-    z = jnp.asarray(setup.z0)
-    r1, j1, c1 = _residuals_and_jacobian(setup.problem, z)
-    r2, j2, c2 = ShardedResiduals(setup.problem)(z)
-    assert j2.shape == j1.shape == (r1.size, 3 + 4)
-    np.testing.assert_allclose(r2, r1, rtol=1e-12, atol=1e-15)
-    np.testing.assert_allclose(j2, j1, rtol=1e-12, atol=1e-15)
-    assert all(np.array_equal(a, b) for a, b in zip(c1, c2, strict=True))
-    assert np.count_nonzero(j2[:, 3:]) == np.count_nonzero(j1[:, 3:]) > 0
 
 
 def test_batched_fit_equals_separate_fits():
@@ -162,8 +135,9 @@ def test_joint_fit_of_different_assemblies():
     assemblies = {"sc": jaxnc.Assembly.supercrystal(*SMALL), "iso": jaxnc.Assembly.isolated(2)}
     data = synthetic_dataset(assemblies, true, {s: "light 3h; dark 100h" for s in assemblies},
                              saves_per_step=16, seed=6)
-    protos = [protocol_from_curve(c) for c in data.curves]
-    assert len(_build_groups(data, [assemblies[s] for s in data.samples], protos)) == 2
+    groups = fit_problem(data, assemblies, true, ["k_desorption_per_h"], [], "mean_field",
+                         None, 10.0, 0.01, None, None).problem.groups
+    assert len(groups) == 2
     free = ["k_desorption_per_h", "k_adsorption_per_h"]
     start = true.replace(**{n: 2 * float(getattr(true, n)) for n in free})
     result = fit(data, assemblies, start, free, progress=False)
@@ -266,7 +240,8 @@ def test_a_checkpoint_resumes_only_the_fit_that_wrote_it(tmp_path):
 INTERRUPTED_RUN = """
 import os, signal, sys
 import jaxnc
-from jaxnc.fit import Dataset, fit
+from jaxnc.data import Dataset
+from jaxnc.fitting import fit
 data = Dataset.from_csv(sys.argv[1])
 true = jaxnc.Parameters.hashimoto2024()
 free = {free!r}

@@ -18,9 +18,11 @@ from conftest import EXPERIMENTS, load_experiment
 
 DOCS = EXPERIMENTS.parent / "docs"
 SCRIPTS = sorted(p.stem for p in EXPERIMENTS.glob("*.py") if not p.name.startswith("_"))
-PACKAGES = ("jaxnc", "jaxnc.geometry", "jaxnc.parameters", "jaxnc.protocol", "jaxnc.solve",
-            "jaxnc.models", "jaxnc.physics", "jaxnc.fit", "jaxnc.design", "jaxnc.plot",
-            "jaxnc.distributed", "jaxnc.cli")
+PACKAGES = ("jaxnc", "jaxnc.errors", "jaxnc.runtime", "jaxnc.runtime.distributed",
+            "jaxnc.geometry", "jaxnc.parameters", "jaxnc.protocol", "jaxnc.physics",
+            "jaxnc.models", "jaxnc.solve", "jaxnc.data", "jaxnc.analysis", "jaxnc.fitting",
+            "jaxnc.inference", "jaxnc.design", "jaxnc.plot", "jaxnc.papers",
+            "jaxnc.papers.hashimoto2024", "jaxnc.cli")
 
 
 # --- the gallery page ---------------------------------------------------------------------
@@ -95,13 +97,12 @@ def test_generated_pages_list_every_command_and_every_parameter():
         hooks = importlib.import_module("_hooks")
     finally:
         sys.path.remove(str(DOCS))
-    from jaxnc.cli._main import COMMANDS
     from jaxnc.parameters import PARAMETER_INFO
 
     cli = hooks.cli_reference()
-    for command in COMMANDS:
-        name = command.__name__.rsplit("_", 1)[-1]
+    for name in ("simulate", "fit", "profile", "kinetics", "sweep", "design", "reproduce"):
         assert f"## `jaxnc {name}`" in cli and f"usage: jaxnc {name}" in cli, name
+    assert "## `jaxnc`" in cli and cli.count("## `jaxnc ") == 7  # no command left out
     table = hooks.parameter_table().splitlines()
     assert len(table) == 2 + len(PARAMETER_INFO)
     for row, name in zip(table[2:], PARAMETER_INFO, strict=True):

@@ -7,7 +7,7 @@ import os
 import numpy as np
 import pytest
 
-from jaxnc._io import write_csv_atomic, write_json_atomic
+from jaxnc.runtime import write_csv_atomic, write_json_atomic
 
 
 def _strict(text):

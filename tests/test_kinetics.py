@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from jaxnc.fit import arrhenius_fit, fit_decay
+from jaxnc.analysis import arrhenius_fit, fit_decay
 
 R = 8.314462618e-3
 TEMPS = [298.15, 308.15, 318.15, 328.15, 338.15]

@@ -1,4 +1,4 @@
-"""Profile likelihood (jaxnc.fit.profile, `jaxnc profile`): the interval read-out, bad input,
+"""Profile likelihood (jaxnc.profile, `jaxnc profile`): the interval read-out, bad input,
 and (slow tier) real profiles against the Gauss-Newton interval and a flat one."""
 
 import json
@@ -9,25 +9,25 @@ import numpy as np
 import pytest
 
 import jaxnc
-from jaxnc.fit._profile import QUANTILES, likelihood_interval
+from jaxnc.fitting import CHI2_QUANTILES, likelihood_interval
 
 
 def test_a_quadratic_profile_gives_the_gaussian_interval_on_any_grid():
     # Coarse and uneven, through the minimum (as profile()'s grid is: centred on the fit).
     z = 0.25 + 0.5 * np.array([-4.0, -2.5, -1.3, 0.0, 0.7, 1.6, 3.1])
     chi2 = ((z - 0.25) / 0.5) ** 2  # a Gaussian of sd 0.5 at 0.25
-    lo, hi = likelihood_interval(z, chi2, QUANTILES["ci95"])
+    lo, hi = likelihood_interval(z, chi2, CHI2_QUANTILES["ci95"])
     assert lo == pytest.approx(0.25 - 1.959964 * 0.5, rel=1e-6)
     assert hi == pytest.approx(0.25 + 1.959964 * 0.5, rel=1e-6)
-    lo68, hi68 = likelihood_interval(z, chi2, QUANTILES["ci68"])
+    lo68, hi68 = likelihood_interval(z, chi2, CHI2_QUANTILES["ci68"])
     assert (lo68, hi68) == pytest.approx((-0.25, 0.75))
 
 
 def test_a_side_that_stays_below_the_level_is_open():
     z = np.linspace(-2, 2, 9)
     chi2 = np.where(z < 0, 4 * z**2, 0.1 * z**2)  # rises to 16 on the left, to 0.4 right
-    lo, hi = likelihood_interval(z, chi2, QUANTILES["ci95"])
-    assert lo == pytest.approx(-np.sqrt(QUANTILES["ci95"] / 4), rel=1e-6) and hi is None
+    lo, hi = likelihood_interval(z, chi2, CHI2_QUANTILES["ci95"])
+    assert lo == pytest.approx(-np.sqrt(CHI2_QUANTILES["ci95"] / 4), rel=1e-6) and hi is None
 
 
 def test_command_line_refuses_an_unknown_parameter(tmp_path):
@@ -43,7 +43,8 @@ def test_command_line_refuses_an_unknown_parameter(tmp_path):
 @pytest.mark.slow
 def test_profiles_agree_with_gauss_newton_where_linear_and_flag_a_flat_one(tmp_path):
     from jaxnc.cli import main
-    from jaxnc.fit import profile, synthetic_dataset
+    from jaxnc.data import synthetic_dataset
+    from jaxnc.fitting import profile
 
     true = jaxnc.Parameters.hashimoto2024()
     asm = jaxnc.Assembly.supercrystal(2, 2, 1)
@@ -76,7 +77,7 @@ def test_a_gap_in_the_profile_is_stepped_over_or_leaves_the_side_open():
     z = np.linspace(-4, 4, 9)
     chi2 = z**2
     chi2[-1] = np.nan  # beyond the right crossing: it does not matter
-    assert likelihood_interval(z, chi2, QUANTILES["ci95"]) == pytest.approx((-1.959964,
+    assert likelihood_interval(z, chi2, CHI2_QUANTILES["ci95"]) == pytest.approx((-1.959964,
                                                                                1.959964))
     chi2[5:7] = np.nan  # where the right side would cross (z = 1, 2): open, not a guess
-    assert likelihood_interval(z, chi2, QUANTILES["ci95"])[1] is None
+    assert likelihood_interval(z, chi2, CHI2_QUANTILES["ci95"])[1] is None

@@ -8,16 +8,23 @@ import subprocess
 import sys
 
 import equinox as eqx
-import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 from conftest import load_experiment
 
 import jaxnc
-from jaxnc.fit._diagnostics import ess, ess_bulk, rhat
-from jaxnc.fit._nuts import run_chains, schedule
-from jaxnc.fit._priors import Prior, default_prior, resolve_priors, source_kind
+from jaxnc.inference import (
+    Prior,
+    default_prior,
+    ess,
+    ess_bulk,
+    resolve_priors,
+    rhat,
+    run_chains,
+    schedule,
+)
+from jaxnc.parameters import HASHIMOTO2024_SOURCE_KINDS, HASHIMOTO2024_SOURCES, SourceKind
 
 # -- diagnostics ---------------------------------------------------------------------------
 
@@ -141,11 +148,18 @@ def test_a_region_where_the_density_fails_is_rejected_not_a_crash():
 # -- priors ----------------------------------------------------------------------------------
 
 
+def test_every_source_has_a_kind_its_text_bears_out():
+    assert set(HASHIMOTO2024_SOURCE_KINDS) == set(HASHIMOTO2024_SOURCES) == set(
+        jaxnc.Parameters.names())
+    for name, kind in HASHIMOTO2024_SOURCE_KINDS.items():
+        text = HASHIMOTO2024_SOURCES[name].lower()
+        expected = {SourceKind.PAPER: ("h2024:",), SourceKind.CALIBRATED: ("calibrat",),
+                    SourceKind.ESTIMATE: ("estimate",),
+                    SourceKind.LITERATURE: ("et al.", "literature", "langmuir")}[kind]
+        assert any(word in text for word in expected), (name, kind, text[:60])
+
+
 def test_priors_follow_the_kind_of_source_and_parse():
-    assert source_kind("H2024: typical inter-cube distance ~3 nm (TEM)") == "paper"
-    assert source_kind("calibrated by jaxnc.fit to ...") == "calibrated"
-    assert source_kind("estimate: about one CH2 group") == "estimate"
-    assert source_kind("literature range 5e-14 to 1.5e-13 cm2 (Maes et al.)") == "literature"
     assert default_prior("gap_reference_nm") == Prior("normal", 3.0, 0.1, "paper")
     assert default_prior("k_release_per_s").sd == 2.3
     assert Prior.parse("normal:3e-3,0.5") == Prior("normal", 3e-3, 0.5)
@@ -164,34 +178,13 @@ RATES = ["k_desorption_per_h", "k_adsorption_per_h"]
 
 def _curve(protocol="light 3h; dark 200h", saves=16, noise=0.01, seed=4):
     """`(true parameters, 2x2x1 supercrystal, one synthetic mean-field curve)`."""
-    from jaxnc.fit import synthetic_dataset
+    from jaxnc.data import synthetic_dataset
 
     true = jaxnc.Parameters.hashimoto2024()
     asm = jaxnc.Assembly.supercrystal(2, 2, 1)
     data = synthetic_dataset(asm, true, {"a": protocol}, saves_per_step=saves, noise=noise,
                              seed=seed)
     return true, asm, data
-
-
-def test_posterior_gradient_through_the_solver_matches_finite_differences():
-    from jaxnc.fit._problem import _setup
-    from jaxnc.fit._sample import _posterior_logdensity
-
-    p, asm, data = _curve("light 2h; dark 50h", saves=6, noise=0.02, seed=1)
-    setup = _setup(data, asm, p, RATES, [], "mean_field", None, 10.0, 0.01, 1e-10, 1e-12)
-    n = float(setup.n_points)
-    z = jnp.asarray(setup.z0 + np.array([0.05, -0.03]))
-    # One program for the value and the gradient (as the sampler calls them).
-    f = eqx.filter_jit(lambda ops, zz: jax.value_and_grad(_posterior_logdensity(ops))(zz))
-    for noise in (0.0, 0.02):  # integrated out; known (one program: noise is an array)
-        ops = (setup.problem, jnp.asarray(setup.z0), jnp.asarray([1.0, 0.25]),
-               jnp.asarray(n), jnp.asarray(noise))
-        grad = np.asarray(f(ops, z)[1])
-        h = 1e-5  # central differences: truncation ~h^2, round-off ~1e-16 |f| / h
-        fd = [(float(f(ops, z + h * e)[0]) - float(f(ops, z - h * e)[0])) / (2 * h)
-              for e in np.eye(2)]
-        # The sensitivities are accurate to ~ the solver tolerance (rtol 1e-10 here).
-        np.testing.assert_allclose(grad, fd, rtol=1e-5)
 
 
 def _cli(*args, timeout=120):
@@ -235,7 +228,8 @@ def test_fit_posterior_on_synthetic_data_converges_and_holds_the_truth(tmp_path)
 
 @pytest.mark.slow
 def test_posterior_and_profile_agree_on_a_well_determined_rate():
-    from jaxnc.fit import profile, sample
+    from jaxnc.fitting import profile
+    from jaxnc.inference import sample
 
     true, asm, data = _curve()
     free = RATES

@@ -201,7 +201,7 @@ def test_peak_gradients_of_a_state_match_finite_differences(params):
     the slow test through the solver below)."""
     from jaxnc.models import get_model
     from jaxnc.physics.spectra import DEFAULT_GRID_NM, peak_and_fwhm_nm
-    from jaxnc.solve._solution import spectrum_of_state
+    from jaxnc.solve import spectrum_of_state
 
     model, asm = get_model("mean_field"), jaxnc.Assembly.supercrystal(4, 4, 2)
     grid = np.linspace(*DEFAULT_GRID_NM)

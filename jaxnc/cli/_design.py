@@ -35,8 +35,8 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from .._io import write_json_atomic
     from ..design import Constraint, optimize_design
+    from ..runtime import write_json_atomic
 
     check_plot(args.plot)
     factory, params, protocol = design_setup(args)
@@ -56,7 +56,7 @@ def run(args) -> int:
 
 def _parse_bounds(text: str) -> dict:
     """`--bounds` `NAME=LOW:HIGH,...` as `{name: (low, high)}`."""
-    from .._errors import ParameterError
+    from ..errors import ParameterError
 
     bounds = {}
     for item in text.split(","):

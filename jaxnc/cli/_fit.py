@@ -66,9 +66,10 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     writer = start_distributed(args)  # before anything that touches JAX's devices
-    from .._errors import ParameterError
-    from .._io import write_json_atomic
-    from ..fit import Dataset, fit
+    from ..data import Dataset
+    from ..errors import ParameterError
+    from ..fitting import fit
+    from ..runtime import write_json_atomic
 
     check_plot(args.plot)
     check_posterior_args(args)
@@ -112,7 +113,7 @@ def run(args) -> int:
 
 
 def _count(text: str, option: str) -> int:
-    from .._errors import ParameterError
+    from ..errors import ParameterError
 
     try:
         value = int(text)

@@ -23,8 +23,9 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from .._io import write_json_atomic
-    from ..fit import Dataset, kinetics
+    from ..analysis import kinetics
+    from ..data import Dataset
+    from ..runtime import write_json_atomic
 
     check_plot(args.plot)
     # One rate law per temperature: a file without a sample column is grouped by temperature.

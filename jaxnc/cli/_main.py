@@ -54,8 +54,8 @@ def main(argv: list[str] | None = None) -> int:
     """Run `jaxnc ARGV...` in this process and return its exit code: 0 on success, 2 for bad
     input (one line on stderr naming what is wrong), 1 when the run itself failed (a solver,
     a lost process), 130 on Ctrl-C. `argv` defaults to `sys.argv[1:]`."""
-    from .._errors import JaxncError, ResourceError, SolverError
-    from ..distributed import DistributedError
+    from ..errors import JaxncError, ResourceError, SolverError
+    from ..runtime.distributed import DistributedError
 
     parser = build_parser()
     try:
@@ -88,22 +88,22 @@ def entry_point() -> None:
     """The `jaxnc` console script and `python -m jaxnc`: set up the process, then [`main`][].
 
     A command-line process is short and often repeated, so it keeps what it traced and
-    compiled (`jaxnc._cache`, under `$JAXNC_CACHE_DIR`, `off` to disable) and runs equinox's
-    runtime checks in `nan` mode (`EQX_ON_ERROR`, unless set already), the mode in which
+    compiled (`jaxnc.runtime`'s caches, under `$JAXNC_CACHE_DIR`, `off` to disable) and runs
+    equinox's runtime checks in `nan` mode (`EQX_ON_ERROR`, unless set already), the mode in which
     programs can be cached; solver failures are then reported from the solvers' result
     codes. Both must happen before equinox is imported, which is why `main` does not do it:
     called from Python, `main` leaves the process's settings alone.
     """
     os.environ.setdefault("EQX_ON_ERROR", "nan")
-    from .. import _cache
+    from ..runtime import enable_cache
 
     try:
-        _cache.enable()
+        enable_cache()
     except OSError as e:  # an unwritable cache folder costs speed, not the run
         print(f"jaxnc: warning: running without the cache ({e.strerror or e}: "
               f"{e.filename or ''})", file=sys.stderr)
     code = main()
-    from .. import distributed
+    from ..runtime import distributed
 
     if code and distributed.started():
         distributed.exit_after_failure(code)

@@ -102,7 +102,7 @@ def add_design_options(p, *, nz_note: str = "") -> None:
 
 def parse_set(items: list[str]) -> dict[str, float]:
     """`--set` items `NAME=VALUE` as a dict; `ParameterError` naming a malformed one."""
-    from .._errors import ParameterError
+    from ..errors import ParameterError
 
     out = {}
     for item in items:
@@ -172,7 +172,7 @@ def add_distributed_options(p, *, shares: str) -> None:
     """`--distributed`, `--coordinator`, `--num-processes`, `--process-id`, `--timeout-s`;
     `shares` says what each process computes."""
     g = p.add_argument_group(
-        "several processes (jaxnc.distributed)",
+        "several processes (jaxnc.runtime.distributed)",
         f"Run the same command in every process; {shares}. Process 0 writes the output.")
     g.add_argument("--distributed", action="store_true",
                    help="join a multi-process run (settings from the options below, else "
@@ -192,7 +192,7 @@ def start_distributed(args) -> bool:
     explicit = (args.coordinator, args.num_processes, args.process_id)
     if not (args.distributed or any(v is not None for v in explicit)):
         return True
-    from .. import distributed
+    from ..runtime import distributed
 
     info = distributed.initialize(args.coordinator, args.num_processes, args.process_id,
                                   timeout_s=args.timeout_s)
@@ -217,7 +217,7 @@ def add_data_assembly_options(p) -> None:
 def sample_assemblies(args, data):
     """The assembly of every sample: `--assembly`, or per sample where `--assembly-of` says
     (then a dict sample -> Assembly)."""
-    from .._errors import ParameterError
+    from ..errors import ParameterError
 
     assembly = assembly_from_args(args)
     if not args.assembly_of:

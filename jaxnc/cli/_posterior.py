@@ -1,4 +1,4 @@
-"""`jaxnc fit --posterior`: after the fit, the posterior by NUTS (jaxnc.fit.sample), to JSON,
+"""`jaxnc fit --posterior`: after the fit, the posterior by NUTS (jaxnc.inference.sample), to JSON,
 the draws to `.npz`, corner and trace plots."""
 
 from __future__ import annotations
@@ -35,8 +35,8 @@ def add_posterior_options(p) -> None:
 
 def check_posterior_args(args) -> None:
     """Refuse posterior options without --posterior, and a bad --prior, before the fit."""
-    from .._errors import ParameterError
-    from ..fit._priors import Prior
+    from ..errors import ParameterError
+    from ..inference import Prior
 
     given = [o for o, v in (("--draws-out", args.draws_out), ("--prior", args.prior),
                             ("--noise-plqy", args.noise_plqy)) if v]
@@ -58,8 +58,8 @@ def check_posterior_args(args) -> None:
 
 def run_posterior(args, data, assembly, params, result, writer: bool) -> int:
     """Sample from `result` (the fit), write JSON, draws and plots, print the summary."""
-    from .._io import write_json_atomic
-    from ..fit import sample
+    from ..inference import sample
+    from ..runtime import write_json_atomic
     from ._options import wrote
 
     post = sample(data, assembly, params, result.free, model=args.model,

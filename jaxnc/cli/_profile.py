@@ -47,9 +47,9 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from .._io import write_json_atomic
-    from ..fit import Dataset
-    from ..fit._profile import profile
+    from ..data import Dataset
+    from ..fitting import profile
+    from ..runtime import write_json_atomic
 
     check_plot(args.plot)
     data = Dataset.from_csv(args.data)

@@ -25,15 +25,15 @@ def run(args) -> int:
     import math
     from pathlib import Path
 
-    from .._errors import ParameterError
-    from .._io import atomic_path, write_csv_text_atomic, write_json_atomic
-    from ..fit import hashimoto2024
-    from ..plot import plot_reproduction
+    from ..errors import ParameterError
+    from ..papers import PAPERS
+    from ..runtime import atomic_path, write_csv_text_atomic, write_json_atomic
 
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise ParameterError(f"--out {args.out}: exists and is not a folder")
-    rep = hashimoto2024(model=args.model, progress=None if args.quiet else print)
+    paper = PAPERS[args.paper]
+    rep = paper.reproduce(model=args.model, progress=None if args.quiet else print)
     out.mkdir(parents=True, exist_ok=True)
     table = rep.table_markdown()
     with atomic_path(out / "comparison.md") as tmp:
@@ -49,7 +49,7 @@ def run(args) -> int:
              for f in fields}
             for data in (rep.action, rep.dose) for i in range(len(data["t90_h"]))]
     write_csv_text_atomic(out / "action_dose.csv", rows, fields)
-    figures = plot_reproduction(rep, out)
+    figures = paper.plot_reproduction(rep, out)
     if not args.quiet:
         print(table)
         print(f"wrote {out / 'comparison.md'}, comparison.csv, kinetics.json, action_dose.csv "

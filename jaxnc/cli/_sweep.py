@@ -57,8 +57,8 @@ def run(args) -> int:
     writer = start_distributed(args)  # before anything that touches JAX's devices
     from pathlib import Path
 
-    from .._errors import ParameterError
     from ..design import DEFAULT_METRICS, sweep
+    from ..errors import ParameterError
 
     check_plot(args.plot)
     factory, params, protocol = design_setup(args)
@@ -84,8 +84,8 @@ def run(args) -> int:
 def _axes(args) -> dict:
     """The grid axes the options ask for: gap and ligand length, and any of layers,
     irradiance and temperature."""
-    from .._errors import ParameterError
     from ..design import parse_grid
+    from ..errors import ParameterError
 
     axes = dict(gap_nm=parse_grid(args.gap_nm, "--gap-nm"),
                 ligand_nm=parse_grid(args.ligand_nm, "--ligand-nm"))
@@ -129,8 +129,8 @@ def _print_summary(result, written: list[str]) -> None:
 
 
 def _grid_best_lines(result) -> list[str]:
-    from .._errors import ParameterError
     from ..design import METRICS
+    from ..errors import ParameterError
 
     lines = []
     for m in result.metrics:

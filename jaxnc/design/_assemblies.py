@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from .._errors import ParameterError
+from ..errors import ParameterError
 from ..geometry import Assembly
 
 __all__ = ["film", "assembly_templates"]

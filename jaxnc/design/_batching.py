@@ -13,12 +13,12 @@ import equinox as eqx
 import jax
 import numpy as np
 
-from .. import distributed
-from .._errors import ParameterError, ResourceError, runtime_error_message
+from ..errors import ParameterError, ResourceError, runtime_error_message
 from ..models import get_model
 from ..parameters import Parameters
 from ..protocol import Protocol
-from ..solve._simulate import SolverSettings, default_tolerances, resolve_solver
+from ..runtime import distributed
+from ..solve import SolverSettings, default_tolerances, resolve_solver
 from ._metrics import save_grid
 from ._point import PointProblem
 
@@ -145,7 +145,7 @@ def _batch(problem: PointProblem, gradients: bool, width: int, mesh, gap, ligand
            temperature):
     """Inputs `(devices, points per device)`, the leading axis sharded over `mesh`.
 
-    Each device solves its own points ([`jaxnc.distributed.on_each_device`][]), `width` at a
+    Each device solves its own points ([`jaxnc.runtime.distributed.on_each_device`][]), `width` at a
     time in lockstep (`vmap`), the groups one after another (`lax.map`): a vmapped adaptive
     solve takes as many steps as its slowest member, so wide groups pay off where width is
     nearly free (GPU) and waste work on a CPU.

@@ -1,57 +1,69 @@
-"""Sweep checkpoints: the per-point arrays saved after every chunk, and the fingerprint that ties
-a checkpoint to the sweep that wrote it.
+"""Sweep checkpoints: the per-point arrays saved after every chunk, in the checkpoint format of
+`jaxnc.runtime.Checkpoint`, tied to the sweep by the fingerprint of its settings.
 
-A checkpoint is one `.npz` with `fingerprint` (a 0-d string) and the `PointArrays` fields
-`values`, `jac`, `flags`, `codes`, `done`. Keep that layout and the fingerprint's recipe: a
-checkpoint written by an earlier version must still resume.
+How points are batched (`chunk_size`, `vector_width`) is left out of the fingerprint: done
+points are kept per point, so a checkpoint resumes on another machine or with another chunk
+size. A checkpoint of the layout before that format (a `fingerprint` entry beside the arrays,
+the same fingerprint recipe) still resumes.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
+from pathlib import Path
 
 import numpy as np
 
-from .._errors import DataError
-from .._io import atomic_path
+from ..errors import DataError
+from ..runtime import Checkpoint, checkpoint_fingerprint
 from ._result import PointArrays
 
-__all__ = ["checkpoint_fingerprint", "save_checkpoint", "load_checkpoint"]
+__all__ = ["SweepCheckpoint"]
 
 _ARRAYS = ("values", "jac", "flags", "codes", "done")
-# How points are batched does not change results: a checkpoint resumes on another machine or
-# with another chunk size (done points are kept per point, not per chunk).
 _BATCHING = ("chunk_size", "vector_width")
 
 
-def checkpoint_fingerprint(record: dict) -> str:
-    """16 hex digits of the SHA-256 of the sweep's settings `record` (JSON, keys sorted), less
-    the settings that only decide how points are batched."""
-    settings = {k: v for k, v in record.items() if k not in _BATCHING}
-    return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
+class SweepCheckpoint:
+    """A sweep's checkpoint file. **Arguments:** `path` (`.npz`, or None: nothing is saved),
+    `record` (the sweep's settings, batching included)."""
+
+    def __init__(self, path, record: dict):
+        settings = {k: v for k, v in record.items() if k not in _BATCHING}
+        self.file = None if path is None else Checkpoint(path, "sweep", settings)
+        self.fingerprint = checkpoint_fingerprint(settings)
+
+    def save(self, arrays: PointArrays) -> None:
+        """Write every per-point array, whole or not at all (process 0 only)."""
+        if self.file is not None:
+            self.file.save({k: getattr(arrays, k) for k in _ARRAYS})
+
+    def load_into(self, arrays: PointArrays) -> None:
+        """Fill `arrays` in place from the file, if there is one.
+
+        **Raises:** `DataError` if the file is not a sweep checkpoint or is one of another
+        sweep.
+        """
+        if self.file is None or not self.file.exists():
+            return
+        loaded = _legacy(self.file.path, self.fingerprint)
+        if loaded is None:
+            loaded, _ = self.file.load()
+        for name in _ARRAYS:
+            getattr(arrays, name)[...] = loaded[name]
 
 
-def save_checkpoint(path, fingerprint: str, arrays: PointArrays) -> None:
-    """Write the checkpoint whole or not at all."""
-    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
-        np.savez(fh, fingerprint=np.asarray(fingerprint), values=arrays.values, jac=arrays.jac,
-                 flags=arrays.flags, codes=arrays.codes, done=arrays.done)
-
-
-def load_checkpoint(path, fingerprint: str, arrays: PointArrays) -> None:
-    """Fill `arrays` in place from the checkpoint at `path`.
-
-    **Raises:** `DataError` if the file is not a sweep checkpoint or is one of another sweep.
-    """
+def _legacy(path: Path, fingerprint: str) -> dict | None:
+    """The arrays of a checkpoint in the layout before the common format, or None if the file
+    is in the common format."""
     try:
         with np.load(path) as f:
+            if "meta" in f.files or "fingerprint" not in f.files:
+                return None
             saved = str(f["fingerprint"])
-            loaded = {k: f[k] for k in _ARRAYS}
+            arrays = {k: f[k] for k in _ARRAYS}
     except (OSError, KeyError, ValueError) as err:
         raise DataError(f"{path}: not a sweep checkpoint ({err})") from None
     if saved != fingerprint:
         raise DataError(f"{path}: checkpoint is of another sweep (different axes, metrics, "
                         f"model, protocol, parameters or settings); remove it or drop resume")
-    for name, value in loaded.items():
-        getattr(arrays, name)[...] = value
+    return arrays

@@ -13,7 +13,7 @@ import re
 
 import numpy as np
 
-from .._errors import ParameterError
+from ..errors import ParameterError
 from ._metrics import METRICS
 
 __all__ = ["Constraint", "AugmentedLagrangian", "violations", "feasible", "FEASIBILITY_RTOL"]

@@ -11,7 +11,7 @@ import itertools
 
 import numpy as np
 
-from .._errors import ParameterError
+from ..errors import ParameterError
 
 __all__ = ["GRADIENT_AXES", "parse_grid", "sweep_axes", "largest_batch", "point_columns",
            "chunks"]

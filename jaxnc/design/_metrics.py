@@ -20,7 +20,7 @@ import dataclasses
 import jax.numpy as jnp
 import numpy as np
 
-from .._errors import ParameterError
+from ..errors import ParameterError
 from ..protocol import Protocol
 
 __all__ = ["Metric", "METRICS", "DEFAULT_METRICS", "check_metrics", "supported_metrics",

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 import jax
 import numpy as np
 
-from .._errors import ParameterError
+from ..errors import ParameterError
 from ..geometry import Assembly
 from ..models import AbstractModel
 from ..parameters import Parameters

@@ -16,7 +16,7 @@ from ..geometry import Assembly
 from ..models import AbstractModel
 from ..parameters import Parameters
 from ..protocol import Protocol
-from ..solve._simulate import SolverSettings, solve_at
+from ..solve import SolverSettings, solve_at, spectrum_of_state
 from ._metrics import evaluate
 
 __all__ = ["PointProblem"]
@@ -58,7 +58,6 @@ class PointProblem(eqx.Module):
     def _peak(self, asm, ys, step):
         """PL peak (nm) of the state saved last in protocol step `step`."""
         from ..physics.spectra import DEFAULT_GRID_NM, peak_and_fwhm_nm
-        from ..solve._solution import spectrum_of_state
 
         y = jax.tree.map(lambda leaf: leaf[step, -1], ys)
         grid = jnp.linspace(*DEFAULT_GRID_NM)

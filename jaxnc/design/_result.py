@@ -11,10 +11,10 @@ import dataclasses
 
 import numpy as np
 
-from .._errors import ParameterError
-from .._io import write_csv_text_atomic
+from ..errors import ParameterError
 from ..protocol import Protocol
-from ..solve._results import message as result_message
+from ..runtime import write_csv_text_atomic
+from ..solve import result_message
 from . import _metrics
 from ._batching import RUNTIME_ERROR
 from ._grid import GRADIENT_AXES

@@ -20,15 +20,15 @@ from pathlib import Path
 import jax
 import numpy as np
 
-from .. import distributed
-from .._errors import ParameterError
+from ..errors import ParameterError
 from ..geometry import Assembly
 from ..models import AbstractModel
 from ..parameters import Parameters
 from ..protocol import Protocol
+from ..runtime import distributed
 from ._assemblies import assembly_templates
 from ._batching import Evaluator
-from ._checkpoint import checkpoint_fingerprint, load_checkpoint, save_checkpoint
+from ._checkpoint import SweepCheckpoint
 from ._grid import chunks, largest_batch, point_columns, sweep_axes
 from ._metrics import DEFAULT_METRICS, check_metrics
 from ._result import PointArrays, SweepResult
@@ -129,20 +129,20 @@ def sweep(
                           swept_irradiance=irradiance_mw_cm2 is not None,
                           swept_temperature=temperature_k is not None)
     record = dict(axes={a: v.tolist() for a, v in axes.items()}, **evaluator.record)
-    fingerprint = checkpoint_fingerprint(record)
+    saved = SweepCheckpoint(checkpoint, record)
     columns = point_columns(axes)
     arrays = PointArrays.empty(len(columns["gap_nm"]), len(metrics), protocol.n_steps)
-    if resume and Path(checkpoint).exists() and distributed.is_writer():
-        load_checkpoint(checkpoint, fingerprint, arrays)
+    if resume and distributed.is_writer():
+        saved.load_into(arrays)
     # Several processes: process 0's checkpoint (the one it writes) decides what is done, on
     # a shared file system or not.
     distributed.from_writer(arrays)
     plan = chunks(columns, templates, evaluator.chunk)
 
     t_start = time.perf_counter()
-    first_chunk_s, errors = _run_chunks(evaluator, plan, columns, arrays, checkpoint,
-                                        fingerprint, progress, callback)
-    record.update(devices=len(evaluator.devices), fingerprint=fingerprint)
+    first_chunk_s, errors = _run_chunks(evaluator, plan, columns, arrays, saved, progress,
+                                        callback)
+    record.update(devices=len(evaluator.devices), fingerprint=saved.fingerprint)
     result = arrays.to_result(axes, metrics, protocol, errors, settings=record,
                               first_chunk_s=first_chunk_s, n_chunks=len(plan))
     result.wall_s = time.perf_counter() - t_start
@@ -150,7 +150,7 @@ def sweep(
 
 
 def _run_chunks(evaluator: Evaluator, plan: list, columns: dict, arrays: PointArrays,
-                checkpoint, fingerprint: str, progress: bool, callback) -> tuple[float, dict]:
+                saved: SweepCheckpoint, progress: bool, callback) -> tuple[float, dict]:
     """Solve every chunk of `plan` not yet done into `arrays`, checkpointing after each.
 
     **Returns:** the first solved chunk's time (s, with compilation; NaN if none was solved)
@@ -179,8 +179,7 @@ def _run_chunks(evaluator: Evaluator, plan: list, columns: dict, arrays: PointAr
             failed_errors.update({int(idx[i]): msg for i, msg in errors.items()})
             if np.isnan(first_chunk_s):
                 first_chunk_s = time.perf_counter() - t0
-            if checkpoint is not None and distributed.is_writer():
-                save_checkpoint(checkpoint, fingerprint, arrays)
+            saved.save(arrays)
             if bar is not None:
                 bar.update(idx.size)
             if callback is not None:

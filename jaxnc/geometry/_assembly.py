@@ -20,7 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
-from .._errors import ParameterError, is_concrete
+from ..errors import ParameterError, is_concrete
 
 __all__ = ["Assembly"]
 

@@ -10,7 +10,7 @@ MODELS = {"field": FieldModel, "mean_field": MeanFieldModel}
 
 def get_model(model) -> AbstractModel:
     """A model instance from its name (`"field"`, `"mean_field"`) or an instance."""
-    from .._errors import ParameterError
+    from ..errors import ParameterError
 
     if isinstance(model, AbstractModel):
         return model

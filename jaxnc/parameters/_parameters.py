@@ -9,7 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
-from .._errors import ParameterError, is_concrete
+from ..errors import ParameterError, is_concrete
 
 __all__ = ["Parameters", "PARAMETER_INFO"]
 
@@ -176,7 +176,7 @@ class Parameters(eqx.Module):
         """
         from ._sets import HASHIMOTO2024
 
-        return cls(**{k: v for k, (v, _src) in HASHIMOTO2024.items()})
+        return cls(**{k: v for k, (v, _kind, _text) in HASHIMOTO2024.items()})
 
     @staticmethod
     def names() -> tuple[str, ...]:
@@ -208,7 +208,7 @@ class Parameters(eqx.Module):
         lines = []
         for name, (_c, meaning) in PARAMETER_INFO.items():
             value = float(np.asarray(getattr(self, name)))
-            default, source = HASHIMOTO2024[name]
+            default, _kind, source = HASHIMOTO2024[name]
             src = source if np.isclose(value, default, rtol=1e-12, atol=0) else "user value"
             lines.append(f"{name:30s} {value:12.5g}  {meaning}\n{'':30s} {'':12s}  [{src}]")
         return "\n".join(lines)

@@ -54,7 +54,7 @@ import jax.numpy as jnp
 import lineax as lx
 from jax.scipy.fft import dctn, idctn
 
-from .._errors import ParameterError, is_concrete
+from ..errors import ParameterError, is_concrete
 from .optics import AbstractOptics, active_trap_fraction, probe_per_cube
 from .transfer import Transfer, TransferFactors, neighbour_count, transfer
 from .transport import _net_inflow

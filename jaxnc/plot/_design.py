@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._errors import ParameterError
-from ._plots import _save, _subplots
+from ..errors import ParameterError
+from ._figure import save_figure, subplots
 
 __all__ = ["plot_sweep", "plot_sweep_layers"]
 
@@ -130,7 +130,7 @@ def plot_sweep(result, path, *, metrics=None, optimum: dict | None = None,
                  "dashed: desorption half hindered; dotted: nanospace half open", fontsize=9)
     fig.legend(proxies, texts, loc="lower center", ncol=len(texts), fontsize=8, frameon=False)
     fig.tight_layout(rect=(0, 0.04, 1, 1))
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def plot_sweep_layers(result, path, *, metrics=None, points: dict | None = None) -> None:
@@ -179,14 +179,14 @@ def plot_sweep_layers(result, path, *, metrics=None, points: dict | None = None)
     fig.suptitle(f"{result.settings.get('model', '')} sweep over film thickness: "
                  f"{result.settings.get('protocol', '')}", fontsize=9)
     fig.tight_layout()
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def _panels(n: int, width_in: float, height_in: float):
     """A figure with `n` panels, three per row, each `width_in` x `height_in` inches."""
     cols = min(3, n)
     rows = -(-n // cols)
-    fig, axes = _subplots(rows, cols, figsize=(width_in * cols, height_in * rows),
+    fig, axes = subplots(rows, cols, figsize=(width_in * cols, height_in * rows),
                              squeeze=False)
     for ax in axes.ravel()[n:]:
         ax.set_visible(False)

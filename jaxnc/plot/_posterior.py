@@ -1,10 +1,10 @@
-"""Figures of posterior draws ([`jaxnc.fit.sample`][]): a corner plot and trace plots."""
+"""Figures of posterior draws ([`jaxnc.inference.sample`][]): a corner plot and trace plots."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from ._plots import _save, _subplots
+from ._figure import save_figure, subplots
 
 __all__ = ["plot_corner", "plot_trace"]
 
@@ -23,7 +23,7 @@ def plot_corner(result, path, *, truth: dict | None = None) -> None:
     marked in black (synthetic data)."""
     k = len(result.columns)
     size = min(2.2 * k + 1.0, 16)
-    fig, axes = _subplots(k, k, figsize=(size, size), squeeze=False)
+    fig, axes = subplots(k, k, figsize=(size, size), squeeze=False)
     start = dict(result.start.values)
     for s, vals in result.start.sample_values.items():
         start.update({f"{n}[{s}]": v for n, v in vals.items()})
@@ -71,14 +71,14 @@ def plot_corner(result, path, *, truth: dict | None = None) -> None:
                                                                      if truth else ""),
                  fontsize=9)
     fig.tight_layout()
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def plot_trace(result, path) -> None:
     """Every column's draws against the draw number, one line per chain, with its R-hat and
     bulk effective sample size; divergent draws marked red."""
     k = len(result.columns)
-    fig, axes = _subplots(k, 1, figsize=(7.5, 1.6 * k + 0.8), squeeze=False, sharex=True)
+    fig, axes = subplots(k, 1, figsize=(7.5, 1.6 * k + 0.8), squeeze=False, sharex=True)
     for i, label in enumerate(result.columns):
         ax = axes[i, 0]
         _, log = _axis_values(result, i)
@@ -96,4 +96,4 @@ def plot_trace(result, path) -> None:
             axes[i, 0].plot(draw, result.draws[chain, draw, i], "|", color="red", ms=8)
     axes[-1, 0].set_xlabel("draw (after warm-up)")
     fig.tight_layout()
-    _save(fig, path)
+    save_figure(fig, path)

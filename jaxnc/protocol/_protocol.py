@@ -18,7 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
-from .._errors import ProtocolError
+from ..errors import ProtocolError
 
 __all__ = ["Step", "Protocol", "GRAMMAR"]
 

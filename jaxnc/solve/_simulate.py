@@ -12,7 +12,7 @@ import numpy as np
 import optimistix as optx
 from jax.flatten_util import ravel_pytree
 
-from .._errors import ParameterError, SolverError, is_concrete
+from ..errors import ParameterError, SolverError, is_concrete
 from ..geometry import Assembly
 from ..models import AbstractModel, State, get_model
 from ..parameters import Parameters

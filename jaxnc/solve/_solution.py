@@ -6,7 +6,7 @@ import equinox as eqx
 import numpy as np
 from jaxtyping import Array, Bool, Float, Int
 
-from .._io import write_csv_atomic
+from ..runtime import write_csv_atomic
 
 __all__ = ["Solution"]
 
@@ -62,7 +62,7 @@ class Solution(eqx.Module):
         import jax
         import jax.numpy as jnp
 
-        from .._errors import JaxncError
+        from ..errors import JaxncError
 
         if self.source is None:
             raise JaxncError("this Solution does not carry its model, assembly and parameters "
@@ -97,7 +97,7 @@ class Solution(eqx.Module):
         return self._peak_and_fwhm()[1]
 
     def _spectrum_source(self):
-        from .._errors import JaxncError
+        from ..errors import JaxncError
 
         if self.source is None:
             raise JaxncError("this Solution does not carry its model, assembly and parameters "

@@ -6,7 +6,7 @@ from __future__ import annotations
 import diffrax
 from jax.flatten_util import ravel_pytree
 
-from .._errors import ParameterError
+from ..errors import ParameterError
 from ..models import AbstractModel
 
 __all__ = ["ModelTerm", "model_of"]

@@ -1,0 +1,17 @@
+"""Fitting layer: model parameters from measured curves. The residual problem (curves batched by
+assembly and protocol, residuals and their Jacobian through the solver), the optimisers
+(Levenberg–Marquardt, Adam then L-BFGS) and their multi-start loop, the Gauss–Newton
+(Laplace) uncertainty, the automatic free set, and profile likelihoods.
+
+`jaxnc.fit` is the function [`fit`][jaxnc.fitting.fit]; this package is its home."""
+
+from ._auto import FreeChoice, choose_free, noise_level
+from ._fit import check_fit_arguments, fit, problem_digest
+from ._problem import FitProblem, ResidualProblem, fit_problem
+from ._profile import CHI2_QUANTILES, ProfileResult, likelihood_interval, profile
+from ._result import FitResult
+from ._transforms import Transform
+
+__all__ = ["fit", "FitResult", "Transform", "profile", "ProfileResult", "fit_problem",
+           "FitProblem", "ResidualProblem", "check_fit_arguments", "problem_digest",
+           "FreeChoice", "choose_free", "noise_level", "likelihood_interval", "CHI2_QUANTILES"]

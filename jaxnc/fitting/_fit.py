@@ -1,0 +1,297 @@
+"""Gradient-based fitting of model parameters to measured PLQY curves: the front end, `fit()`.
+
+Free parameters are optimised in a transformed space (log for rates and other positive values,
+logit for fractions, scaled identity for signed ones), by default with Levenberg–Marquardt on
+the residuals, whose Jacobian comes from forward-mode differentiation through the ODE solver
+(never finite differences); optax Adam then L-BFGS on reverse-mode gradients is the
+alternative. Curves that share an assembly and a step sequence are solved as one `vmap`ped
+batch. Standard errors and correlations come from the Gauss–Newton (Laplace) approximation
+`s^2 (J^T J)^-1` at the optimum, mapped to natural units by the delta method.
+
+The pieces, in the order a fit uses them:
+
+- `_protocols.py`: the protocol a curve implies; where each data row falls among save times.
+- `_transforms.py`: `Transform`, natural values to the optimisation space and back.
+- `_problem.py`: the residual problem (batched curves, residuals, Jacobian) and its setup.
+- `_levenberg_marquardt.py`, `_adam_lbfgs.py`: the two methods, as `init`/`step`/`terminate`
+  objects with pytree states.
+- `_multistart.py`: the host loop over starts (progress, checkpoints, Ctrl-C, callback).
+- `_checkpoint.py`: a run saved to and loaded from one `.npz`.
+- `_uncertainty.py`, `_result.py`: standard errors and correlations; `FitResult`.
+"""
+
+from __future__ import annotations
+
+import time
+
+import jax
+import numpy as np
+
+from ..data import Dataset, protocol_from_curve
+from ..errors import ParameterError
+from ..geometry import Assembly
+from ..parameters import PARAMETER_INFO, Parameters
+from ..protocol import Protocol
+from ..runtime import distributed
+from ._adam_lbfgs import _AdamLBFGS
+from ._auto import candidates_for, choose_free, noise_level
+from ._checkpoint import _FitCheckpoint
+from ._levenberg_marquardt import _LevenbergMarquardt
+from ._multistart import _Run, _run_starts
+from ._problem import fit_problem
+from ._result import FitResult, _fit_result
+from ._transforms import Transform
+
+__all__ = ["FitResult", "fit", "protocol_from_curve", "Transform"]
+
+METHODS = ("lm", "adam-lbfgs")
+
+
+# The signature and docstring (the public API) make this function long; its body is short.
+def fit(
+    data: Dataset,
+    assembly: Assembly | dict,
+    params: Parameters,
+    free: list[str] | str,
+    model: str = "mean_field",
+    *,
+    per_sample: list[str] = (),
+    protocol: Protocol | str | None = None,
+    irradiance_mw_cm2: float = 10.0,
+    lifetime_weight_per_ns: float = 0.01,
+    method: str = "lm",
+    starts: int | str = 1,
+    seed: int = 0,
+    start_spread: float = 0.7,
+    max_iter: int = 100,
+    ftol: float = 1e-10,
+    xtol: float = 1e-10,
+    gtol: float = 1e-12,
+    warmup_steps: int = 30,
+    learning_rate: float = 0.05,
+    rtol: float | None = None,
+    atol: float | None = None,
+    max_steps: int = 16384,
+    progress: bool = True,
+    checkpoint=None,
+    checkpoint_every: int = 10,
+    resume: bool = False,
+    callback=None,
+) -> FitResult:
+    """Fit model parameters to PLQY curves: one curve, several jointly, or a batch.
+
+    All curves share the global `free` parameters; `per_sample` parameters get one value per
+    sample (e.g. `coverage_initial`). Curves with the same assembly and step sequence are solved
+    as one `vmap`ped, jit-compiled batch (the GPU training run); the compiled residual function
+    is reused by later fits of the same structure.
+
+    **Arguments:**
+
+    - `data`: a [`Dataset`][] (one curve per sample).
+    - `assembly`: an [`Assembly`][] for every curve, or `{sample: Assembly}` for joint fits of
+      different assemblies (e.g. supercrystal + isolated cubes).
+    - `params`: starting values (and the fixed ones).
+    - `free`: global parameters to fit (see `Parameters.names()`), or `"auto"`: those the data
+      can determine, chosen from the sensitivities at the start and the data's noise
+      ([`choose_free`][jaxnc.fitting.choose_free]; chosen again at the optimum if the fit
+      stays above the noise); `result.free_choice` says what was freed and why the rest
+      stayed fixed. `per_sample`: parameters fitted per sample.
+    - `model`: `"mean_field"` (default, fast) or `"field"`.
+    - `protocol`: one protocol for every curve; default: from each curve's `light` and
+      `temperature_k` columns, light at `irradiance_mw_cm2` (mW/cm²) and 468 nm.
+    - `lifetime_weight_per_ns`: where the data have a `lifetime_ns` column, its residuals
+      (ns) enter the loss multiplied by this weight (PLQY fraction per ns): the default 0.01
+      counts 1 ns of lifetime misfit like 1 PLQY point, about the ratio of typical measurement
+      errors. 0 ignores lifetimes.
+    - `method`: `"lm"` (default): Levenberg–Marquardt on the residuals with their Jacobian by
+      forward-mode differentiation through the solver (one compiled function, one
+      evaluation per iteration; best for up to ~10 parameters per sample); `"adam-lbfgs"`:
+      `warmup_steps` of optax Adam (`learning_rate`) then optax L-BFGS on reverse-mode
+      gradients. Neither uses finite differences. Parameters are optimised in a transformed
+      space: log for positive values, logit for fractions, scaled for signed ones.
+    - `starts` (a number, or `"auto"`: 4 for `mean_field`, 1 for `field`), `seed`,
+      `start_spread`: multi-start. Start 0 is `params`; the others are drawn
+      around it in the transformed space (normal, standard deviation `start_spread`, i.e.
+      about a factor of 2 for rates) from `seed`. The best final loss wins.
+    - `max_iter`: iterations per start (for `"adam-lbfgs"`: L-BFGS iterations after the
+      warm-up). `ftol`, `xtol`: stop when an accepted step lowers the loss by less than `ftol`
+      relative or moves the transformed parameters by less than `xtol` relative; `gtol`: stop
+      when the gradient's largest entry (L-BFGS: norm) is below it.
+    - `rtol`, `atol`: ODE tolerances (default: the solver's, see `jaxnc.solve.default_tolerances`).
+    - `max_steps`: solver steps allowed per protocol step.
+    - `progress`: tqdm bar with the current loss (on a terminal only).
+    - `checkpoint`: a `.npz` file where the optimiser state is saved every `checkpoint_every`
+      iterations, on Ctrl-C (then `KeyboardInterrupt` is re-raised) and at the end, written
+      whole; with `resume=True` the fit continues from it along the same path as an
+      uninterrupted fit.
+    - `callback`: called as `callback(iteration, loss)` after every completed iteration.
+
+    **Returns:** a [`FitResult`][].
+
+    **Raises:** `ParameterError` for an unknown, repeated or badly started parameter;
+    `DataError` for data the protocol cannot explain or a sample without an assembly;
+    `SolverError` naming the sample, the protocol step and the solver's reason when the model
+    cannot be solved at the best point of any start.
+    """
+    per_sample = list(per_sample)
+    options = dict(model=model, per_sample=per_sample, protocol=protocol,
+                   irradiance_mw_cm2=irradiance_mw_cm2,
+                   lifetime_weight_per_ns=lifetime_weight_per_ns, method=method, seed=seed,
+                   start_spread=start_spread, max_iter=max_iter, ftol=ftol, xtol=xtol,
+                   gtol=gtol, warmup_steps=warmup_steps, learning_rate=learning_rate, rtol=rtol,
+                   atol=atol, max_steps=max_steps, progress=progress, callback=callback)
+    starts = _resolve_starts(starts, model)
+    if isinstance(free, str):
+        if free != "auto":
+            raise ParameterError(f"free must be a list of names or 'auto', got {free!r}")
+        if checkpoint is not None:
+            raise ParameterError("an automatic free set (free='auto', the command line's "
+                                 "default --free auto) is fitted in stages and cannot be "
+                                 "checkpointed; name the free parameters (--free) to "
+                                 "checkpoint a fit")
+        return _fit_auto(data, assembly, params, starts, options)
+    free = list(free)
+    check_fit_arguments(free + per_sample, method, starts, max_iter)
+    if method != "lm" and jax.process_count() > 1:
+        raise ParameterError(f"a multi-process fit shares the work of method 'lm' only; "
+                             f"{method!r} would run whole on every process")
+    setup = fit_problem(data, assembly, params, free, per_sample, model, protocol,
+                   irradiance_mw_cm2, lifetime_weight_per_ns, rtol, atol, max_steps)
+    rng = np.random.default_rng(seed)
+    initial = [setup.z0] + [setup.z0 + start_spread * rng.standard_normal(setup.z0.size)
+                            for _ in range(int(starts) - 1)]
+    t_start = time.perf_counter()
+    if method == "lm":
+        solver, fn = _LevenbergMarquardt(ftol, xtol, gtol, max_iter), setup.evaluate
+    else:
+        solver, fn = _AdamLBFGS(float(learning_rate), warmup_steps, max_iter, gtol), setup.problem
+    ckpt = (_FitCheckpoint(checkpoint, dict(free=free, per_sample=per_sample,
+                                         n_points=setup.n_points, method=method,
+                                         starts=int(starts), seed=int(seed),
+                                         problem=problem_digest(data, setup)))
+            if checkpoint is not None else None)
+    run = ckpt.load(solver.template(initial[0])) if (ckpt is not None and resume) else None
+    if ckpt is not None and resume:  # several processes resume from one file, or none does
+        distributed.agree(-1 if run is None else len(run.history), "the fit checkpoint")
+    if run is None:
+        run = _Run(solver.init(fn, initial[0]))
+    run = _run_starts(solver, fn, initial, run, checkpoint=ckpt,
+                      checkpoint_every=checkpoint_every, progress=progress, callback=callback)
+    wall = time.perf_counter() - t_start
+    problem = setup.problem
+    settings = dict(model=problem.model.name, free=free, per_sample=per_sample, method=method,
+                    starts=int(starts), seed=int(seed), start_spread=start_spread,
+                    max_iter=max_iter, ftol=ftol, xtol=xtol, gtol=gtol,
+                    warmup_steps=warmup_steps, learning_rate=learning_rate,
+                    rtol=float(problem.settings.rtol), atol=float(problem.settings.atol),
+                    max_steps=int(problem.settings.max_steps), irradiance_mw_cm2=irradiance_mw_cm2,
+                    lifetime_weight_per_ns=lifetime_weight_per_ns if setup.lifetimes else None,
+                    protocol=None if setup.protocol is None else str(setup.protocol))
+    return _fit_result(setup, run, settings, wall)
+
+
+def _resolve_starts(starts, model) -> int:
+    """`"auto"`: 4 starts for the well-mixed model (cheap evaluations; the loss surface of
+    several kinetic rates has local minima: one of four synthetic cycle datasets needed them),
+    1 for the lattice model."""
+    if isinstance(starts, str):
+        if starts != "auto":
+            raise ParameterError(f"starts must be a number or 'auto', got {starts!r}")
+        name = model if isinstance(model, str) else getattr(model, "name", "")
+        return 4 if name == "mean_field" else 1
+    return int(starts)
+
+
+def _fit_auto(data, assembly, params, starts, options) -> FitResult:
+    """`fit(free="auto")`: choose the free set at the start, fit; if the fit is still above
+    the noise, choose again at its optimum and refit from there with the larger set."""
+    choice = _choose_free(data, assembly, params, options)
+    result = fit(data, assembly, params, choice.free, starts=starts, **options)
+    rounds = [choice]
+    for _ in range(2):
+        if not result.rmse_plqy > 1.5 * choice.noise_plqy:
+            break
+        again = _choose_free(data, assembly, result.params, options)
+        if set(again.free) <= set(result.free):
+            break
+        refit = fit(data, assembly, result.params, again.free, starts=starts, **options)
+        rounds.append(again)
+        if refit.loss < result.loss:
+            result, choice = refit, again
+    result.free_choice = choice
+    result.settings["free_choice"] = dict(choice.to_json(), rounds=len(rounds))
+    return result
+
+
+def _choose_free(data, assembly, params, options):
+    """The [`FreeChoice`][] at `params`: one residual-and-Jacobian evaluation with every
+    candidate free."""
+    per_sample = options["per_sample"]
+    names = candidates_for(data, per_sample)
+    fixed = {}
+    for n in list(names):
+        x = float(np.asarray(getattr(params, n)))
+        if not np.isfinite(float(Transform.for_parameter(n, x).forward(x))):
+            names.remove(n)
+            fixed[n] = f"starts at {x:g}, where its transform is undefined (set it with --set)"
+    check_fit_arguments(names + per_sample, options["method"], 1, options["max_iter"])
+    setup = fit_problem(data, assembly, params, names, per_sample, options["model"],
+                   options["protocol"], options["irradiance_mw_cm2"],
+                   options["lifetime_weight_per_ns"], options["rtol"], options["atol"],
+                   options["max_steps"])
+    _, jac = setup.evaluate(setup.z0)
+    setup.raise_if_failed("the start of an automatic fit")
+    g = len(names)
+    labels = [f"{n}[{s}]" for s in setup.samples for n in per_sample] + names
+    noise = noise_level(data)
+    estimated = bool(np.isfinite(noise) and noise > 0)
+    if not estimated:
+        noise = 0.01  # too few points to tell: take 1 PLQY point, and say so
+    choice = choose_free(np.hstack([jac[:, g:], jac[:, :g]]), labels, noise,
+                    forced=jac.shape[1] - g)
+    choice.noise_estimated = estimated
+    choice.fixed.update(fixed)
+    if not choice.free and not per_sample:
+        raise ParameterError("free='auto': these data determine none of the candidate "
+                             f"parameters ({'; '.join(choice.lines())})")
+    return choice
+
+
+def check_fit_arguments(names: list[str], method: str, starts: int, max_iter: int) -> None:
+    """Refuse unknown or repeated parameter names, an unknown method, no starts or iterations."""
+    unknown = [n for n in names if n not in PARAMETER_INFO]
+    if unknown or not names:
+        raise ParameterError(f"free parameters {unknown or '[]'} unknown or empty; known: "
+                             f"{', '.join(PARAMETER_INFO)}")
+    if len(set(names)) != len(names):
+        raise ParameterError(f"free and per-sample parameters repeat a name: {names}")
+    if method not in METHODS:
+        raise ParameterError(f"method {method!r} unknown; use one of {', '.join(METHODS)}")
+    if int(starts) < 1 or int(max_iter) < 1:
+        raise ParameterError(f"starts ({starts}) and max_iter ({max_iter}) must be >= 1")
+
+
+def problem_digest(data, setup) -> str:
+    """16 hex digits that change with anything that makes a fit's problem: the data (every
+    number of every curve), the model and its processes, the assemblies, the protocols, the
+    starting parameters and the solver settings. A checkpoint carries it, so `--resume` with
+    another data file, model, assembly or protocol is refused."""
+    import hashlib
+
+    import equinox as eqx
+    import jax
+
+    digest = hashlib.sha256()
+    for curve in data.curves:
+        digest.update(curve.sample.encode())
+        for column in (curve.time_h, curve.plqy, curve.light, curve.temperature_k,
+                       curve.lifetime_ns):
+            digest.update(b"-" if column is None else np.ascontiguousarray(column).tobytes())
+    # The residual problem: its array leaves exactly, the rest (model and process classes,
+    # free names, transforms, solver) as text.
+    arrays, static = eqx.partition(setup.problem, eqx.is_array)
+    for leaf in jax.tree.leaves(arrays):
+        digest.update(np.ascontiguousarray(np.asarray(leaf)).tobytes())
+    digest.update(eqx.tree_pformat(static).encode())
+    digest.update("; ".join(str(p) for p in setup.protocols).encode())
+    return digest.hexdigest()[:16]
