@@ -271,23 +271,24 @@ def test_one_matrix_free_step_with_non_local_optics_is_third_order():
     it misses their dependence on the trapped charge, which fills traps, and on the coverage,
     which adsorption moves within the step); a wrong right-hand side (quasi-static carriers)
     leaves 24 % whatever the step."""
-    from jaxnc.models import MeanFieldModel, State
+    from jaxnc.models import LocalTransportJacobian, MeanFieldModel, State
     from jaxnc.physics import ExcitonFieldOptics
     from jaxnc.solve import ROS34PW2, ROS34PW2AF, ModelTerm
 
+    # The same model twice: with the factorised W of a lattice, and with its own dense one.
     model = MeanFieldModel(optics=ExcitonFieldOptics())
+    factorised = MeanFieldModel(optics=ExcitonFieldOptics(), jacobian=LocalTransportJacobian())
     asm = jaxnc.Assembly.supercrystal(4, 4, 3)
     params = jaxnc.Parameters.hashimoto2024().replace(forster_radius_nm=14.0)
     cells = model.cells(asm, params)
     co = model.coefficients(cells, asm, params, 468.0, 10.0, 298.15)
     y0 = model.initial_state(cells, params)
     y0 = State(y0.coverage, y0.charge + 0.05, y0.free_ligand, y0.lost)  # a state mid-charging
-    term = ModelTerm(model)
 
     @eqx.filter_jit
     def difference(h):
-        af = ROS34PW2AF().step(term, 0.0, h, y0, co, None, False)[0]
-        dense = ROS34PW2().step(term, 0.0, h, y0, co, None, False)[0]
+        af = ROS34PW2AF().step(ModelTerm(factorised), 0.0, h, y0, co, None, False)[0]
+        dense = ROS34PW2().step(ModelTerm(model), 0.0, h, y0, co, None, False)[0]
         return jnp.max(jnp.abs(af.charge - dense.charge) / jnp.abs(dense.charge - y0.charge))
 
     d1, d2 = float(difference(jnp.asarray(4e-3))), float(difference(jnp.asarray(2e-3)))

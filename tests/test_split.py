@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 
 import jaxnc
-from jaxnc.models import FieldModel, get_model
+from jaxnc.models import DenseSystem, FieldModel, LocalTransportJacobian, get_model
 from jaxnc.physics.adsorption import ChargedSiteAdsorption
-from jaxnc.solve import ROS2AF, ROS34PW2AF, ModelTerm
+from jaxnc.solve import ROS2AF, ROS34PW2AF, ModelTerm, linearise
 
 PROTOCOL = "light 3h; dark 300h"
 SAVES = 16
@@ -90,8 +90,8 @@ class _FastDesorption(ChargedSiteAdsorption):
 
 def test_the_solver_integrates_the_model_of_its_term(params, vacancy_lattice):
     """One solver instance, two models with different local rates: each solve follows the
-    model it was given (the solver holds none of its own), and a term without a model is
-    refused rather than integrated as some other model."""
+    model it was given (the solver holds none of its own); a term without a model gets the
+    dense Jacobian, and the factorised W refuses it rather than integrate another model."""
     fast = FieldModel(adsorption=_FastDesorption())
     default = _run(vacancy_lattice, params, SPLIT)
     changed = _run(vacancy_lattice, params, SPLIT, model=fast)
@@ -105,9 +105,19 @@ def test_the_solver_integrates_the_model_of_its_term(params, vacancy_lattice):
     model = get_model("field")
     cells = model.cells(vacancy_lattice, params)
     co = model.coefficients(cells, vacancy_lattice, params, 468.0, 10.0, 298.15)
+    y0 = model.initial_state(cells, params)
+    plain = diffrax.ODETerm(model.vector_field)
+    systems = []
+
+    def probe(y):  # traced only (eval_shape): which linear system each term gets
+        system = linearise(plain, 0.0, 0.1, y, co, 0.43)
+        systems.append(type(system))
+        return system.rates(None, 0.0)
+
+    jax.eval_shape(probe, y0)
+    assert systems == [DenseSystem]
     with pytest.raises(TypeError, match="ModelTerm"):
-        diffrax.diffeqsolve(diffrax.ODETerm(model.vector_field), SPLIT, 0.0, 1.0, 1e-4,
-                            model.initial_state(cells, params), args=co)
+        LocalTransportJacobian().linearise(plain, 0.0, 0.1, y0, co, 0.43)
 
 
 def _final_plqy(lattice, params, adjoint=None):

@@ -18,7 +18,7 @@ from ..models import get_model
 from ..parameters import Parameters
 from ..protocol import Protocol
 from ..runtime import distributed
-from ..solve import SolverSettings, default_tolerances, resolve_solver
+from ..solve import solver_settings
 from ._metrics import save_grid
 from ._point import PointProblem
 
@@ -61,17 +61,14 @@ class Evaluator:
         if int(chunk_size) < 1:
             raise ParameterError(f"chunk_size must be >= 1, got {chunk_size}")
         model = get_model(model)
-        solver = resolve_solver(solver, model)
-        d_rtol, d_atol = default_tolerances(solver)
         # Saves are solver points (step_to_saves): crossing times read from them are smooth
         # in the geometry, where dense-output values carry step-placement noise.
-        settings = SolverSettings(
-            solver=solver, rtol=d_rtol if rtol is None else rtol,
-            atol=d_atol if atol is None else atol, max_steps=int(max_steps),
-            step_to_saves=True,
+        settings = solver_settings(
+            model, solver, rtol, atol, max_steps, step_to_saves=True,
             adjoint=(diffrax.ForwardMode() if gradients
                      else diffrax.RecursiveCheckpointAdjoint()),
         )
+        solver = settings.solver
         self.devices = list(jax.devices() if devices is None else devices)
         n_dev = len(self.devices)
         self.chunk = -(-int(chunk_size) // n_dev) * n_dev

@@ -47,7 +47,7 @@ __all__ = ["FitResult", "fit", "protocol_from_curve", "Transform"]
 METHODS = ("lm", "adam-lbfgs")
 
 
-# The signature and docstring (the public API) make this function long; its body is short.
+# Long: the public signature and its docstring; the body is ~20 lines.
 def fit(
     data: Dataset,
     assembly: Assembly | dict,
@@ -72,6 +72,7 @@ def fit(
     rtol: float | None = None,
     atol: float | None = None,
     max_steps: int = 16384,
+    solver=None,
     progress: bool = True,
     checkpoint=None,
     checkpoint_every: int = 10,
@@ -117,8 +118,11 @@ def fit(
       warm-up). `ftol`, `xtol`: stop when an accepted step lowers the loss by less than `ftol`
       relative or moves the transformed parameters by less than `xtol` relative; `gtol`: stop
       when the gradient's largest entry (L-BFGS: norm) is below it.
-    - `rtol`, `atol`: ODE tolerances (default: the solver's, see `jaxnc.solve.default_tolerances`).
+    - `rtol`, `atol`: ODE tolerances (default: the solver's, see
+      [`default_tolerances`][jaxnc.solve.default_tolerances]).
     - `max_steps`: solver steps allowed per protocol step.
+    - `solver`: as for [`simulate`][jaxnc.solve.simulate] (`"ros3"`, `"ros2"`, `"kvaerno5"` or
+      a diffrax solver; default the model's ROS34PW2).
     - `progress`: tqdm bar with the current loss (on a terminal only).
     - `checkpoint`: a `.npz` file where the optimiser state is saved every `checkpoint_every`
       iterations, on Ctrl-C (then `KeyboardInterrupt` is re-raised) and at the end, written
@@ -139,7 +143,8 @@ def fit(
                    lifetime_weight_per_ns=lifetime_weight_per_ns, method=method, seed=seed,
                    start_spread=start_spread, max_iter=max_iter, ftol=ftol, xtol=xtol,
                    gtol=gtol, warmup_steps=warmup_steps, learning_rate=learning_rate, rtol=rtol,
-                   atol=atol, max_steps=max_steps, progress=progress, callback=callback)
+                   atol=atol, max_steps=max_steps, solver=solver, progress=progress,
+                   callback=callback)
     starts = _resolve_starts(starts, model)
     if isinstance(free, str):
         if free != "auto":
@@ -150,43 +155,58 @@ def fit(
                                  "checkpointed; name the free parameters (--free) to "
                                  "checkpoint a fit")
         return _fit_auto(data, assembly, params, starts, options)
-    free = list(free)
-    check_fit_arguments(free + per_sample, method, starts, max_iter)
+    return _fit_named(data, assembly, params, list(free), starts, options,
+                      dict(path=checkpoint, every=checkpoint_every, resume=resume))
+
+
+def _fit_named(data, assembly, params, free, starts, options, checkpoint) -> FitResult:
+    """`fit` with the free parameters named: the problem, the starts, the optimiser (from
+    the `method` name, once), the multi-start run, the result."""
+    o = options
+    method, per_sample = o["method"], o["per_sample"]
+    check_fit_arguments(free + per_sample, method, starts, o["max_iter"])
     if method != "lm" and jax.process_count() > 1:
         raise ParameterError(f"a multi-process fit shares the work of method 'lm' only; "
                              f"{method!r} would run whole on every process")
-    setup = fit_problem(data, assembly, params, free, per_sample, model, protocol,
-                   irradiance_mw_cm2, lifetime_weight_per_ns, rtol, atol, max_steps)
-    rng = np.random.default_rng(seed)
-    initial = [setup.z0] + [setup.z0 + start_spread * rng.standard_normal(setup.z0.size)
+    setup = fit_problem(data, assembly, params, free, per_sample, o["model"], o["protocol"],
+                        o["irradiance_mw_cm2"], o["lifetime_weight_per_ns"], o["rtol"],
+                        o["atol"], o["max_steps"], o["solver"])
+    rng = np.random.default_rng(o["seed"])
+    initial = [setup.z0] + [setup.z0 + o["start_spread"] * rng.standard_normal(setup.z0.size)
                             for _ in range(int(starts) - 1)]
     t_start = time.perf_counter()
     if method == "lm":
-        solver, fn = _LevenbergMarquardt(ftol, xtol, gtol, max_iter), setup.evaluate
+        optimiser = _LevenbergMarquardt(o["ftol"], o["xtol"], o["gtol"], o["max_iter"])
+        fn = setup.evaluate
     else:
-        solver, fn = _AdamLBFGS(float(learning_rate), warmup_steps, max_iter, gtol), setup.problem
-    ckpt = (_FitCheckpoint(checkpoint, dict(free=free, per_sample=per_sample,
-                                         n_points=setup.n_points, method=method,
-                                         starts=int(starts), seed=int(seed),
-                                         problem=problem_digest(data, setup)))
-            if checkpoint is not None else None)
-    run = ckpt.load(solver.template(initial[0])) if (ckpt is not None and resume) else None
-    if ckpt is not None and resume:  # several processes resume from one file, or none does
+        optimiser = _AdamLBFGS(float(o["learning_rate"]), o["warmup_steps"], o["max_iter"],
+                               o["gtol"])
+        fn = setup.problem
+    ckpt = (_FitCheckpoint(checkpoint["path"], dict(
+        free=free, per_sample=per_sample, n_points=setup.n_points, method=method,
+        starts=int(starts), seed=int(o["seed"]), problem=problem_digest(data, setup)))
+        if checkpoint["path"] is not None else None)
+    resume = ckpt is not None and checkpoint["resume"]
+    run = ckpt.load(optimiser.template(initial[0])) if resume else None
+    if resume:  # several processes resume from one file, or none does
         distributed.agree(-1 if run is None else len(run.history), "the fit checkpoint")
     if run is None:
-        run = _Run(solver.init(fn, initial[0]))
-    run = _run_starts(solver, fn, initial, run, checkpoint=ckpt,
-                      checkpoint_every=checkpoint_every, progress=progress, callback=callback)
+        run = _Run(optimiser.init(fn, initial[0]))
+    run = _run_starts(optimiser, fn, initial, run, checkpoint=ckpt,
+                      checkpoint_every=checkpoint["every"], progress=o["progress"],
+                      callback=o["callback"])
     wall = time.perf_counter() - t_start
     problem = setup.problem
-    settings = dict(model=problem.model.name, free=free, per_sample=per_sample, method=method,
-                    starts=int(starts), seed=int(seed), start_spread=start_spread,
-                    max_iter=max_iter, ftol=ftol, xtol=xtol, gtol=gtol,
-                    warmup_steps=warmup_steps, learning_rate=learning_rate,
-                    rtol=float(problem.settings.rtol), atol=float(problem.settings.atol),
-                    max_steps=int(problem.settings.max_steps), irradiance_mw_cm2=irradiance_mw_cm2,
-                    lifetime_weight_per_ns=lifetime_weight_per_ns if setup.lifetimes else None,
-                    protocol=None if setup.protocol is None else str(setup.protocol))
+    settings = dict(
+        model=problem.model.name, free=free, per_sample=per_sample, method=method,
+        starts=int(starts), seed=int(o["seed"]), start_spread=o["start_spread"],
+        max_iter=o["max_iter"], ftol=o["ftol"], xtol=o["xtol"], gtol=o["gtol"],
+        warmup_steps=o["warmup_steps"], learning_rate=o["learning_rate"],
+        solver=type(problem.settings.solver).__name__, rtol=float(problem.settings.rtol),
+        atol=float(problem.settings.atol), max_steps=int(problem.settings.max_steps),
+        irradiance_mw_cm2=o["irradiance_mw_cm2"],
+        lifetime_weight_per_ns=o["lifetime_weight_per_ns"] if setup.lifetimes else None,
+        protocol=None if setup.protocol is None else str(setup.protocol))
     return _fit_result(setup, run, settings, wall)
 
 
@@ -236,9 +256,9 @@ def _choose_free(data, assembly, params, options):
             fixed[n] = f"starts at {x:g}, where its transform is undefined (set it with --set)"
     check_fit_arguments(names + per_sample, options["method"], 1, options["max_iter"])
     setup = fit_problem(data, assembly, params, names, per_sample, options["model"],
-                   options["protocol"], options["irradiance_mw_cm2"],
-                   options["lifetime_weight_per_ns"], options["rtol"], options["atol"],
-                   options["max_steps"])
+                        options["protocol"], options["irradiance_mw_cm2"],
+                        options["lifetime_weight_per_ns"], options["rtol"], options["atol"],
+                        options["max_steps"], options["solver"])
     _, jac = setup.evaluate(setup.z0)
     setup.raise_if_failed("the start of an automatic fit")
     g = len(names)

@@ -24,13 +24,12 @@ from ..parameters import Parameters
 from ..protocol import Protocol
 from ..runtime import cached_program, distributed, jitted
 from ..solve import (
-    ROS34PW2,
+    AbstractRosenbrockW,
     SolverSettings,
-    default_tolerances,
-    resolve_solver,
     result_message,
     solve_at,
     solve_sensitivities_at,
+    solver_settings,
 )
 from ._transforms import Transform
 
@@ -122,9 +121,12 @@ class ResidualProblem(eqx.Module):
     def sample_jacobian(self, group, w, *batch):
         """One sample of `group`: residuals, their Jacobian with respect to its `w` (global
         then per-sample part) and its per-step result codes."""
-        # ROS34PW2 integrates the sensitivity equations with the states (a smaller program
-        # than differentiating the solve; see jaxnc.solve._sensitivities).
-        if isinstance(self.settings.solver, ROS34PW2):
+        # A small (dense-Jacobian) model integrates the sensitivity equations with its states
+        # (a smaller program than differentiating the solve; `solve_sensitivities_at`); a
+        # lattice differentiates its matrix-free solve in forward mode instead (the
+        # augmented system's W would be dense).
+        if (isinstance(self.settings.solver, AbstractRosenbrockW)
+                and not self.model.jacobian.matrix_free):
             return self._sample_residual_and_jacobian(group.assembly, w, *batch)
         fwd = eqx.tree_at(lambda s: s.adjoint, self.settings, diffrax.ForwardMode())
 
@@ -306,7 +308,7 @@ class FitProblem:
 
 
 def fit_problem(data, assembly, params, free, per_sample, model, protocol, irradiance_mw_cm2,
-           lifetime_weight_per_ns, rtol, atol, max_steps=16384) -> FitProblem:
+                lifetime_weight_per_ns, rtol, atol, max_steps=16384, solver=None) -> FitProblem:
     """Validate the inputs and build the residual problem and the starting vector."""
     names = list(free) + list(per_sample)
     if isinstance(protocol, str):
@@ -337,11 +339,7 @@ def fit_problem(data, assembly, params, free, per_sample, model, protocol, irrad
     groups = _build_groups(data, assemblies, protocols, lifetimes)
     model = get_model(model)
     model.optics.check(params)
-    solver = resolve_solver(None, model)
-    default_rtol, default_atol = default_tolerances(solver)
-    settings = SolverSettings(solver=solver, rtol=default_rtol if rtol is None else rtol,
-                              atol=default_atol if atol is None else atol,
-                              max_steps=int(max_steps))
+    settings = solver_settings(model, solver, rtol, atol, max_steps)
     problem = ResidualProblem(model, params, groups, settings,
                        tuple(free), tuple(per_sample), tuple(transforms[n] for n in free),
                        tuple(transforms[n] for n in per_sample), len(samples),

@@ -211,7 +211,7 @@ def sample(data, assembly, params, free, model: str = "mean_field", *, per_sampl
     free = list(start.free)
     check_fit_arguments(free + per_sample, "lm", 1, 1)
     setup = fit_problem(data, assembly, start.params, free, per_sample, model, protocol,
-                   irradiance_mw_cm2, lifetime_weight_per_ns, rtol, atol, max_steps)
+                        irradiance_mw_cm2, lifetime_weight_per_ns, rtol, atol, max_steps)
     problem = setup.problem
     transforms = list(problem.transforms) + list(problem.sample_transforms) * len(setup.samples)
     names = free + [n for _ in setup.samples for n in per_sample]

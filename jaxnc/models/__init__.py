@@ -1,6 +1,15 @@
-"""Models layer: processes composed into a vector field over a state pytree."""
+"""Models layer: processes composed into a vector field over a state pytree, and the structure
+of its Jacobian that the linearly implicit solvers use."""
 
-from ._base import AbstractModel, Cells, Coefficients, State
+from ._base import AbstractModel
+from ._jacobian import (
+    AbstractJacobian,
+    DenseJacobian,
+    DenseSystem,
+    LocalTransportJacobian,
+    dense_system,
+)
+from ._state import Cells, Coefficients, State
 from .field import FieldModel
 from .mean_field import MeanFieldModel
 
@@ -20,4 +29,5 @@ def get_model(model) -> AbstractModel:
 
 
 __all__ = ["AbstractModel", "Cells", "Coefficients", "State", "FieldModel", "MeanFieldModel",
-           "MODELS", "get_model"]
+           "MODELS", "get_model", "AbstractJacobian", "DenseJacobian", "LocalTransportJacobian",
+           "DenseSystem", "dense_system"]

@@ -10,7 +10,8 @@ from ..geometry import Assembly
 from ..parameters import Parameters
 from ..physics.reabsorption import film_thickness_cubes
 from ..physics.spectra import site_coupling_shift_ev, site_energies_ev
-from ._base import AbstractModel, Cells, cell_transfer
+from ._base import AbstractModel
+from ._state import Cells, cell_transfer
 
 __all__ = ["FieldModel"]
 

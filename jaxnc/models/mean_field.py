@@ -19,7 +19,9 @@ from ..physics.excitons import ExcitonFieldOptics
 from ..physics.optics import AbstractOptics
 from ..physics.reabsorption import film_thickness_cubes
 from ..physics.spectra import site_coupling_shift_ev, site_energies_ev
-from ._base import AbstractModel, Cells, cell_transfer
+from ._base import AbstractModel
+from ._jacobian import AbstractJacobian, DenseJacobian
+from ._state import Cells, cell_transfer
 
 __all__ = ["MeanFieldModel"]
 
@@ -37,6 +39,8 @@ class MeanFieldModel(AbstractModel):
 
     name: ClassVar[str] = "mean_field"
     optics: AbstractOptics = ExcitonFieldOptics(downhill=False)
+    # Tens of unknowns: the exact dense Jacobian, one small LU per step.
+    jacobian: AbstractJacobian = DenseJacobian()
 
     # Compiled: called on its own (a solution's read-outs, the reproduction, tests) it is one
     # program, not a hundred one-operation ones; inside a solve it is inlined.
