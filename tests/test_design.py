@@ -19,8 +19,16 @@ import pytest
 
 import jaxnc
 from jaxnc.cli import main
-from jaxnc.design import METRICS, Constraint, optimize_design, sweep
-from jaxnc.design import _metrics as metrics_mod
+from jaxnc.design import (
+    EXTRAPOLATED,
+    METRICS,
+    OK,
+    Constraint,
+    Reading,
+    evaluate,
+    optimize_design,
+    sweep,
+)
 
 # Batches of 8 points solved 2 at a time: the 4-device run below then has the same lockstep
 # groups (2 points per device) as the one-device runs, so their results agree to round-off.
@@ -186,7 +194,7 @@ def test_read_outs_match_closed_forms():
         obs = dict(plqy=jnp.asarray(np.stack([light, dark])))
         rate, times = jnp.asarray(rate), jnp.asarray(np.stack([light_t, dark_t]))
         names = ("t90_activation_h", "dark_half_life_h", "plqy_activated", "plqy_retained")
-        values, flags = metrics_mod.evaluate(names, ("light", "dark"), times, obs, rate)
+        values, flags = evaluate(names, Reading(("light", "dark"), times, obs, rate))
         t90, half, act, ret = np.asarray(values)
         # Cubic Hermite error: |P - H| <= max|4th derivative of P| dt^4 / 384 over the bracket
         # (dt at most the last spacing), which moves a crossing by that over |dP/dt| there.
@@ -202,8 +210,7 @@ def test_read_outs_match_closed_forms():
             assert abs(half - half_exact) <= 24 * x0 * (k * x0) ** 4 * dt**4 / 384 / slope
         else:  # the extrapolation is the PSO law itself: exact to round-off
             assert half == pytest.approx(half_exact, rel=1e-12)
-        assert list(np.asarray(flags))[1] == (metrics_mod.OK if reached
-                                              else metrics_mod.EXTRAPOLATED)
+        assert list(np.asarray(flags))[1] == (OK if reached else EXTRAPOLATED)
         assert act == pytest.approx(light[-1]) and ret == pytest.approx(dark[-1])
 
 

@@ -129,7 +129,7 @@ def _print_summary(result, written: list[str]) -> None:
 
 
 def _grid_best_lines(result) -> list[str]:
-    from ..design import METRICS
+    from ..design import METRICS, Goal
     from ..errors import ParameterError
 
     lines = []
@@ -140,6 +140,7 @@ def _grid_best_lines(result) -> list[str]:
             lines.append(f"  {m:22s} no finite value")
             continue
         where = ", ".join(f"{a} {row[a]:g}" for a in result.axes)
-        goal = "nearest 0" if METRICS[m].goal == "zero" else METRICS[m].goal
+        goal = METRICS[m].goal
+        goal = "nearest 0" if goal is Goal.ZERO else goal.value
         lines.append(f"  {m:22s} {goal} {row[m]:.4g} at {where}")
     return lines

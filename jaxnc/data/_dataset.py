@@ -71,67 +71,18 @@ class Dataset:
         """
         if split not in ("time", "temperature"):
             raise DataError(f"split must be 'time' or 'temperature', got {split!r}")
-        path = Path(path)
         name = str(path)
-        try:
-            with open(path, newline="") as fh:
-                rows = list(csv.reader(fh))
-        except FileNotFoundError:
-            raise DataError(f"{name}: file not found") from None
-        except UnicodeDecodeError:
-            raise DataError(f"{name}: not a text CSV file") from None
-        rows = [r for r in rows if any(cell.strip() for cell in r)]
-        if not rows:
-            raise DataError(f"{name}: empty file (expected a header with time_h,plqy)")
-        header = [h.strip() for h in rows[0]]
-        unknown = [h for h in header if h not in _KNOWN]
-        if unknown:
-            raise DataError(f"{name}, row 1: unknown column {unknown[0]!r}; known columns: "
-                            f"{', '.join(sorted(_KNOWN))}")
-        if len(set(header)) != len(header):
-            raise DataError(f"{name}, row 1: a column name appears twice")
-        if "time_h" not in header:
-            raise DataError(f"{name}, row 1: missing column 'time_h'")
-        has_fraction, has_percent = "plqy" in header, "plqy_percent" in header
-        if has_fraction == has_percent:
-            raise DataError(f"{name}, row 1: need exactly one of the columns 'plqy' (fraction) "
-                            f"or 'plqy_percent'")
-        if len(rows) < 2:
-            raise DataError(f"{name}: no data rows after the header")
-        col = {h: i for i, h in enumerate(header)}
-        numeric = [h for h in header if h != "sample"]
-        values: dict[str, list[float]] = {h: [] for h in numeric}
-        samples: list[str] = []
-        for r, row in enumerate(rows[1:], start=2):
-            if len(row) != len(header):
-                raise DataError(f"{name}, row {r}: {len(row)} fields, header has {len(header)}")
-            for h in numeric:
-                text = row[col[h]].strip()
-                if h == "lifetime_ns" and not text:
-                    values[h].append(math.nan)  # lifetime not measured at this time
-                    continue
-                try:
-                    v = float(text)
-                except ValueError:
-                    raise DataError(f"{name}, row {r}, column {h}: {text!r} is not a number") \
-                        from None
-                if not math.isfinite(v):
-                    raise DataError(f"{name}, row {r}, column {h}: {text!r} is not finite")
-                values[h].append(v)
-            samples.append(row[col["sample"]].strip() if "sample" in col else "")
-        _check_ranges(name, values)
-        arrays = {h: np.asarray(v, dtype=float) for h, v in values.items()}
-        if has_percent:
-            arrays["plqy"] = arrays.pop("plqy_percent") / 100.0
+        header, rows = _read_table(Path(path))
+        arrays, samples = _parse_columns(name, header, rows)
+        named = "sample" in header
         note = ""
-        if "sample" not in col:
+        if not named:
             samples, note = _infer_curves(arrays, split)
-        order = list(dict.fromkeys(samples))
         labels = np.asarray(samples)
         curves = []
-        for s in order:
+        for s in dict.fromkeys(samples):
             idx = np.nonzero(labels == s)[0]
-            _check_times(name, s, idx, arrays, inferred="sample" not in col)
+            _check_times(name, s, idx, arrays, inferred=not named)
             curves.append(Curve(
                 sample=s,
                 time_h=arrays["time_h"][idx],
@@ -228,3 +179,65 @@ def _check_ranges(name: str, values: dict[str, list[float]]) -> None:
                 lo, hi, what = limits[h]
                 if not lo <= v <= hi:
                     raise DataError(f"{name}, row {r}, column {h}: {v:g} is not {what}")
+
+
+def _read_table(path: Path) -> tuple[list[str], list[list[str]]]:
+    """The header and the data rows (blank lines dropped) of a CSV file, the header checked:
+    known columns, none twice, `time_h` and exactly one of `plqy` / `plqy_percent`."""
+    name = str(path)
+    try:
+        with open(path, newline="") as fh:
+            rows = list(csv.reader(fh))
+    except FileNotFoundError:
+        raise DataError(f"{name}: file not found") from None
+    except UnicodeDecodeError:
+        raise DataError(f"{name}: not a text CSV file") from None
+    rows = [r for r in rows if any(cell.strip() for cell in r)]
+    if not rows:
+        raise DataError(f"{name}: empty file (expected a header with time_h,plqy)")
+    header = [h.strip() for h in rows[0]]
+    unknown = [h for h in header if h not in _KNOWN]
+    if unknown:
+        raise DataError(f"{name}, row 1: unknown column {unknown[0]!r}; known columns: "
+                        f"{', '.join(sorted(_KNOWN))}")
+    if len(set(header)) != len(header):
+        raise DataError(f"{name}, row 1: a column name appears twice")
+    if "time_h" not in header:
+        raise DataError(f"{name}, row 1: missing column 'time_h'")
+    if ("plqy" in header) == ("plqy_percent" in header):
+        raise DataError(f"{name}, row 1: need exactly one of the columns 'plqy' (fraction) "
+                        f"or 'plqy_percent'")
+    if len(rows) < 2:
+        raise DataError(f"{name}: no data rows after the header")
+    return header, rows[1:]
+
+
+def _parse_columns(name: str, header: list[str], rows: list[list[str]]):
+    """Every numeric column as a float array (PLQY as a fraction; a blank lifetime cell NaN:
+    not measured then), ranges checked, and each row's sample name ("" without a column)."""
+    col = {h: i for i, h in enumerate(header)}
+    numeric = [h for h in header if h != "sample"]
+    values: dict[str, list[float]] = {h: [] for h in numeric}
+    samples: list[str] = []
+    for r, row in enumerate(rows, start=2):
+        if len(row) != len(header):
+            raise DataError(f"{name}, row {r}: {len(row)} fields, header has {len(header)}")
+        for h in numeric:
+            text = row[col[h]].strip()
+            if h == "lifetime_ns" and not text:
+                values[h].append(math.nan)  # lifetime not measured at this time
+                continue
+            try:
+                v = float(text)
+            except ValueError:
+                raise DataError(f"{name}, row {r}, column {h}: {text!r} is not a number") \
+                    from None
+            if not math.isfinite(v):
+                raise DataError(f"{name}, row {r}, column {h}: {text!r} is not finite")
+            values[h].append(v)
+        samples.append(row[col["sample"]].strip() if "sample" in col else "")
+    _check_ranges(name, values)
+    arrays = {h: np.asarray(v, dtype=float) for h, v in values.items()}
+    if "plqy_percent" in arrays:
+        arrays["plqy"] = arrays.pop("plqy_percent") / 100.0
+    return arrays, samples

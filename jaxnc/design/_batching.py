@@ -19,8 +19,8 @@ from ..parameters import Parameters
 from ..protocol import Protocol
 from ..runtime import distributed
 from ..solve import solver_settings
-from ._metrics import save_grid
 from ._point import PointProblem
+from ._readout import save_grid
 
 __all__ = ["Evaluator", "RUNTIME_ERROR", "default_vector_width"]
 

@@ -24,7 +24,7 @@ from ._assemblies import assembly_templates
 from ._batching import Evaluator
 from ._constraints import FEASIBILITY_RTOL, Constraint
 from ._grid import GRADIENT_AXES
-from ._metrics import METRICS, check_metrics, supported_metrics
+from ._metrics import METRICS, Goal, check_metrics, supported_metrics
 from ._search import DesignProblem, SearchOutcome, initial_points, search
 from ._sweep import DEFAULT_PROTOCOL
 
@@ -133,7 +133,7 @@ def optimize_design(
     problem = DesignProblem(evaluator, metrics, lo, hi, constraints,
                             i_obj=metrics.index(objective),
                             i_con=[metrics.index(c.metric) for c in constraints],
-                            sign=-1.0 if goal == "max" else 1.0)
+                            sign=-1.0 if goal is Goal.MAX else 1.0)
     u = initial_points(starts, seed)
     first = problem.evaluate(u)  # the first batch (compiling it) is not counted in wall_s
     t_start = time.perf_counter()
@@ -142,11 +142,11 @@ def optimize_design(
                     learning_rate=float(learning_rate),
                     constraints=[str(c) for c in constraints],
                     devices=len(evaluator.devices))
-    return _report(problem, outcome, objective, goal, bounds, settings, t_start)
+    return _report(problem, outcome, objective, goal.value, bounds, settings, t_start)
 
 
 def _check_problem(protocol, params, objective: str, goal: str | None, constraints, bounds,
-                   starts, steps) -> tuple[Protocol, str, list[Constraint], dict]:
+                   starts, steps) -> tuple[Protocol, Goal, list[Constraint], dict]:
     """The protocol (parsed from text), the goal (default the objective's own), the constraints
     (parsed from text) and the bounds (nm, defaults filled in), checked in that order.
 
@@ -161,12 +161,12 @@ def _check_problem(protocol, params, objective: str, goal: str | None, constrain
     if objective not in METRICS:
         raise ParameterError(f"unknown objective {objective!r}; choose from "
                              f"{', '.join(METRICS)}")
-    goal = METRICS[objective].goal if goal is None else goal
-    if goal == "zero":
+    if goal is not None and goal not in ("max", "min"):
+        raise ParameterError(f"goal must be 'max' or 'min', got {goal!r}")
+    goal = METRICS[objective].goal if goal is None else Goal.parse(goal)
+    if goal is Goal.ZERO:
         raise ParameterError(f"{objective} is best at 0; constrain it instead (e.g. "
                              f"'{objective}>=-0.01') or give goal='max' or 'min'")
-    if goal not in ("max", "min"):
-        raise ParameterError(f"goal must be 'max' or 'min', got {goal!r}")
     constraints = [c if isinstance(c, Constraint) else Constraint.parse(c) for c in constraints]
     bounds = _check_bounds(bounds or {})
     if int(starts) < 1 or int(steps) < 1:

@@ -17,7 +17,8 @@ from ..models import AbstractModel
 from ..parameters import Parameters
 from ..protocol import Protocol
 from ..solve import SolverSettings, solve_at, spectrum_of_state
-from ._metrics import evaluate
+from ._metrics import METRICS, evaluate
+from ._readout import Reading
 
 __all__ = ["PointProblem"]
 
@@ -49,9 +50,10 @@ class PointProblem(eqx.Module):
         ys, obs, codes, _ = solve_at(self.model, asm, self.params, proto, self.settings,
                                      self.local_times_h)
         rate = self._plqy_rate(asm, proto, ys)
-        if "pl_peak_nm" in self.metrics:
+        if any(METRICS[m].needs_spectrum for m in self.metrics):
             obs = dict(obs, pl_peak_nm=self._peak(asm, ys, proto.kinds.index("light")))
-        values, flags = evaluate(self.metrics, proto.kinds, self.local_times_h, obs, rate)
+        values, flags = evaluate(self.metrics, Reading(proto.kinds, self.local_times_h, obs,
+                                                       rate))
         values = jnp.where(jnp.all(codes == 0), values, jnp.nan)
         return values, (values, flags, codes)
 

@@ -15,10 +15,10 @@ from ..errors import ParameterError
 from ..protocol import Protocol
 from ..runtime import write_csv_text_atomic
 from ..solve import result_message
-from . import _metrics
 from ._batching import RUNTIME_ERROR
 from ._grid import GRADIENT_AXES
-from ._metrics import METRICS
+from ._metrics import METRICS, Goal, reason
+from ._readout import UNDEFINED
 
 __all__ = ["SweepResult", "PointArrays"]
 
@@ -95,11 +95,11 @@ class SweepResult:
         if metric not in self.values:
             raise ParameterError(f"{metric!r} is not a metric of this sweep "
                                  f"({', '.join(self.metrics)})")
-        goal = METRICS[metric].goal if goal is None else goal
+        goal = METRICS[metric].goal if goal is None else Goal.parse(goal)
         v = np.asarray(self.values[metric], dtype=float)
         if not np.isfinite(v).any():
             raise ParameterError(f"{metric}: no grid point has a finite value")
-        score = {"max": v, "min": -v, "zero": -np.abs(v)}[goal]
+        score = goal.score(v)
         flat = np.where(np.isfinite(v), score, -np.inf).ravel()
         idx = np.unravel_index(int(np.argmax(flat)), self.shape)
         return self.points()[int(np.ravel_multi_index(idx, self.shape))]
@@ -113,7 +113,7 @@ class PointArrays:
 
     - `values`: `(n, M)` metric values (metric units; NaN where not done or undefined).
     - `jac`: `(n, M, 2)` their gradients with respect to gap and ligand length (per nm).
-    - `flags`: `(n, M)` metric flags (`_metrics.OK`, `UNDEFINED`, ...).
+    - `flags`: `(n, M)` metric flags (`OK`, `EXTRAPOLATED`, `UNDEFINED` of `_readout`).
     - `codes`: `(n, S)` solver result code per step (0: success; `RUNTIME_ERROR`: the solve
       raised).
     - `done`: `(n,)` whether the point has been solved (a resumed sweep skips done chunks).
@@ -161,11 +161,11 @@ def _status(metrics, flags, codes, protocol: Protocol, errors: dict):
     """Per point its status (`"ok"`, `"partial"`, `"failed"`) and reason, flat."""
     steps = protocol.steps
     status = np.empty(len(flags), dtype=object)
-    reason = np.empty(len(flags), dtype=object)
+    reasons = np.empty(len(flags), dtype=object)
     for i in range(len(flags)):
         if i in errors or np.any(codes[i] == RUNTIME_ERROR):
             status[i] = "failed"
-            reason[i] = "solve raised: " + errors.get(i, "a runtime check failed (see log)")
+            reasons[i] = "solve raised: " + errors.get(i, "a runtime check failed (see log)")
             continue
         bad = np.flatnonzero(codes[i] != 0)
         if bad.size:
@@ -173,8 +173,8 @@ def _status(metrics, flags, codes, protocol: Protocol, errors: dict):
             code = int(codes[i, k])
             msg = result_message(code)
             status[i] = "failed"
-            reason[i] = f"solver failed in step {k + 1} ({steps[k]}): {msg}"
+            reasons[i] = f"solver failed in step {k + 1} ({steps[k]}): {msg}"
             continue
-        status[i] = "partial" if np.any(flags[i] == _metrics.UNDEFINED) else "ok"
-        reason[i] = _metrics.reason(metrics, flags[i])
-    return status, reason
+        status[i] = "partial" if np.any(flags[i] == UNDEFINED) else "ok"
+        reasons[i] = reason(metrics, flags[i])
+    return status, reasons

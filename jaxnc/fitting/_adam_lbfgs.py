@@ -19,6 +19,8 @@ import optax
 
 from ._problem import _loss
 
+__all__ = ["AdamLBFGS", "AdamLBFGSState"]
+
 
 @functools.lru_cache(maxsize=8)
 def _optax_steps(learning_rate: float):
@@ -43,7 +45,7 @@ def _optax_steps(learning_rate: float):
     return adam, lbfgs, adam_step, lbfgs_step
 
 
-class _AdamLBFGSState(eqx.Module):
+class AdamLBFGSState(eqx.Module):
     """Where an Adam-then-L-BFGS run stands.
 
     - `phase`: `"adam"` (the warm-up), `"lbfgs"` or `"done"`; `k`: iterations in this phase.
@@ -64,7 +66,7 @@ class _AdamLBFGSState(eqx.Module):
     loss: float
 
 
-class _AdamLBFGS(eqx.Module):
+class AdamLBFGS(eqx.Module):
     """`warmup_steps` Adam iterations (`learning_rate`), then up to `max_iter` L-BFGS
     iterations from the best point of the warm-up, stopping early when the gradient's norm is
     below `gtol` or the loss is not finite. The result is the best point seen."""
@@ -79,19 +81,19 @@ class _AdamLBFGS(eqx.Module):
         """Most iterations one start can take."""
         return self.warmup_steps + self.max_iter
 
-    def template(self, z) -> _AdamLBFGSState:
+    def template(self, z) -> AdamLBFGSState:
         """A state at `z` that has taken no iteration (`init` before its phase changes); also
         the structure to load a checkpoint into."""
         adam, lbfgs, _, _ = _optax_steps(self.learning_rate)
         z = jnp.asarray(z)
-        return _AdamLBFGSState(phase="adam", k=0, z=z, adam_state=adam.init(z),
+        return AdamLBFGSState(phase="adam", k=0, z=z, adam_state=adam.init(z),
                                lbfgs_state=lbfgs.init(z), best_z=z, best_loss=np.inf,
                                loss=np.nan)
 
-    def init(self, problem, z) -> _AdamLBFGSState:
+    def init(self, problem, z) -> AdamLBFGSState:
         return self._advance(problem, self.template(z))
 
-    def step(self, problem, state: _AdamLBFGSState) -> _AdamLBFGSState:
+    def step(self, problem, state: AdamLBFGSState) -> AdamLBFGSState:
         """One Adam or L-BFGS iteration, then the phase changes it leads to."""
         _, _, adam_step, lbfgs_step = _optax_steps(self.learning_rate)
         if state.phase == "adam":
@@ -108,14 +110,14 @@ class _AdamLBFGS(eqx.Module):
             return self._finish(problem, state)
         return self._advance(problem, state)
 
-    def terminate(self, state: _AdamLBFGSState) -> bool:
+    def terminate(self, state: AdamLBFGSState) -> bool:
         return state.phase == "done"
 
-    def best(self, state: _AdamLBFGSState) -> tuple[float, jax.Array]:
+    def best(self, state: AdamLBFGSState) -> tuple[float, jax.Array]:
         """The run's result: the lowest loss seen and its point."""
         return state.best_loss, state.best_z
 
-    def _advance(self, problem, state: _AdamLBFGSState) -> _AdamLBFGSState:
+    def _advance(self, problem, state: AdamLBFGSState) -> AdamLBFGSState:
         """The phase changes that take no iteration: after the warm-up, L-BFGS starts afresh
         from the warm-up's best point; after `max_iter` L-BFGS iterations, the run is done."""
         if state.phase == "adam" and state.k >= self.warmup_steps:
@@ -126,7 +128,7 @@ class _AdamLBFGS(eqx.Module):
             state = self._finish(problem, state)
         return state
 
-    def _finish(self, problem, state: _AdamLBFGSState) -> _AdamLBFGSState:
+    def _finish(self, problem, state: AdamLBFGSState) -> AdamLBFGSState:
         """Done; the last step's own point is evaluated too, as every step's loss is that of
         its starting point."""
         final = float(_loss(problem, jnp.asarray(state.z)))

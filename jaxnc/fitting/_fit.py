@@ -33,10 +33,10 @@ from ..geometry import Assembly
 from ..parameters import PARAMETER_INFO, Parameters
 from ..protocol import Protocol
 from ..runtime import distributed
-from ._adam_lbfgs import _AdamLBFGS
+from ._adam_lbfgs import AdamLBFGS
 from ._auto import candidates_for, choose_free, noise_level
 from ._checkpoint import _FitCheckpoint
-from ._levenberg_marquardt import _LevenbergMarquardt
+from ._levenberg_marquardt import LevenbergMarquardt
 from ._multistart import _Run, _run_starts
 from ._problem import fit_problem
 from ._result import FitResult, _fit_result
@@ -176,10 +176,10 @@ def _fit_named(data, assembly, params, free, starts, options, checkpoint) -> Fit
                             for _ in range(int(starts) - 1)]
     t_start = time.perf_counter()
     if method == "lm":
-        optimiser = _LevenbergMarquardt(o["ftol"], o["xtol"], o["gtol"], o["max_iter"])
+        optimiser = LevenbergMarquardt(o["ftol"], o["xtol"], o["gtol"], o["max_iter"])
         fn = setup.evaluate
     else:
-        optimiser = _AdamLBFGS(float(o["learning_rate"]), o["warmup_steps"], o["max_iter"],
+        optimiser = AdamLBFGS(float(o["learning_rate"]), o["warmup_steps"], o["max_iter"],
                                o["gtol"])
         fn = setup.problem
     ckpt = (_FitCheckpoint(checkpoint["path"], dict(

@@ -17,8 +17,10 @@ import numpy as np
 # works; the gain ratio then judges the shortened step like any other.
 MAX_STEP = 2.0
 
+__all__ = ["LevenbergMarquardt", "LMState"]
 
-class _LMState(eqx.Module):
+
+class LMState(eqx.Module):
     """Where a Levenberg–Marquardt run stands.
 
     - `z`: the current point (transformed space); `r`, `jac`: the residuals there (PLQY
@@ -42,7 +44,7 @@ class _LMState(eqx.Module):
         return float(self.r @ self.r)
 
 
-class _LevenbergMarquardt(eqx.Module):
+class LevenbergMarquardt(eqx.Module):
     """Levenberg–Marquardt with Marquardt's scaling (damping `mu diag(J^T J)`) and Nielsen's
     damping update; one evaluation of `fn` per iteration.
 
@@ -75,18 +77,18 @@ class _LevenbergMarquardt(eqx.Module):
         """Most iterations one start can take."""
         return self.max_iter
 
-    def init(self, fn, z) -> _LMState:
+    def init(self, fn, z) -> LMState:
         """The state at `z` (one evaluation of `fn`)."""
         r, jac = fn(z)
-        return _LMState(z=np.asarray(z), r=r, jac=jac, mu=np.nan, nu=2.0, k=0, converged=False)
+        return LMState(z=np.asarray(z), r=r, jac=jac, mu=np.nan, nu=2.0, k=0, converged=False)
 
-    def template(self, z) -> _LMState:
+    def template(self, z) -> LMState:
         """A state of the structure `init` gives (values irrelevant), to load a checkpoint into;
         evaluates nothing."""
         z = np.asarray(z)
-        return _LMState(z=z, r=z, jac=z, mu=np.nan, nu=2.0, k=0, converged=False)
+        return LMState(z=z, r=z, jac=z, mu=np.nan, nu=2.0, k=0, converged=False)
 
-    def step(self, fn, state: _LMState) -> _LMState:
+    def step(self, fn, state: LMState) -> LMState:
         """One iteration: a damped Gauss–Newton step from `state.z`, accepted or rejected."""
         z, r, jac = state.z, state.r, state.jac
         mu, nu = float(state.mu), float(state.nu)
@@ -116,9 +118,9 @@ class _LevenbergMarquardt(eqx.Module):
             state, mu=mu * nu, nu=2 * nu, k=k,
             converged=bool(small or predicted <= self.ftol * loss or mu * nu > 1e20))
 
-    def terminate(self, state: _LMState) -> bool:
+    def terminate(self, state: LMState) -> bool:
         return bool(state.converged or state.k >= self.max_iter or not np.isfinite(state.loss))
 
-    def best(self, state: _LMState) -> tuple[float, np.ndarray]:
+    def best(self, state: LMState) -> tuple[float, np.ndarray]:
         """The run's result: loss and point (the current ones; a rejected step never moves)."""
         return state.loss, state.z

@@ -1,7 +1,7 @@
 """The host loop of a fit: an optimiser run from each start in turn, with progress bar,
 checkpoints, Ctrl-C and callback.
 
-The optimiser is any object with the interface of `_LevenbergMarquardt` and `_AdamLBFGS`:
+The optimiser is any object with the interface of `LevenbergMarquardt` and `AdamLBFGS`:
 `init(fn, z) -> state`, `step(fn, state) -> state`, `terminate(state)`, `best(state) ->
 (loss, z)`, `max_iterations`, and a `state.loss` per iteration.
 """

@@ -330,7 +330,7 @@ def fit_problem(data, assembly, params, free, per_sample, model, protocol, irrad
     for n in names:
         if not np.isfinite(float(transforms[n].forward(x0[n]))):
             raise ParameterError(f"free parameter {n} starts at {x0[n]:g}, where its "
-                                 f"{transforms[n].kind} transform is undefined; start it inside "
+                                 f"{transforms[n].name} transform is undefined; start it inside "
                                  f"the open range")
     if not lifetime_weight_per_ns >= 0:
         raise ParameterError(f"lifetime_weight_per_ns must be >= 0, got {lifetime_weight_per_ns}")

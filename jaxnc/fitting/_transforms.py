@@ -1,7 +1,9 @@
-"""Maps between a parameter's natural value and the unconstrained space the optimisers work in."""
+"""Maps between a parameter's natural value and the unconstrained space the optimisers (and the
+sampler) work in: log for positive values, logit for fractions, a scale for signed ones."""
 
 from __future__ import annotations
 
+import abc
 import dataclasses
 
 import jax
@@ -9,44 +11,80 @@ import jax.numpy as jnp
 
 from ..parameters import PARAMETER_INFO
 
-__all__ = ["Transform"]
+__all__ = ["Transform", "LogTransform", "LogitTransform", "ScaleTransform"]
 
 
 @dataclasses.dataclass(frozen=True)
-class Transform:
-    """Maps a parameter to the unconstrained optimisation space and back.
+class Transform(abc.ABC):
+    """Maps a parameter to the unconstrained optimisation space (`forward`) and back
+    (`inverse`). [`Transform.for_parameter`][jaxnc.fitting.Transform.for_parameter] picks the
+    one a parameter's constraint calls for: [`LogTransform`][] for positive and non-negative
+    values, [`LogitTransform`][] for fractions, [`ScaleTransform`][] for signed ones.
 
-    `kind`: `"log"` for positive and non-negative parameters, `"logit"` for fractions,
-    `"scale"` for signed ones (divided by `scale`, the starting magnitude in the parameter's
-    units, so that the optimiser sees values of order 1).
+    **Class attribute:** `name`, what messages call it.
     """
 
-    kind: str  # "log", "logit" or "scale"
-    scale: float = 1.0
+    name = "identity"
 
     @classmethod
     def for_parameter(cls, name: str, value: float) -> Transform:
+        """The transform of parameter `name` starting at `value` (natural units)."""
         constraint = PARAMETER_INFO[name][0]
         if constraint in ("positive", "nonnegative"):
-            return cls("log")
+            return LogTransform()
         if constraint == "fraction":
-            return cls("logit")
-        return cls("scale", abs(value) if value != 0 else 1.0)
+            return LogitTransform()
+        return ScaleTransform(abs(value) if value != 0 else 1.0)
 
+    @abc.abstractmethod
     def forward(self, x):
-        if self.kind == "log":
-            return jnp.log(x)
-        if self.kind == "logit":
-            return jnp.log(x) - jnp.log1p(-x)
-        return x / self.scale
+        """Natural value -> optimisation space."""
 
+    @abc.abstractmethod
     def inverse(self, z):
-        if self.kind == "log":
-            return jnp.exp(z)
-        if self.kind == "logit":
-            return jax.nn.sigmoid(z)
-        return z * self.scale
+        """Optimisation space -> natural value."""
 
     def derivative(self, z):
         """dx/dz at z (for the delta method)."""
         return jax.grad(lambda zz: self.inverse(zz))(z)
+
+
+@dataclasses.dataclass(frozen=True)
+class LogTransform(Transform):
+    """`z = log x`: a positive value."""
+
+    name = "log"
+
+    def forward(self, x):
+        return jnp.log(x)
+
+    def inverse(self, z):
+        return jnp.exp(z)
+
+
+@dataclasses.dataclass(frozen=True)
+class LogitTransform(Transform):
+    """`z = log x - log(1 - x)`: a fraction in (0, 1)."""
+
+    name = "logit"
+
+    def forward(self, x):
+        return jnp.log(x) - jnp.log1p(-x)
+
+    def inverse(self, z):
+        return jax.nn.sigmoid(z)
+
+
+@dataclasses.dataclass(frozen=True)
+class ScaleTransform(Transform):
+    """`z = x / scale`: a signed value, `scale` its starting magnitude in its units, so that the
+    optimiser sees values of order 1."""
+
+    scale: float = 1.0
+    name = "scale"
+
+    def forward(self, x):
+        return x / self.scale
+
+    def inverse(self, z):
+        return z * self.scale

@@ -56,7 +56,9 @@ class Assembly(eqx.Module):
     - `edge_nm`: mean cube edge length (nm).
     - `gap_nm`: inter-cube gap, face to face (nm).
     - `ligand_nm`: ligand length (nm); DDAB is ~1.6 nm.
-    - `kind`: which factory built it (static).
+    - `kind`: which factory built it (static; a label, no physics reads it).
+    - `in_solution`: the cubes are dispersed in a ligand solution (static;
+      [`Assembly.dispersion`][]): free ligand around every cube, at adsorption equilibrium.
     """
 
     mask: Float[Array, "nx ny nz"]
@@ -71,6 +73,7 @@ class Assembly(eqx.Module):
     gap_nm: Float[Array, ""] = eqx.field(converter=_scalar)
     ligand_nm: Float[Array, ""] = eqx.field(converter=_scalar)
     kind: str = eqx.field(static=True, default="custom")
+    in_solution: bool = eqx.field(static=True, default=False)
 
     def __check_init__(self):
         if self.kind not in _KINDS:
@@ -92,6 +95,7 @@ class Assembly(eqx.Module):
         connected: bool = True,
         on_substrate: bool = True,
         kind: str = "custom",
+        in_solution: bool = False,
     ) -> Assembly:
         """Build an assembly from a boolean occupancy mask.
 
@@ -106,7 +110,9 @@ class Assembly(eqx.Module):
         - `connected`: if False, no face is shared even between adjacent sites (isolated cubes).
         - `on_substrate`: if True the bottom faces of the `z = 0` layer rest on the substrate and
           are not open; if False every unshared face is open.
-        - `kind`: a label; one of `"isolated"`, `"monolayer"`, `"supercrystal"`, `"custom"`.
+        - `kind`: a label; one of `"isolated"`, `"monolayer"`, `"supercrystal"`,
+          `"dispersion"`, `"custom"`.
+        - `in_solution`: the cubes sit in a ligand solution (see `Assembly.dispersion`).
 
         **Returns:** an `Assembly`.
 
@@ -124,36 +130,8 @@ class Assembly(eqx.Module):
         if edge_sd_nm > 0 and key is None:
             raise ParameterError("Assembly edge_sd_nm > 0 needs a PRNG `key` to draw edge lengths")
 
-        def links(axis: int) -> np.ndarray:
-            a = np.moveaxis(occ, axis, 0)
-            shared = a[1:] & a[:-1] if connected else np.zeros_like(a[1:])
-            return np.moveaxis(shared, 0, axis)
-
-        lx, ly, lz = links(0), links(1), links(2)
-        shared = np.zeros(occ.shape, dtype=int)
-        for axis, link in enumerate((lx, ly, lz)):
-            pad_lo = [(0, 0)] * 3
-            pad_hi = [(0, 0)] * 3
-            pad_lo[axis] = (1, 0)
-            pad_hi[axis] = (0, 1)
-            shared += np.pad(link, pad_lo).astype(int) + np.pad(link, pad_hi).astype(int)
-        closed = shared.copy()
-        if on_substrate:
-            closed[:, :, 0] += 1  # the face resting on the substrate
-        open_faces = np.where(occ, 6 - closed, 0)
-        shared = np.where(occ, shared, 0)
-        # Cubes above each site in its column: what the incoming light passes through first.
-        above = np.cumsum(occ[:, :, ::-1], axis=2)[:, :, ::-1] - occ
-        depth = np.where(occ, above, 0)
-
-        if edge_sd_nm > 0:
-            z = np.asarray(jax.random.normal(key, occ.shape, dtype=float))
-            # A cube below a third of the mean edge is not a cube; clip the rare far tail.
-            rel = np.clip(1.0 + (edge_sd_nm / float(edge_nm)) * z, 1.0 / 3.0, None)
-        else:
-            rel = np.ones(occ.shape)
-        rel = np.where(occ, rel, 1.0)
-
+        lx, ly, lz, open_faces, shared, depth = _topology(occ, connected, on_substrate)
+        rel = _edge_relative(occ, edge_nm, edge_sd_nm, key)
         # Converted on the host: a device-side conversion compiles one program per shape.
         f = lambda a: jnp.asarray(np.asarray(a, dtype=np.float64))  # noqa: E731
         return cls(
@@ -169,6 +147,7 @@ class Assembly(eqx.Module):
             gap_nm=gap_nm,
             ligand_nm=ligand_nm,
             kind=kind,
+            in_solution=bool(in_solution),
         )
 
     @classmethod
@@ -260,11 +239,13 @@ class Assembly(eqx.Module):
         solution. Dilute: no reabsorption. `gap_nm` and `ligand_nm` only enter the ligand
         kinetics' steric factors, as for isolated cubes.
         """
-        cubes = cls._apart(n, "dispersion", edge_nm, gap_nm, ligand_nm, edge_sd_nm, key)
+        cubes = cls._apart(n, "dispersion", edge_nm, gap_nm, ligand_nm, edge_sd_nm, key,
+                           in_solution=True)
         return eqx.tree_at(lambda a: a.open_faces, cubes, jnp.zeros_like(cubes.open_faces))
 
     @classmethod
-    def _apart(cls, n, kind, edge_nm, gap_nm, ligand_nm, edge_sd_nm, key) -> Assembly:
+    def _apart(cls, n, kind, edge_nm, gap_nm, ligand_nm, edge_sd_nm, key,
+               in_solution=False) -> Assembly:
         """`n` cubes sharing no face, none on a substrate face (isolated or dispersed)."""
         if int(n) != n or n < 1:
             raise ParameterError(f"Assembly n must be a positive integer, got {n}")
@@ -278,12 +259,8 @@ class Assembly(eqx.Module):
             connected=False,
             on_substrate=False,
             kind=kind,
+            in_solution=in_solution,
         )
-
-    @property
-    def in_solution(self) -> bool:
-        """Whether the cubes are dispersed in a ligand solution (`Assembly.dispersion`)."""
-        return self.kind == "dispersion"
 
     # ---------------------------------------------------------------------------- properties
     @property
@@ -322,3 +299,40 @@ class Assembly(eqx.Module):
             if is_concrete(self.gap_nm)
             else f"Assembly(kind={self.kind!r}, shape={self.shape})"
         )
+
+
+def _topology(occ: np.ndarray, connected: bool, on_substrate: bool):
+    """Shared faces along each axis (`link_x`, `link_y`, `link_z`), open and shared faces per
+    site, and the cubes above each site (what the incoming light passes through first)."""
+    def links(axis: int) -> np.ndarray:
+        a = np.moveaxis(occ, axis, 0)
+        shared = a[1:] & a[:-1] if connected else np.zeros_like(a[1:])
+        return np.moveaxis(shared, 0, axis)
+
+    lx, ly, lz = links(0), links(1), links(2)
+    shared = np.zeros(occ.shape, dtype=int)
+    for axis, link in enumerate((lx, ly, lz)):
+        pad_lo = [(0, 0)] * 3
+        pad_hi = [(0, 0)] * 3
+        pad_lo[axis] = (1, 0)
+        pad_hi[axis] = (0, 1)
+        shared += np.pad(link, pad_lo).astype(int) + np.pad(link, pad_hi).astype(int)
+    closed = shared.copy()
+    if on_substrate:
+        closed[:, :, 0] += 1  # the face resting on the substrate
+    open_faces = np.where(occ, 6 - closed, 0)
+    shared = np.where(occ, shared, 0)
+    above = np.cumsum(occ[:, :, ::-1], axis=2)[:, :, ::-1] - occ
+    return lx, ly, lz, open_faces, shared, np.where(occ, above, 0)
+
+
+def _edge_relative(occ: np.ndarray, edge_nm, edge_sd_nm: float, key) -> np.ndarray:
+    """Each cube's edge over the mean: normal with sd `edge_sd_nm` (drawn with `key`), 1 at
+    empty sites."""
+    if edge_sd_nm > 0:
+        z = np.asarray(jax.random.normal(key, occ.shape, dtype=float))
+        # A cube below a third of the mean edge is not a cube; clip the rare far tail.
+        rel = np.clip(1.0 + (edge_sd_nm / float(edge_nm)) * z, 1.0 / 3.0, None)
+    else:
+        rel = np.ones(occ.shape)
+    return np.where(occ, rel, 1.0)

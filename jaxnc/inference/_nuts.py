@@ -12,7 +12,6 @@ continued from a checkpoint takes the same path as one that was not interrupted.
 
 from __future__ import annotations
 
-import contextlib
 import time
 
 import equinox as eqx
@@ -163,22 +162,6 @@ def _start(make_logdensity, operands, positions, inverse_mass, step_size):
         positions, inverse_mass)
 
 
-@contextlib.contextmanager
-def errors_as_nan():
-    """Equinox's runtime checks (e.g. a linear solve given non-finite numbers at a wild
-    trial point) give NaN instead of raising while the sampler's program is traced, so that
-    a failed solve inside a chain is a rejected proposal, not a crash. Under `vmap` such a
-    check is taken over the batch: every chain of that step sees NaN and rejects it."""
-    import equinox._errors as errors
-
-    saved = errors.EQX_ON_ERROR
-    errors.EQX_ON_ERROR = "nan"
-    try:
-        yield
-    finally:
-        errors.EQX_ON_ERROR = saved
-
-
 def run_chains(make_logdensity, operands, positions, inverse_mass, *, warmup: int, draws: int,
                seed: int, target: float = 0.8, max_doublings: int = 10, step_size: float = 0.5,
                chunk: int = 25, progress=None, checkpoint=None, tag: dict | None = None,
@@ -202,59 +185,19 @@ def run_chains(make_logdensity, operands, positions, inverse_mass, *, warmup: in
         if checkpoint is not None else None
     saved = ckpt.load() if (ckpt is not None and resume) else None
     timing = dict(start_s=0.0, first_chunk_s=0.0, warmup_s=0.0, sampling_s=0.0)
-    clock, first_chunk = time.perf_counter(), True
-    with errors_as_nan():
-        if saved is None:
-            chains = _start(make_logdensity, operands, jnp.asarray(positions),
-                            jnp.asarray(inverse_mass), step_size)
-            bad = ~np.isfinite(np.asarray(chains["logdensity"]))
-            if bad.any() and fallback is not None:  # those chains start at `fallback`
-                positions = np.where(bad[:, None], np.asarray(fallback)[None], positions)
-                chains = _start(make_logdensity, operands, jnp.asarray(positions),
-                                jnp.asarray(inverse_mass), step_size)
-                bad = ~np.isfinite(np.asarray(chains["logdensity"]))
-            if bad.any():
-                raise SolverError(f"the log density is not finite at the start of chain(s) "
-                                  f"{np.flatnonzero(bad).tolist()}")
-            done, records = 0, []
-            timing["start_s"] = time.perf_counter() - clock
-            clock = time.perf_counter()
-        else:
-            chains, done, records = saved
-        if progress is not None:
-            progress.update(done)
-        try:
-            while done < total:
-                count = min(chunk, total - done)
-                window = np.zeros((chunk, 4), bool)
-                window[:count] = flags[done:done + count]
-                # Step counts as arrays: one compiled program for every chunk.
-                chains, buf = _advance(make_logdensity, operands, chains, jnp.asarray(done),
-                                       jnp.asarray(count), jnp.asarray(window),
-                                       jnp.asarray(seed, dtype=jnp.uint32), target, max_doublings)
-                records.append({k: np.asarray(v)[:count] for k, v in buf.items()})
-                now, first_step = time.perf_counter(), done
-                done += count
-                if first_chunk:  # the first chunk of this process holds the compilation
-                    timing["first_chunk_s"], first_chunk = now - clock, False
-                else:  # split between warm-up and draws by steps
-                    in_warmup = max(0, min(done, warmup) - first_step) / count
-                    timing["warmup_s"] += in_warmup * (now - clock)
-                    timing["sampling_s"] += (1 - in_warmup) * (now - clock)
-                clock = now
-                if progress is not None:
-                    progress.update(count)
-                    div = sum(int(r["divergent"].sum()) for r in records)
-                    progress.set_postfix_str(
-                        f"{'warm-up' if done <= warmup else 'sampling'}, step size "
-                        f"{float(np.median(np.asarray(chains['step_size']))):.2g}, "
-                        f"divergences {div}")
-                if ckpt is not None:
-                    ckpt.save(chains, done, records)
-        except KeyboardInterrupt:
-            if ckpt is not None:
-                ckpt.save(chains, done, records)
-            raise
+    clock = time.perf_counter()
+    if saved is None:
+        chains = _started_chains(make_logdensity, operands, positions, inverse_mass,
+                                 step_size, fallback)
+        done, records = 0, []
+        timing["start_s"] = time.perf_counter() - clock
+    else:
+        chains, done, records = saved
+    if progress is not None:
+        progress.update(done)
+    advance = dict(target=target, max_doublings=max_doublings, seed=seed, chunk=chunk)
+    chains = _advance_chunks(make_logdensity, operands, chains, done, records, flags, warmup,
+                             advance, timing, progress, ckpt)
     stacked = {k: np.concatenate([r[k] for r in records])[warmup:] for k in _RECORD}
     out = {k: np.swapaxes(v, 0, 1) for k, v in stacked.items()}  # (chains, draws, ...)
     out["warmup_divergent"] = np.concatenate([r["divergent"] for r in records])[:warmup].T
@@ -262,6 +205,66 @@ def run_chains(make_logdensity, operands, positions, inverse_mass, *, warmup: in
     out["inverse_mass"] = np.asarray(chains["inverse_mass"])
     out["timing"] = timing
     return out
+
+
+def _started_chains(make_logdensity, operands, positions, inverse_mass, step_size, fallback):
+    """The chains' first states; a chain whose start has no finite density starts at
+    `fallback` instead. **Raises:** `SolverError` if a start still has none."""
+    chains = _start(make_logdensity, operands, jnp.asarray(positions),
+                    jnp.asarray(inverse_mass), step_size)
+    bad = ~np.isfinite(np.asarray(chains["logdensity"]))
+    if bad.any() and fallback is not None:  # those chains start at `fallback`
+        positions = np.where(bad[:, None], np.asarray(fallback)[None], positions)
+        chains = _start(make_logdensity, operands, jnp.asarray(positions),
+                        jnp.asarray(inverse_mass), step_size)
+        bad = ~np.isfinite(np.asarray(chains["logdensity"]))
+    if bad.any():
+        raise SolverError(f"the log density is not finite at the start of chain(s) "
+                          f"{np.flatnonzero(bad).tolist()}")
+    return chains
+
+
+def _advance_chunks(make_logdensity, operands, chains, done, records, flags, warmup, advance,
+                    timing, progress, ckpt):
+    """Advance every chain chunk by chunk from step `done` to the schedule's end, appending
+    each chunk's records to `records`; timing, progress and a checkpoint after each chunk,
+    and on Ctrl-C (then re-raised). Returns the final chains."""
+    total, chunk = flags.shape[0], advance["chunk"]
+    clock, first_chunk = time.perf_counter(), True
+    try:
+        while done < total:
+            count = min(chunk, total - done)
+            window = np.zeros((chunk, 4), bool)
+            window[:count] = flags[done:done + count]
+            # Step counts as arrays: one compiled program for every chunk.
+            new, buf = _advance(make_logdensity, operands, chains, jnp.asarray(done),
+                                jnp.asarray(count), jnp.asarray(window),
+                                jnp.asarray(advance["seed"], dtype=jnp.uint32),
+                                advance["target"], advance["max_doublings"])
+            records.append({k: np.asarray(v)[:count] for k, v in buf.items()})
+            chains, first_step, done = new, done, done + count
+            now = time.perf_counter()
+            if first_chunk:  # the first chunk of this process holds the compilation
+                timing["first_chunk_s"], first_chunk = now - clock, False
+            else:  # split between warm-up and draws by steps
+                in_warmup = max(0, min(done, warmup) - first_step) / count
+                timing["warmup_s"] += in_warmup * (now - clock)
+                timing["sampling_s"] += (1 - in_warmup) * (now - clock)
+            clock = now
+            if progress is not None:
+                progress.update(count)
+                div = sum(int(r["divergent"].sum()) for r in records)
+                progress.set_postfix_str(
+                    f"{'warm-up' if done <= warmup else 'sampling'}, step size "
+                    f"{float(np.median(np.asarray(chains['step_size']))):.2g}, "
+                    f"divergences {div}")
+            if ckpt is not None:
+                ckpt.save(chains, done, records)
+    except KeyboardInterrupt:
+        if ckpt is not None:
+            ckpt.save(chains, done, records)
+        raise
+    return chains
 
 
 class _ChainCheckpoint:

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import dataclasses
 
-import jax.numpy as jnp
 import numpy as np
 
 from ..errors import ParameterError
@@ -38,11 +37,12 @@ WIDTHS = {SourceKind.PAPER: 0.1, SourceKind.LITERATURE: 0.5, SourceKind.CALIBRAT
 
 @dataclasses.dataclass(frozen=True)
 class Prior:
-    """One parameter's prior. `kind`: `"normal"` (median in natural units, sd in the
-    transformed space) or `"flat"`; `source`: where it came from (a kind of source, or
-    `"given"`)."""
+    """One parameter's prior in its transformed space: normal around `median` (natural units)
+    with standard deviation `sd` (transformed space), or flat (`median` and `sd` None).
+    `source`: where it came from (a kind of source, or `"given"`). Build one with
+    [`Prior.normal`][jaxnc.inference.Prior.normal], [`Prior.flat`][jaxnc.inference.Prior.flat]
+    or [`Prior.parse`][jaxnc.inference.Prior.parse]."""
 
-    kind: str
     median: float | None = None
     sd: float | None = None
     source: str = "given"
@@ -52,11 +52,16 @@ class Prior:
         if not (np.isfinite(median) and np.isfinite(sd) and sd > 0):
             raise ParameterError(f"a normal prior needs a finite median and sd > 0, got "
                                  f"median {median}, sd {sd}")
-        return cls("normal", float(median), float(sd), source)
+        return cls(float(median), float(sd), source)
 
     @classmethod
     def flat(cls) -> Prior:
-        return cls("flat")
+        return cls()
+
+    @property
+    def kind(self) -> str:
+        """`"normal"` or `"flat"` (for output)."""
+        return "flat" if self.sd is None else "normal"
 
     @classmethod
     def parse(cls, text: str, where: str = "prior") -> Prior:
@@ -76,12 +81,16 @@ class Prior:
         raise ParameterError(f"{where} {text!r}: expected normal:MEDIAN,SD (median in the "
                              f"parameter's units, SD > 0 in its transformed space) or flat")
 
+    def gaussian(self, transform: Transform) -> tuple[float, float]:
+        """`(mean, precision)` of the prior in the transformed space; `(0, 0)` when flat."""
+        if self.sd is None:
+            return 0.0, 0.0
+        return float(transform.forward(self.median)), self.sd ** -2
+
     def log_density(self, z, transform: Transform):
         """Log prior density at `z` (transformed space), up to a constant."""
-        if self.kind == "flat":
-            return jnp.zeros_like(z)
-        mu = transform.forward(self.median)
-        return -0.5 * ((z - mu) / self.sd) ** 2
+        mean, precision = self.gaussian(transform)
+        return -0.5 * precision * (z - mean) ** 2
 
     def to_json(self) -> dict:
         return dict(kind=self.kind, median=self.median, sd=self.sd, source=self.source)
@@ -99,7 +108,7 @@ def default_prior(name: str, value: float | None = None) -> Prior:
         raise ParameterError(f"{name}: its default {median:g} is on the edge of its range "
                              f"({PARAMETER_INFO[name][0]}), where no prior can be centred; "
                              f"give one (--prior {name}=normal:MEDIAN,SD or flat)")
-    return Prior("normal", median, WIDTHS[kind], kind.value)
+    return Prior(median, WIDTHS[kind], kind.value)
 
 
 def resolve_priors(names: list[str], given: dict | None) -> dict[str, Prior]:

@@ -149,7 +149,6 @@ def _posterior_logdensity(operands):
     return lambda z: log_likelihood(z) - 0.5 * jnp.sum(prior_precision * (z - prior_mu) ** 2)
 
 
-# The signature and docstring (the public API) make this function long; its body is short.
 def sample(data, assembly, params, free, model: str = "mean_field", *, per_sample=(),
            priors: dict | None = None, noise_plqy: float | None = None, chains: int = 4,
            warmup: int = 500, draws: int = 1000, seed: int = 0, start=None,
@@ -185,6 +184,49 @@ def sample(data, assembly, params, free, model: str = "mean_field", *, per_sampl
     """
 
     per_sample = list(per_sample)
+    _check_options(chains, draws, warmup, target_accept, noise_plqy, metric)
+    options = dict(model=model, per_sample=per_sample, protocol=protocol,
+                   irradiance_mw_cm2=irradiance_mw_cm2,
+                   lifetime_weight_per_ns=lifetime_weight_per_ns, rtol=rtol, atol=atol,
+                   max_steps=max_steps)
+    if not isinstance(free, str):  # a bad prior is refused before the fit, not after
+        resolve_priors(list(free) + per_sample, priors)
+    if start is None:
+        start = fit(data, assembly, params, free, starts=1, progress=progress, **options)
+    elif list(start.per_sample) != per_sample:
+        raise ParameterError(f"start was fitted with per_sample {start.per_sample}, "
+                             f"not {per_sample}")
+    post = _Posterior.at(data, assembly, start, priors, noise_plqy, options)
+    positions, inverse_mass = post.initial_chains(int(chains), seed, metric)
+    tag = dict(columns=post.columns, z_hat=post.z_hat.round(12).tolist(),
+               mu=post.mu.round(12).tolist(), noise=noise_plqy, target=target_accept,
+               doublings=max_doublings, metric=metric, problem=problem_digest(data, post.setup))
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=int(warmup) + int(draws), desc=f"NUTS {chains} chains", unit="step",
+                   disable=None)
+    t0 = time.perf_counter()
+    try:
+        out = run_chains(_posterior_logdensity, post.operands, positions, inverse_mass,
+                         warmup=int(warmup), draws=int(draws), seed=int(seed),
+                         target=float(target_accept), max_doublings=int(max_doublings),
+                         chunk=int(chunk), progress=bar, checkpoint=checkpoint, tag=tag,
+                         resume=resume, fallback=post.z_hat)
+    finally:
+        if bar is not None:
+            bar.close()
+    timing = dict(out.pop("timing"), total_s=time.perf_counter() - t0)
+    settings = dict(chains=int(chains), warmup=int(warmup), draws=int(draws), seed=int(seed),
+                    target_accept=target_accept, max_doublings=int(max_doublings),
+                    metric=metric, model=post.setup.problem.model.name, free=list(start.free),
+                    per_sample=per_sample, n_residuals=post.n_resid)
+    return post.result(out, start, noise_plqy, timing, settings)
+
+
+def _check_options(chains, draws, warmup, target_accept, noise_plqy, metric) -> None:
+    """Refuse chain counts, lengths and settings the sampler cannot use."""
     if int(chains) < 2 or int(draws) < 4:
         raise ParameterError(f"need chains >= 2 (R-hat compares chains) and draws >= 4 (ESS "
                              f"needs them); got chains {chains}, draws {draws}")
@@ -197,80 +239,76 @@ def sample(data, assembly, params, free, model: str = "mean_field", *, per_sampl
     if jax.process_count() > 1:
         raise ParameterError("sampling runs in one process (chains side by side on its "
                              "devices); run it without --distributed")
-    options = dict(model=model, per_sample=per_sample, protocol=protocol,
-                   irradiance_mw_cm2=irradiance_mw_cm2,
-                   lifetime_weight_per_ns=lifetime_weight_per_ns, rtol=rtol, atol=atol,
-                   max_steps=max_steps)
-    if not isinstance(free, str):  # a bad prior is refused before the fit, not after
-        resolve_priors(list(free) + per_sample, priors)
-    if start is None:
-        start = fit(data, assembly, params, free, starts=1, progress=progress, **options)
-    elif list(start.per_sample) != per_sample:
-        raise ParameterError(f"start was fitted with per_sample {start.per_sample}, "
-                             f"not {per_sample}")
-    free = list(start.free)
-    check_fit_arguments(free + per_sample, "lm", 1, 1)
-    setup = fit_problem(data, assembly, start.params, free, per_sample, model, protocol,
-                        irradiance_mw_cm2, lifetime_weight_per_ns, rtol, atol, max_steps)
-    problem = setup.problem
-    transforms = list(problem.transforms) + list(problem.sample_transforms) * len(setup.samples)
-    names = free + [n for _ in setup.samples for n in per_sample]
-    columns = list(start.columns)  # the fit's order: global, then per sample
-    natural = [start.values[n] for n in free] + [
-        start.sample_values[s][n] for s in setup.samples for n in per_sample]
-    z_hat = np.array([float(t.forward(x)) for t, x in zip(transforms, natural, strict=True)])
-    prior = resolve_priors(free + per_sample, priors)
-    mu = np.array([float(t.forward(prior[n].median)) if prior[n].kind == "normal" else 0.0
-                   for n, t in zip(names, transforms, strict=True)])
-    precision = np.array([prior[n].sd ** -2 if prior[n].kind == "normal" else 0.0
-                          for n in names])
-    n_resid = setup.n_points + setup.n_lifetimes
-    operands = (problem, jnp.asarray(mu), jnp.asarray(precision), jnp.asarray(float(n_resid)),
-                jnp.asarray(0.0 if noise_plqy is None else float(noise_plqy)))
-    cov = _start_covariance(setup, z_hat, n_resid, precision)
-    rng = np.random.default_rng(seed)
-    chol = np.linalg.cholesky(cov + 1e-12 * np.eye(z_hat.size))
-    positions = z_hat + rng.standard_normal((int(chains), z_hat.size)) @ chol.T
-    first_mass = cov if metric == "dense" else np.clip(np.diag(cov), 1e-8, 1e2)
-    inverse_mass = np.broadcast_to(first_mass, (int(chains), *first_mass.shape))
-    total = int(warmup) + int(draws)
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
 
-        bar = tqdm(total=total, desc=f"NUTS {chains} chains", unit="step", disable=None)
-    tag = dict(columns=columns, z_hat=z_hat.round(12).tolist(), mu=mu.round(12).tolist(),
-               noise=noise_plqy, target=target_accept, doublings=max_doublings, metric=metric,
-               problem=problem_digest(data, setup))
-    t0 = time.perf_counter()
-    try:
-        out = run_chains(_posterior_logdensity, operands, positions, inverse_mass,
-                         warmup=int(warmup), draws=int(draws), seed=int(seed),
-                         target=float(target_accept), max_doublings=int(max_doublings),
-                         chunk=int(chunk), progress=bar, checkpoint=checkpoint, tag=tag,
-                         resume=resume, fallback=z_hat)
-    finally:
-        if bar is not None:
-            bar.close()
-    timing = dict(out.pop("timing"), total_s=time.perf_counter() - t0)
-    z_draws = out["position"]
-    x_draws = np.stack([np.asarray(t.inverse(z_draws[..., i]))
-                        for i, t in enumerate(transforms)], axis=-1)
-    settings = dict(chains=int(chains), warmup=int(warmup), draws=int(draws), seed=int(seed),
-                    target_accept=target_accept, max_doublings=int(max_doublings),
-                    metric=metric,
-                    model=problem.model.name, free=free, per_sample=per_sample,
-                    n_residuals=n_resid)
-    return PosteriorResult(
-        columns=columns, draws=x_draws, z_draws=z_draws,
-        summary={c: _summarise(x_draws[..., i]) for i, c in enumerate(columns)},
-        divergences=int(out["divergent"].sum()),
-        warmup_divergences=int(out["warmup_divergent"].sum()),
-        step_size=out["final_step_size"], inverse_mass=out["inverse_mass"],
-        acceptance=float(out["acceptance"].mean()), tree_steps=float(out["steps"].mean()),
-        priors=prior, noise_plqy=noise_plqy, logdensity=out["logdensity"],
-        divergent=out["divergent"], start=start,
-        timing=timing, settings=settings)
+
+@dataclasses.dataclass
+class _Posterior:
+    """The posterior the chains sample: the fit problem at the start's optimum, the columns'
+    transforms, the optimum `z_hat`, the priors (`mu`, `precision` in the transformed space)
+    and the log density's operands."""
+
+    setup: object
+    transforms: list
+    columns: list
+    z_hat: np.ndarray
+    prior: dict
+    mu: np.ndarray
+    precision: np.ndarray
+    n_resid: int
+    operands: tuple
+
+    @classmethod
+    def at(cls, data, assembly, start, priors, noise_plqy, options) -> _Posterior:
+        free, per_sample = list(start.free), options["per_sample"]
+        check_fit_arguments(free + per_sample, "lm", 1, 1)
+        o = options
+        setup = fit_problem(data, assembly, start.params, free, per_sample, o["model"],
+                            o["protocol"], o["irradiance_mw_cm2"], o["lifetime_weight_per_ns"],
+                            o["rtol"], o["atol"], o["max_steps"])
+        problem = setup.problem
+        transforms = (list(problem.transforms)
+                      + list(problem.sample_transforms) * len(setup.samples))
+        names = free + [n for _ in setup.samples for n in per_sample]
+        natural = [start.values[n] for n in free] + [
+            start.sample_values[s][n] for s in setup.samples for n in per_sample]
+        z_hat = np.array([float(t.forward(x)) for t, x in zip(transforms, natural,
+                                                                strict=True)])
+        prior = resolve_priors(free + per_sample, priors)
+        mu, precision = (np.array(v) for v in zip(*(prior[n].gaussian(t) for n, t in
+                                                      zip(names, transforms, strict=True)),
+                                                    strict=True))
+        n_resid = setup.n_points + setup.n_lifetimes
+        operands = (problem, jnp.asarray(mu), jnp.asarray(precision),
+                    jnp.asarray(float(n_resid)),
+                    jnp.asarray(0.0 if noise_plqy is None else float(noise_plqy)))
+        # The fit's order of columns: global, then per sample.
+        return cls(setup, transforms, list(start.columns), z_hat, prior, mu, precision,
+                   n_resid, operands)
+
+    def initial_chains(self, chains: int, seed: int, metric: str):
+        """Starting positions (the optimum plus a draw from the Laplace approximation) and
+        the first inverse mass matrices (its covariance, or its diagonal)."""
+        cov = _start_covariance(self.setup, self.z_hat, self.n_resid, self.precision)
+        rng = np.random.default_rng(seed)
+        chol = np.linalg.cholesky(cov + 1e-12 * np.eye(self.z_hat.size))
+        positions = self.z_hat + rng.standard_normal((chains, self.z_hat.size)) @ chol.T
+        first_mass = cov if metric == "dense" else np.clip(np.diag(cov), 1e-8, 1e2)
+        return positions, np.broadcast_to(first_mass, (chains, *first_mass.shape))
+
+    def result(self, out, start, noise_plqy, timing, settings) -> PosteriorResult:
+        """The chains' records as a [`PosteriorResult`][] (draws in natural units too)."""
+        z_draws = out["position"]
+        x_draws = np.stack([np.asarray(t.inverse(z_draws[..., i]))
+                            for i, t in enumerate(self.transforms)], axis=-1)
+        return PosteriorResult(
+            columns=self.columns, draws=x_draws, z_draws=z_draws,
+            summary={c: _summarise(x_draws[..., i]) for i, c in enumerate(self.columns)},
+            divergences=int(out["divergent"].sum()),
+            warmup_divergences=int(out["warmup_divergent"].sum()),
+            step_size=out["final_step_size"], inverse_mass=out["inverse_mass"],
+            acceptance=float(out["acceptance"].mean()), tree_steps=float(out["steps"].mean()),
+            priors=self.prior, noise_plqy=noise_plqy, logdensity=out["logdensity"],
+            divergent=out["divergent"], start=start, timing=timing, settings=settings)
 
 
 def _start_covariance(setup, z_hat, n_resid, precision) -> np.ndarray:

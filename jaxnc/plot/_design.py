@@ -60,58 +60,75 @@ def plot_sweep(result, path, *, metrics=None, optimum: dict | None = None,
     gap, lig = np.asarray(result.axes["gap_nm"]), np.asarray(result.axes["ligand_nm"])
     fig, axes = _panels(len(metrics), 4.6, 3.8)
     for ax, m in zip(axes.ravel(), metrics, strict=False):
-        scale = 100.0 if m in _PERCENT else 1.0
-        z = scale * np.asarray(result.values[m], dtype=float)[index].T  # (ligand, gap)
-        finite = np.isfinite(z)
-        if m == "dark_half_life_h" and finite.any() and np.nanmax(z) > 10 * np.nanmin(z[z > 0]):
-            from matplotlib.colors import LogNorm
+        _map_panel(fig, ax, result, m, index, gap, lig, optimum)
+    _legend(fig, axes, result, optimum, title, note)
+    save_figure(fig, path)
 
-            norm = LogNorm(vmin=np.nanmin(z[z > 0]), vmax=np.nanmax(z))
-        else:
-            norm = None
-        mesh = ax.pcolormesh(gap, lig, np.ma.masked_invalid(z), shading="nearest",
-                             cmap="viridis", norm=norm)
-        fig.colorbar(mesh, ax=ax, label=_LABELS.get(m, m))
-        dg = scale * np.asarray(result.gradients.get(f"d_{m}_d_gap_nm", np.nan))
-        dl = scale * np.asarray(result.gradients.get(f"d_{m}_d_ligand_nm", np.nan))
-        if dg.ndim:
-            # Directions only (magnitudes span decades across the switches), on a thinned grid.
-            dg, dl = dg[index].T, dl[index].T
-            si, sj = max(1, len(gap) // 12), max(1, len(lig) // 8)
-            gx, ly = np.meshgrid(gap[::si], lig[::sj])
-            u, v = dg[::sj, ::si], dl[::sj, ::si]
-            cell_g, cell_l = _step(gap) * si, _step(lig) * sj
-            size = np.hypot(u / cell_g, v / cell_l)  # in cells of the thinned grid
-            keep = np.isfinite(size) & (size > 0)
-            if keep.any():
-                size = np.where(keep, size, 1.0)
-                ax.quiver(gx[keep], ly[keep], (0.7 * u / size)[keep], (0.7 * v / size)[keep],
-                          color="white", alpha=0.85, angles="xy", scale_units="xy", scale=1.0,
-                          width=0.005)
-        best = None
-        if finite.any():
-            best = {"max": np.nanargmax, "min": np.nanargmin,
-                    "zero": lambda a: np.nanargmin(np.abs(a))}[_goal(m)](z)
-            j, i = np.unravel_index(best, z.shape)
-            ax.plot(gap[i], lig[j], marker="*", ms=14, color="#ff4b3a", mec="k",
-                    label="grid best")
-        if optimum is not None:
-            ax.plot(optimum["gap_nm"], optimum["ligand_nm"], marker="o", ms=9, mfc="none",
-                    mec="white", mew=2, label="optimum")
-        params = result.settings.get("params", {})
-        if "steric_free_nm" in params:  # half-way lines of the two switches of the model
-            ax.plot(gap, gap - params["steric_free_nm"], color="w", lw=0.9, ls="--",
-                    label="steric: gap - ligand = {:g} nm".format(params["steric_free_nm"]))
-        if "confinement_margin_nm" in params:
-            ax.plot(gap, (gap - params["confinement_margin_nm"]) / 2.0, color="w", lw=0.9,
-                    ls=":", label="open: gap - 2 ligand = {:g} nm".format(
-                        params["confinement_margin_nm"]))
-        ax.set_xlim(gap.min() - _step(gap) / 2, gap.max() + _step(gap) / 2)
-        ax.set_ylim(lig.min() - _step(lig) / 2, lig.max() + _step(lig) / 2)
-        ax.set_xlabel("gap (nm)")
-        ax.set_ylabel("ligand length (nm)")
-        ax.set_title(f"{m} (star: grid best {z.flat[best]:.3g})" if finite.any() else m,
-                     fontsize=9)
+
+def _map_panel(fig, ax, result, m, index, gap, lig, optimum) -> None:
+    """One metric's heatmap over gap and ligand length: its gradient arrows, the grid best,
+    the optimum and the model's two switches."""
+    scale = 100.0 if m in _PERCENT else 1.0
+    z = scale * np.asarray(result.values[m], dtype=float)[index].T  # (ligand, gap)
+    finite = np.isfinite(z)
+    if m == "dark_half_life_h" and finite.any() and np.nanmax(z) > 10 * np.nanmin(z[z > 0]):
+        from matplotlib.colors import LogNorm
+
+        norm = LogNorm(vmin=np.nanmin(z[z > 0]), vmax=np.nanmax(z))
+    else:
+        norm = None
+    mesh = ax.pcolormesh(gap, lig, np.ma.masked_invalid(z), shading="nearest",
+                         cmap="viridis", norm=norm)
+    fig.colorbar(mesh, ax=ax, label=_LABELS.get(m, m))
+    _gradient_arrows(ax, result, m, index, gap, lig, scale)
+    best = None
+    if finite.any():
+        best = np.nanargmax(_goal(m).score(z))
+        j, i = np.unravel_index(best, z.shape)
+        ax.plot(gap[i], lig[j], marker="*", ms=14, color="#ff4b3a", mec="k",
+                label="grid best")
+    if optimum is not None:
+        ax.plot(optimum["gap_nm"], optimum["ligand_nm"], marker="o", ms=9, mfc="none",
+                mec="white", mew=2, label="optimum")
+    params = result.settings.get("params", {})
+    if "steric_free_nm" in params:  # half-way lines of the two switches of the model
+        ax.plot(gap, gap - params["steric_free_nm"], color="w", lw=0.9, ls="--",
+                label="steric: gap - ligand = {:g} nm".format(params["steric_free_nm"]))
+    if "confinement_margin_nm" in params:
+        ax.plot(gap, (gap - params["confinement_margin_nm"]) / 2.0, color="w", lw=0.9,
+                ls=":", label="open: gap - 2 ligand = {:g} nm".format(
+                    params["confinement_margin_nm"]))
+    ax.set_xlim(gap.min() - _step(gap) / 2, gap.max() + _step(gap) / 2)
+    ax.set_ylim(lig.min() - _step(lig) / 2, lig.max() + _step(lig) / 2)
+    ax.set_xlabel("gap (nm)")
+    ax.set_ylabel("ligand length (nm)")
+    ax.set_title(f"{m} (star: grid best {z.flat[best]:.3g})" if finite.any() else m,
+                 fontsize=9)
+
+
+def _gradient_arrows(ax, result, m, index, gap, lig, scale) -> None:
+    """Directions of the gradient (magnitudes span decades across the switches) on a
+    thinned grid."""
+    dg = scale * np.asarray(result.gradients.get(f"d_{m}_d_gap_nm", np.nan))
+    dl = scale * np.asarray(result.gradients.get(f"d_{m}_d_ligand_nm", np.nan))
+    if not dg.ndim:
+        return
+    dg, dl = dg[index].T, dl[index].T
+    si, sj = max(1, len(gap) // 12), max(1, len(lig) // 8)
+    gx, ly = np.meshgrid(gap[::si], lig[::sj])
+    u, v = dg[::sj, ::si], dl[::sj, ::si]
+    cell_g, cell_l = _step(gap) * si, _step(lig) * sj
+    size = np.hypot(u / cell_g, v / cell_l)  # in cells of the thinned grid
+    keep = np.isfinite(size) & (size > 0)
+    if keep.any():
+        size = np.where(keep, size, 1.0)
+        ax.quiver(gx[keep], ly[keep], (0.7 * u / size)[keep], (0.7 * v / size)[keep],
+                  color="white", alpha=0.85, angles="xy", scale_units="xy", scale=1.0,
+                  width=0.005)
+
+
+def _legend(fig, axes, result, optimum, title, note) -> None:
+    """The figure's legend (grid best, optimum, the switches) and heading."""
     from matplotlib.lines import Line2D
 
     proxies = [Line2D([], [], marker="*", ms=12, color="#ff4b3a", mec="k", ls="none")]
@@ -130,7 +147,6 @@ def plot_sweep(result, path, *, metrics=None, optimum: dict | None = None,
                  "dashed: desorption half hindered; dotted: nanospace half open", fontsize=9)
     fig.legend(proxies, texts, loc="lower center", ncol=len(texts), fontsize=8, frameon=False)
     fig.tight_layout(rect=(0, 0.04, 1, 1))
-    save_figure(fig, path)
 
 
 def plot_sweep_layers(result, path, *, metrics=None, points: dict | None = None) -> None:
@@ -156,8 +172,7 @@ def plot_sweep_layers(result, path, *, metrics=None, points: dict | None = None)
         plane = np.take(np.asarray(result.values[first]), 0, axis=names.index("layers"))
         plane = plane.reshape(len(gap), len(lig), -1)[..., 0]
         if np.isfinite(plane).any():
-            k = {"max": np.nanargmax, "min": np.nanargmin,
-                 "zero": lambda a: np.nanargmin(np.abs(a))}[_goal(first)](plane)
+            k = np.nanargmax(_goal(first).score(plane))
             i, j = np.unravel_index(k, plane.shape)
             points[f"best {first} ({gap[i]:.2f} / {lig[j]:.2f} nm)"] = (gap[i], lig[j])
     fig, axes = _panels(len(metrics), 4.4, 3.3)
@@ -198,7 +213,8 @@ def _step(values) -> float:
     return float(np.min(np.diff(values))) if values.size > 1 else 0.5
 
 
-def _goal(metric: str) -> str:
-    from ..design import METRICS
+def _goal(metric: str):
+    """The metric's `Goal` (a column that is no metric, e.g. a gradient: the larger)."""
+    from ..design import METRICS, Goal
 
-    return METRICS[metric].goal if metric in METRICS else "max"
+    return METRICS[metric].goal if metric in METRICS else Goal.MAX
