@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-slow test-floor lint docs clean
+.PHONY: demo test test-quick test-slow test-floor lint docs clean
 
 # The virtual environment is rebuilt whenever pyproject.toml changes. The pip that comes with
 # Python 3.11 installs everything here; --no-compile leaves byte-compiling to first imports
@@ -23,6 +23,11 @@ demo: $(STAMP)
 PYTEST_PARALLEL ?= -n 2 --dist loadfile
 test: $(STAMP)
 	$(PY) -m pytest -q $(PYTEST_PARALLEL) --durations=15
+
+# What a developer runs while editing: every test but the `integration` files (whole protocols,
+# fits, sweeps, gallery scripts), which `make test` adds.
+test-quick: $(STAMP)
+	$(PY) -m pytest -q $(PYTEST_PARALLEL) -m "not slow and not integration"
 
 # The documentation site (mkdocs.yml, sources in docs/) into site/; --strict: a broken
 # cross-reference, link, anchor or formula fails the build. Needs no network.

@@ -11,6 +11,8 @@ import pytest
 
 from jaxnc import runtime
 
+pytestmark = pytest.mark.integration  # whole solves: left out of `make test-quick`
+
 
 def test_cache_folder_follows_the_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("JAXNC_CACHE_DIR", str(tmp_path / "c"))

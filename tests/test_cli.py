@@ -15,6 +15,7 @@ def test_help_lists_the_simulate_command(capsys):
     assert "simulate" in capsys.readouterr().out
 
 
+@pytest.mark.integration
 def test_simulate_writes_csv_and_plot(tmp_path, capsys):
     out, png = tmp_path / "run.csv", tmp_path / "run.png"
     code = main(["simulate", "--assembly", "monolayer", "--nx", "3", "--ny", "3",

@@ -30,6 +30,8 @@ from jaxnc.design import (
     sweep,
 )
 
+pytestmark = pytest.mark.integration  # whole solves: left out of `make test-quick`
+
 # Batches of 8 points solved 2 at a time: the 4-device run below then has the same lockstep
 # groups (2 points per device) as the one-device runs, so their results agree to round-off.
 CHUNK = 8  # experiments/design_map.py --quick uses the same two (its test shares programs)

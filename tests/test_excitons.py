@@ -12,11 +12,14 @@ import jaxnc
 from jaxnc.models import get_model
 from jaxnc.physics import excitons as ex
 
+pytestmark = pytest.mark.integration  # whole solves: left out of `make test-quick`
+
 K_R, K_0, K_Q = 0.030, 0.014, 0.08  # 1/ns: the default k_r and k_nr, a trap of 12.5 ns
 
 # Compiled once per shape (run eagerly, every CG iteration would be dispatched op by op).
 _exciton_optics = eqx.filter_jit(ex.exciton_optics)
 _pl_decay = eqx.filter_jit(ex.pl_decay)
+_steady = eqx.filter_jit(ex.steady_state_excitons)
 
 
 @pytest.mark.parametrize("mean", [0.0, 0.3, 2.5, 12.0])
@@ -64,8 +67,8 @@ def test_exciton_diffusion_on_a_chain_with_one_quenching_end():
     n, k, k_et, g = 64, 0.05, 5.0, 1.0
     cells = _chain(n)
     decay = jnp.full(cells.weight.shape, k).at[0, 0, 0].set(1e12)
-    dens, ok = ex.steady_state_excitons(jnp.full(cells.weight.shape, g), decay, k_et,
-                                        cells.links, cells.occupied)
+    dens, ok = _steady(jnp.full(cells.weight.shape, g), decay, k_et, cells.links,
+                       cells.occupied)
     assert bool(ok)
     i = np.arange(1, n)
     mu = np.arccosh(1.0 + k / (2.0 * k_et))
@@ -82,7 +85,7 @@ def test_the_field_solve_equals_a_dense_solve_with_vacancies_and_uneven_decay():
     decay = jnp.asarray(0.04 + 0.3 * rng.random(cells.weight.shape))
     gen = jnp.asarray(rng.random(cells.weight.shape))
     k_et = 0.7
-    dens, ok = ex.steady_state_excitons(gen, decay, k_et, cells.links, cells.occupied)
+    dens, ok = _steady(gen, decay, k_et, cells.links, cells.occupied)
     assert bool(ok)
     occ = np.asarray(cells.occupied).ravel()
     idx = np.flatnonzero(occ)
@@ -113,7 +116,8 @@ def test_the_exciton_field_is_differentiable():
         return jnp.sum(ex.steady_state_excitons(gen, decay, k_et, cells.links,
                                                 cells.occupied)[0])
 
-    grad = jax.grad(total, argnums=(0, 1))(2.0, 5.0)
+    grad = jax.jit(jax.grad(total, argnums=(0, 1)))(2.0, 5.0)
+    total = jax.jit(total)
     h = 1e-5
     fd = ((total(2.0 + h, 5.0) - total(2.0 - h, 5.0)) / (2 * h),
           (total(2.0, 5.0 + h) - total(2.0, 5.0 - h)) / (2 * h))

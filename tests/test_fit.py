@@ -10,6 +10,8 @@ import jaxnc
 from jaxnc.data import Dataset, protocol_from_curve, synthetic_dataset
 from jaxnc.fitting import fit, fit_problem
 
+pytestmark = pytest.mark.integration  # whole solves: left out of `make test-quick`
+
 FREE = ["k_desorption_per_h", "k_adsorption_per_h", "k_trap_nonradiative_per_ns"]
 
 

@@ -16,6 +16,8 @@ import types
 import pytest
 from conftest import EXPERIMENTS, load_experiment
 
+pytestmark = pytest.mark.integration  # whole solves: left out of `make test-quick`
+
 DOCS = EXPERIMENTS.parent / "docs"
 SCRIPTS = sorted(p.stem for p in EXPERIMENTS.glob("*.py") if not p.name.startswith("_"))
 PACKAGES = ("jaxnc", "jaxnc.errors", "jaxnc.runtime", "jaxnc.runtime.distributed",

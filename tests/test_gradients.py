@@ -12,6 +12,8 @@ import pytest
 import jaxnc
 from jaxnc.parameters import PARAMETER_INFO
 
+pytestmark = pytest.mark.integration  # whole solves: left out of `make test-quick`
+
 # A leaky assembly with slow transport, ending in the dark at 310 K, so that every parameter
 # (escape, diffusion, every activation energy) moves the final PLQY.
 PROTOCOL = "light 1h; dark 100h at 310K"

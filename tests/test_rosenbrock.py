@@ -53,6 +53,7 @@ def problem():
     return setup
 
 
+@pytest.mark.integration
 def test_sensitivities_match_finite_differences_of_the_solve(problem):
     z = np.asarray(problem.z0) + 0.1  # off the truth: residuals and derivatives all nonzero
     r, jac = problem.evaluate(z)

@@ -190,16 +190,19 @@ def _cli(*args, timeout=120):
                           text=True, timeout=timeout)
 
 
-def test_command_line_refuses_bad_posterior_options(tmp_path):
+def test_command_line_refuses_bad_posterior_options(tmp_path, capsys):
+    from jaxnc.cli import main
+
     csv = tmp_path / "d.csv"
     csv.write_text("time_h,plqy,light\n0,0.16,1\n1,0.3,1\n2,0.4,1\n3,0.5,1\n")
     out = tmp_path / "p.json"
     for extra, words in ((["--posterior", "--prior", "k_desorption_per_h=normal:1"],
                           "normal:MEDIAN,SD"),
                          (["--draws-out", str(tmp_path / "d.npz")], "only apply with")):
-        run = _cli("fit", str(csv), "--out", str(out), *extra)
-        assert run.returncode == 2 and words in run.stderr, run.stderr
-        assert len(run.stderr.strip().splitlines()) == 1 and not out.exists()
+        code = main(["fit", str(csv), "--out", str(out), *extra])
+        err = capsys.readouterr().err
+        assert code == 2 and words in err, err
+        assert len(err.strip().splitlines()) == 1 and not out.exists()
 
 
 @pytest.mark.slow

@@ -7,6 +7,8 @@ import pytest
 
 import jaxnc
 
+pytestmark = pytest.mark.integration  # whole solves: left out of `make test-quick`
+
 CYCLE = "light 468nm 3h; dark 600h"
 # Conservation, the closed assembly and the field/mean-field comparisons share one lattice
 # shape and one step sequence (light, dark, light), so their programs are compiled once.

@@ -16,6 +16,8 @@ from jaxnc.models import DenseSystem, FieldModel, LocalTransportJacobian, get_mo
 from jaxnc.physics.adsorption import ChargedSiteAdsorption
 from jaxnc.solve import ROS2AF, ROS34PW2AF, ModelTerm, linearise
 
+pytestmark = pytest.mark.integration  # whole solves: left out of `make test-quick`
+
 PROTOCOL = "light 3h; dark 300h"
 SAVES = 16
 SPLIT = ROS34PW2AF()

@@ -3,12 +3,15 @@ residuals and their Jacobian, reached only with several processes."""
 
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
 import jaxnc
 from jaxnc.data import synthetic_dataset
 from jaxnc.fitting import fit_problem
 from jaxnc.fitting._problem import _residuals_and_jacobian
 from jaxnc.fitting._sharded import ShardedResiduals
+
+pytestmark = pytest.mark.integration  # a whole fit's Jacobian: not in `make test-quick`
 
 
 def test_sharded_residuals_equal_the_whole_program():

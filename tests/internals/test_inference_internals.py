@@ -5,11 +5,14 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
 import jaxnc
 from jaxnc.data import synthetic_dataset
 from jaxnc.fitting import fit_problem
 from jaxnc.inference._sample import _posterior_logdensity
+
+pytestmark = pytest.mark.integration  # a whole fit's Jacobian: not in `make test-quick`
 
 
 def test_posterior_gradient_through_the_solver_matches_finite_differences():
