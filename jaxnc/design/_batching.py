@@ -29,9 +29,10 @@ __all__ = ["Evaluator", "RUNTIME_ERROR", "default_vector_width"]
 RUNTIME_ERROR = -1
 
 
-def default_vector_width(model_name: str, backend: str | None = None) -> int:
+def default_vector_width(model, backend: str | None = None) -> int:
     """Points solved in lockstep per device: every point of the chunk on an accelerator; on a
-    CPU 16 for `mean_field` and 4 for `field`.
+    CPU 16 for a model with a dense Jacobian (`mean_field`: cheap evaluations) and 4 for a
+    matrix-free one (`field`).
 
     Lockstep amortises per-step overhead but every member takes as many steps as the slowest.
     Measured on a 2-core CPU (ms per point with two gradients, `benchmarks/sweep.py` grids):
@@ -41,7 +42,7 @@ def default_vector_width(model_name: str, backend: str | None = None) -> int:
     backend = jax.default_backend() if backend is None else backend
     if backend != "cpu":
         return 1 << 30  # capped at the points per device
-    return 16 if model_name == "mean_field" else 4
+    return 4 if model.jacobian.matrix_free else 16
 
 
 class Evaluator:
@@ -74,7 +75,7 @@ class Evaluator:
         self.chunk = -(-int(chunk_size) // n_dev) * n_dev
         per_device = self.chunk // n_dev
         if vector_width is None:
-            vector_width = default_vector_width(model.name)
+            vector_width = default_vector_width(model)
         if int(vector_width) < 1:
             raise ParameterError(f"vector_width must be >= 1, got {vector_width}")
         self.width = min(int(vector_width), per_device)

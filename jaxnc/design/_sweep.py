@@ -98,8 +98,9 @@ def sweep(
     - `devices`: JAX devices to shard each batch over (default: all, `jax.devices()`; after
       `jax.distributed.initialize()` that spans every host).
     - `vector_width`: points per device solved in lockstep (`vmap`); the rest of a device's
-      share runs group after group. Default (`jaxnc.design._batching.default_vector_width`):
-      all of them on a GPU, 16 (mean_field) or 4 (field) on a CPU. Results do not depend on it.
+      share runs group after group. Default: all of them on a GPU; on a CPU 16 for a model
+      with a dense Jacobian (mean_field), 4 for a matrix-free one (field). Results do not
+      depend on it.
     - `progress`: tqdm bar over points (on a terminal only).
     - `checkpoint`: `.npz` file written after every chunk (whole or not at all); with
       `resume=True` finished chunks are read from it and skipped.

@@ -30,6 +30,7 @@ import numpy as np
 from ..data import Dataset, protocol_from_curve
 from ..errors import ParameterError
 from ..geometry import Assembly
+from ..models import get_model
 from ..parameters import PARAMETER_INFO, Parameters
 from ..protocol import Protocol
 from ..runtime import distributed
@@ -211,14 +212,13 @@ def _fit_named(data, assembly, params, free, starts, options, checkpoint) -> Fit
 
 
 def _resolve_starts(starts, model) -> int:
-    """`"auto"`: 4 starts for the well-mixed model (cheap evaluations; the loss surface of
-    several kinetic rates has local minima: one of four synthetic cycle datasets needed them),
-    1 for the lattice model."""
+    """`"auto"`: 4 starts for a model with a dense Jacobian (`mean_field`: cheap evaluations;
+    the loss surface of several kinetic rates has local minima: one of four synthetic cycle
+    datasets needed them), 1 for a matrix-free one (a lattice)."""
     if isinstance(starts, str):
         if starts != "auto":
             raise ParameterError(f"starts must be a number or 'auto', got {starts!r}")
-        name = model if isinstance(model, str) else getattr(model, "name", "")
-        return 4 if name == "mean_field" else 1
+        return 1 if get_model(model).jacobian.matrix_free else 4
     return int(starts)
 
 
