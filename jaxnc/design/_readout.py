@@ -21,12 +21,17 @@ from ..protocol import Protocol
 __all__ = ["Reading", "save_grid", "crossing", "OK", "EXTRAPOLATED", "UNDEFINED",
            "NO_ACTIVATION"]
 
-#: Flags of a metric's value at one point (`SweepResult.reason` spells them out).
-OK, EXTRAPOLATED, UNDEFINED = 0, 1, 2
-#: A rise below one PLQY point (fraction 0.01) under light is no activation: t90 and the dark
-#: half-life of such a rise would time noise-sized changes (the paper's PLQY spread is ±2.2
-#: points), so they are NaN there.
+OK = 0
+"""A metric's flag at a point: read as is."""
+EXTRAPOLATED = 1
+"""A metric's flag at a point: extrapolated beyond its step (the dark half-life by the
+pseudo-second-order law)."""
+UNDEFINED = 2
+"""A metric's flag at a point: undefined there (NaN), e.g. no activation to time."""
 NO_ACTIVATION = 0.01
+"""A rise below one PLQY point (fraction 0.01) under light is no activation: t90 and the dark
+half-life of such a rise would time noise-sized changes (the paper's PLQY spread is ±2.2
+points), so they are NaN there."""
 
 _NEWTON_ITERATIONS = 6
 

@@ -49,6 +49,8 @@ class Prior:
 
     @classmethod
     def normal(cls, median: float, sd: float, source: str = "given") -> Prior:
+        """Normal in the transformed space around `median` (natural units), standard
+        deviation `sd` (transformed space, > 0)."""
         if not (np.isfinite(median) and np.isfinite(sd) and sd > 0):
             raise ParameterError(f"a normal prior needs a finite median and sd > 0, got "
                                  f"median {median}, sd {sd}")
@@ -56,6 +58,7 @@ class Prior:
 
     @classmethod
     def flat(cls) -> Prior:
+        """Uniform in the transformed space (improper; log-uniform for a rate)."""
         return cls()
 
     @property
