@@ -3,6 +3,7 @@ where each free parameter is off by a factor of 2."""
 
 import dataclasses
 
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
@@ -109,6 +110,31 @@ def test_joint_fit_recovers_global_and_per_sample_parameters():
     assert result.columns == free + [f"coverage_initial[{s}]" for s in "abcd"]
     assert result.correlation.shape == (7, 7)
     assert 0.001 < result.rmse_plqy < 0.01
+
+
+def test_sharded_residuals_equal_the_whole_program():
+    """A multi-process fit's path (samples split over a device mesh, blocks all-gathered and
+    placed on the host; `ShardedResiduals`), here on one device, against the one-program path
+    of the test above (same structure, so its programs are reused): equal to round-off (the
+    vmap width differs), each sample's own columns only, every solve a success. The
+    two-process run is in the slow tier (test_distributed.py)."""
+    from jaxnc.fitting import ShardedResiduals
+
+    asm = jaxnc.Assembly.supercrystal(*SMALL)
+    true, _, data = _joint_data(asm, 0.01, 1)
+    free = ["k_desorption_per_h", "Ea_desorption_kj_mol", "k_adsorption_per_h"]
+    start = true.replace(k_desorption_per_h=2 * true.k_desorption_per_h,
+                         Ea_desorption_kj_mol=0.5 * true.Ea_desorption_kj_mol,
+                         k_adsorption_per_h=2 * true.k_adsorption_per_h, coverage_initial=0.4)
+    setup = fit_problem(data, asm, start, free, ["coverage_initial"], "mean_field", None, 10.0,
+                        0.01, None, None)
+    r1, j1 = setup.evaluate(setup.z0)
+    r2, j2, codes = ShardedResiduals(setup.problem)(jnp.asarray(setup.z0))
+    assert j2.shape == j1.shape == (r1.size, 3 + 4)
+    np.testing.assert_allclose(r2, r1, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(j2, j1, rtol=1e-12, atol=1e-15)
+    assert all(np.all(np.asarray(c) == 0) for c in codes)
+    assert np.count_nonzero(j2[:, 3:]) == np.count_nonzero(j1[:, 3:]) > 0
 
 
 def test_batched_fit_equals_separate_fits():

@@ -110,11 +110,16 @@ def test_layers_import_only_the_layers_below_them():
         layer = _top(name)
         if layer not in rank:
             continue
-        for line, module, _ in _imports(path, name, known):
+        for line, module, names in _imports(path, name, known):
             target = _top(module) if module.startswith("jaxnc.") else None
             if target in rank and rank[target] > rank[layer]:
                 bad.append(f"{path.relative_to(ROOT)}:{line} ({layer}) imports {module} "
                            f"({target}, a higher layer)")
+            # The top-level package re-exports every layer's names (`jaxnc.sweep`, ...):
+            # through it a low layer would reach a high one. Only its dunders may be taken.
+            if module == "jaxnc" and (not names or any(not n.startswith("__") for n in names)):
+                bad.append(f"{path.relative_to(ROOT)}:{line} ({layer}) imports the top-level "
+                           f"package jaxnc {list(names)}: import the layer's own package")
     assert not bad, "\n".join(bad)
     # Every top-level package or module of jaxnc has its place in the list.
     tops = {_top(n) for n in known if _top(n) and not _top(n).startswith("__")}

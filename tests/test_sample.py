@@ -1,4 +1,4 @@
-"""Posterior sampling (jaxnc.fit.sample, `jaxnc fit --posterior`): diagnostics against closed
+"""Posterior sampling (jaxnc.inference.sample, `jaxnc fit --posterior`): diagnostics against closed
 forms, the NUTS loop on targets with known moments, checkpoints, rejected regions, priors, the
 gradient through the solver against finite differences, bad input; (slow tier) the command
 line end to end and the agreement with the profile likelihood."""

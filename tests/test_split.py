@@ -14,7 +14,7 @@ import pytest
 import jaxnc
 from jaxnc.models import DenseSystem, FieldModel, LocalTransportJacobian, get_model
 from jaxnc.physics.adsorption import ChargedSiteAdsorption
-from jaxnc.solve import ROS2AF, ROS34PW2AF, ModelTerm, linearise
+from jaxnc.solve import ROS2AF, ROS34PW2, ROS34PW2AF, ModelTerm, linearise
 
 pytestmark = pytest.mark.integration  # whole solves: left out of `make test-quick`
 
@@ -81,6 +81,17 @@ def test_split_conserves_ligand_and_bounds(params, vacancy_lattice, solver):
     assert float(sol.ligand_lost[-1]) > 0.05 * total[0]
     cov = np.asarray(sol.coverage)[:, np.asarray(asm.mask) > 0]
     assert cov.min() >= -1e-9 and cov.max() <= 1 + 1e-9
+
+
+def test_hermite_output_integrates_the_factorised_w(params, vacancy_lattice, tight_reference):
+    """ROS34PW2 (cubic Hermite dense output) on the field model takes the model's factorised
+    W like ROS34PW2AF, with saves interpolated rather than stepped to: the same accuracy
+    against the tight dense reference (the bar of the tests above), and its ligand conserved
+    to round-off (the dense output's slopes carry the escaped ligand)."""
+    sol = _run(vacancy_lattice, params, ROS34PW2(), rtol=1e-5, atol=1e-8)
+    assert _max_diff(sol, tight_reference) < 1e-4
+    total = np.asarray(sol.ligand_total)
+    assert np.max(np.abs(total - total[0])) <= 1e-12 * total[0]
 
 
 class _FastDesorption(ChargedSiteAdsorption):

@@ -3,8 +3,9 @@
 A metric says which protocols it can be read from (`unsupported`), reads its value and a flag
 from a [`Reading`][jaxnc.design.Reading] (`read`), and says which way is better (`goal`, a
 [`Goal`][jaxnc.design.Goal]). Where a metric is undefined for a point (no rise, no decay) it
-is NaN with a flag; the sweep turns flags into the `reason` column. Names are parsed into
-metric objects once, at the boundary ([`check_metrics`][jaxnc.design.check_metrics]).
+is NaN with a flag; the sweep turns flags into the `reason` column. Names are checked once,
+at the boundary ([`check_metrics`][jaxnc.design.check_metrics]), and name their `Metric` in
+[`METRICS`][jaxnc.design.METRICS].
 """
 
 from __future__ import annotations

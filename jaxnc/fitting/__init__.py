@@ -12,10 +12,11 @@ from ._levenberg_marquardt import LevenbergMarquardt, LMState
 from ._problem import FitProblem, ResidualProblem, fit_problem
 from ._profile import CHI2_QUANTILES, ProfileResult, likelihood_interval, profile
 from ._result import FitResult
+from ._sharded import ShardedResiduals
 from ._transforms import LogitTransform, LogTransform, ScaleTransform, Transform
 
 __all__ = ["fit", "FitResult", "Transform", "profile", "ProfileResult", "fit_problem",
            "FitProblem", "ResidualProblem", "check_fit_arguments", "problem_digest",
            "FreeChoice", "choose_free", "noise_level", "likelihood_interval", "CHI2_QUANTILES",
            "LogTransform", "LogitTransform", "ScaleTransform", "LevenbergMarquardt", "LMState",
-           "AdamLBFGS", "AdamLBFGSState"]
+           "AdamLBFGS", "AdamLBFGSState", "ShardedResiduals"]

@@ -103,7 +103,7 @@ class ResidualProblem(eqx.Module):
     def _sample_residual_and_jacobian(self, assembly, w, protocol, grid, step, slot, target,
                                       mask, lifetime, lifetime_mask):
         """`_sample_residual` and its Jacobian with respect to `w`, from the states'
-        forward sensitivities (solver ROS34PW2)."""
+        forward sensitivities (a Rosenbrock-W solver on a model with a dense Jacobian)."""
         g = len(self.free)
         obs, jac, codes, _ = solve_sensitivities_at(
             self.model, assembly, lambda ww: self.params_of(ww[:g], ww[g:]), w, protocol,

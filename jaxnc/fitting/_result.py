@@ -140,7 +140,7 @@ def _fit_result(setup: FitProblem, run: _Run, settings: dict, wall_s: float) -> 
     setup.raise_if_failed("fit failed at the best point of every start")
     n_points = setup.n_points
     # The Jacobian is accurate to about 10 rtol (measured: 1.4e-5 of each column's largest
-    # entry at rtol 1e-6, jaxnc.solve._sensitivities), so it resolves no finer direction.
+    # entry at rtol 1e-6, jaxnc.solve.solve_sensitivities_at), so it resolves no finer direction.
     resolution = 10.0 * float(problem.settings.rtol)
     sd, corr, undetermined, directions = _laplace(r, jac, n_points + setup.n_lifetimes,
                                                   problem, best_z, resolution)

@@ -95,7 +95,7 @@ class Assembly(eqx.Module):
         connected: bool = True,
         on_substrate: bool = True,
         kind: str = "custom",
-        in_solution: bool = False,
+        in_solution: bool | None = None,
     ) -> Assembly:
         """Build an assembly from a boolean occupancy mask.
 
@@ -112,7 +112,8 @@ class Assembly(eqx.Module):
           are not open; if False every unshared face is open.
         - `kind`: a label; one of `"isolated"`, `"monolayer"`, `"supercrystal"`,
           `"dispersion"`, `"custom"`.
-        - `in_solution`: the cubes sit in a ligand solution (see `Assembly.dispersion`).
+        - `in_solution`: the cubes sit in a ligand solution (see `Assembly.dispersion`);
+          default: when `kind` is `"dispersion"`.
 
         **Returns:** an `Assembly`.
 
@@ -147,7 +148,7 @@ class Assembly(eqx.Module):
             gap_nm=gap_nm,
             ligand_nm=ligand_nm,
             kind=kind,
-            in_solution=bool(in_solution),
+            in_solution=kind == "dispersion" if in_solution is None else bool(in_solution),
         )
 
     @classmethod

@@ -78,7 +78,7 @@ class DenseSystem:
         return self.unravel(increment)
 
     def to_state(self, rate):
-        """A stage-space vector (a rate, a dense-output slope) as a state."""
+        """A stage-space rate (per hour) as a state of rates (for a dense output)."""
         return self.unravel(rate)
 
 
@@ -221,6 +221,11 @@ class _SplitSystem:
         y0 = self.y0
         return State(*(self.x0[k] + increment[k] for k in range(3)),
                      y0.lost + jnp.sum(increment[3]), y0.damage + self.h * self.d_damage)
+
+    def to_state(self, rate):
+        """A stage-space rate (per hour) as a State of rates: the escaped ligand summed into
+        `lost`, the damage's constant rate."""
+        return State(rate[0], rate[1], rate[2], jnp.sum(rate[3]), self.d_damage)
 
     def error(self, increment, failed):
         """The error estimate as a State; infinite where the transport solve failed, so the

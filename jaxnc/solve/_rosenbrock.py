@@ -97,8 +97,8 @@ class ROS34PW2(AbstractRosenbrockW):
 
     def _dense_info(self, system, y0, y1, h, f0, end) -> dict:
         f1 = system.rates(end, 1.0)  # at the step's end
-        k = jax.tree.map(lambda a, b: jnp.stack([a, b]), system.to_state(h * f0),
-                         system.to_state(h * f1))
+        slopes = [jax.tree.map(lambda v: h * v, system.to_state(f)) for f in (f0, f1)]
+        k = jax.tree.map(lambda a, b: jnp.stack([a, b]), *slopes)
         return dict(y0=y0, y1=y1, k=k)
 
 

@@ -27,6 +27,6 @@ DECAY_TIMES_NS = tuple(float(t) for t in np.linspace(0.0, 100.0, 201))
 
 def reference() -> dict:
     """The paper's stated numbers: `reference.json` beside this module, a copy of the
-    project's reference file (`shared/data/hashimoto2024_reference.json`)."""
+    reference file the project was given with the paper (`hashimoto2024_reference.json`)."""
     text = resources.files(__package__).joinpath("reference.json").read_text()
     return json.loads(text)
