@@ -30,6 +30,24 @@ def params():
 EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
 
 
+def free_port() -> int:
+    """A TCP port that is free, and so is the next one (a distributed run's meeting)."""
+    import socket
+
+    import numpy as np
+
+    for _ in range(100):
+        port = int(np.random.default_rng().integers(20000, 40000))
+        try:
+            for p in (port, port + 1):
+                with socket.socket() as s:
+                    s.bind(("localhost", p))
+            return port
+        except OSError:
+            continue
+    raise RuntimeError("no free port pair")
+
+
 def load_experiment(name: str):
     """`experiments/NAME.py` as a module, run in this process so that the scripts share the
     programs compiled by the tests beside them."""

@@ -5,30 +5,16 @@ cheaper stand-in, is in test_fit.py (it shares that file's compiled program)."""
 import csv
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
 
 import numpy as np
 import pytest
+from conftest import free_port
 
 import jaxnc
 from jaxnc.runtime import distributed
-
-
-def _free_port() -> int:
-    """A port that is free, and so is the next one (the meeting's)."""
-    for _ in range(100):
-        port = int(np.random.default_rng().integers(20000, 40000))
-        try:
-            for p in (port, port + 1):
-                with socket.socket() as s:
-                    s.bind(("localhost", p))
-            return port
-        except OSError:
-            continue
-    raise RuntimeError("no free port pair")
 
 
 @pytest.mark.parametrize("kwargs, match", [
@@ -118,7 +104,7 @@ def test_two_processes_write_what_one_writes(tmp_path):
         one = subprocess.run([sys.executable, "-m", "jaxnc", *args, "--out",
                               str(tmp_path / f"one_{name}")], capture_output=True, text=True)
         assert one.returncode == 0, one.stderr
-        procs = _launch([*args, "--out", str(tmp_path / f"two_{name}")], 2, _free_port())
+        procs = _launch([*args, "--out", str(tmp_path / f"two_{name}")], 2, free_port())
         for proc in procs:
             proc.wait(timeout=600)
             assert proc.returncode == 0, proc.stderr.read()
@@ -144,7 +130,7 @@ def test_two_processes_write_what_one_writes(tmp_path):
 def test_a_killed_process_is_one_error_and_a_rerun_resumes(tmp_path):
     out = tmp_path / "s.csv"
     args = [*_sweep(gaps="2:4:16", chunk="2"), "--out", str(out)]
-    procs = _launch(args, 2, _free_port(), timeout_s=20)
+    procs = _launch(args, 2, free_port(), timeout_s=20)
     ckpt = tmp_path / "s.csv.partial.npz"
     deadline = time.monotonic() + 300
     while not ckpt.exists() and time.monotonic() < deadline:  # a chunk is done

@@ -10,6 +10,7 @@ at the boundary ([`check_metrics`][jaxnc.design.check_metrics]), and name their 
 
 from __future__ import annotations
 
+import abc
 import dataclasses
 import enum
 
@@ -46,7 +47,7 @@ class Goal(enum.Enum):
 
 
 @dataclasses.dataclass(frozen=True)
-class Metric:
+class Metric(abc.ABC):
     """A design metric: its name (with unit), what it measures, which way is better, and how
     it is read from a solve. Concrete metrics are the subclasses in [`METRICS`][]."""
 
@@ -65,9 +66,9 @@ class Metric:
                     f"from the first light step")
         return ""
 
+    @abc.abstractmethod
     def read(self, r: Reading):
         """`(value, flag)` from one solve; flag `OK`, `EXTRAPOLATED` or `UNDEFINED`."""
-        raise NotImplementedError
 
     def undefined_because(self) -> str:
         """Why the value can be undefined (the `reason` column)."""

@@ -42,7 +42,6 @@ DEFAULT_PROTOCOL = "light 468nm 10mW/cm2 3h; dark 100h; light 468nm 10mW/cm2 3h"
 
 # Over 80 lines by its signature and argument documentation only; the body reads top to bottom:
 # check, set up, run the chunks, shape the result.
-# Long: the public signature and its docstring; the body is ~35 lines.
 def sweep(
     assembly_factory: Assembly | str | Callable[..., Assembly],
     params: Parameters,
@@ -112,6 +111,7 @@ def sweep(
     factory; `DataError` for a checkpoint of another sweep. A point whose solve fails does not
     raise: it is NaN with status `"failed"` and a reason.
     """
+    # Long: the public signature and its docstring; the body is ~35 lines.
     if isinstance(protocol, str):
         protocol = Protocol.parse(protocol)
     if not isinstance(params, Parameters):

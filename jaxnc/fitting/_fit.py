@@ -48,7 +48,6 @@ __all__ = ["FitResult", "fit", "protocol_from_curve", "Transform"]
 METHODS = ("lm", "adam-lbfgs")
 
 
-# Long: the public signature and its docstring; the body is ~20 lines.
 def fit(
     data: Dataset,
     assembly: Assembly | dict,
@@ -138,6 +137,7 @@ def fit(
     `SolverError` naming the sample, the protocol step and the solver's reason when the model
     cannot be solved at the best point of any start.
     """
+    # Long: the public signature and its docstring; the body is ~20 lines.
     per_sample = list(per_sample)
     options = dict(model=model, per_sample=per_sample, protocol=protocol,
                    irradiance_mw_cm2=irradiance_mw_cm2,

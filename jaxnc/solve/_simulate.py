@@ -47,7 +47,6 @@ def _step_index(n_steps: int, saves_per_step: int) -> np.ndarray:
     return np.concatenate([first, rest])
 
 
-# Long: the public signature and its docstring; the body is ~45 lines.
 def simulate(
     assembly: Assembly,
     params: Parameters,
@@ -100,6 +99,7 @@ def simulate(
     **Raises:** `SolverError` naming the failed step and what to try; `ParameterError` for
     bad arguments.
     """
+    # Long: the public signature and its docstring; the body is ~45 lines.
     if isinstance(protocol, str):
         protocol = Protocol.parse(protocol)
     if not isinstance(assembly, Assembly):

@@ -1,32 +1,17 @@
 """Internals of the runtime layer (see tests/internals/README.md): the TCP meeting before JAX's
 own, which `initialize` reaches only with several processes."""
 
-import socket
 import time
 
-import numpy as np
 import pytest
+from conftest import free_port
 
 from jaxnc.runtime import distributed
 from jaxnc.runtime._meeting import meet
 
 
-def _free_port() -> int:
-    """A port that is free, and so is the next one (the meeting's)."""
-    for _ in range(100):
-        port = int(np.random.default_rng().integers(20000, 40000))
-        try:
-            for p in (port, port + 1):
-                with socket.socket() as s:
-                    s.bind(("localhost", p))
-            return port
-        except OSError:
-            continue
-    raise RuntimeError("no free port pair")
-
-
 def test_a_missing_process_is_one_error_within_the_timeout():
-    port = _free_port()
+    port = free_port()
     t0 = time.monotonic()
     with pytest.raises(distributed.DistributedError, match=r"process\(es\) \[1, 2\] did not"):
         meet(f"localhost:{port}", 3, 0, 1.0)  # nobody else comes
