@@ -43,7 +43,9 @@ class Goal(enum.Enum):
 
     def score(self, values):
         """`values` turned so that larger is better."""
-        return {Goal.MAX: values, Goal.MIN: -values, Goal.ZERO: -np.abs(values)}[self]
+        if self is Goal.MAX:
+            return values
+        return -values if self is Goal.MIN else -np.abs(values)
 
 
 @dataclasses.dataclass(frozen=True)

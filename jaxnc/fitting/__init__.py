@@ -9,14 +9,15 @@ from ._adam_lbfgs import AdamLBFGS, AdamLBFGSState
 from ._auto import FreeChoice, choose_free, noise_level
 from ._fit import check_fit_arguments, fit, problem_digest
 from ._levenberg_marquardt import LevenbergMarquardt, LMState
-from ._problem import FitProblem, ResidualProblem, fit_problem
+from ._problem import FitProblem, ResidualProblem, fit_problem, fit_problem_of
 from ._profile import CHI2_QUANTILES, ProfileResult, likelihood_interval, profile
 from ._result import FitResult
 from ._sharded import ShardedResiduals
 from ._transforms import LogitTransform, LogTransform, ScaleTransform, Transform
 
 __all__ = ["fit", "FitResult", "Transform", "profile", "ProfileResult", "fit_problem",
-           "FitProblem", "ResidualProblem", "check_fit_arguments", "problem_digest",
+           "fit_problem_of", "FitProblem", "ResidualProblem", "check_fit_arguments",
+           "problem_digest",
            "FreeChoice", "choose_free", "noise_level", "likelihood_interval", "CHI2_QUANTILES",
            "LogTransform", "LogitTransform", "ScaleTransform", "LevenbergMarquardt", "LMState",
            "AdamLBFGS", "AdamLBFGSState", "ShardedResiduals"]

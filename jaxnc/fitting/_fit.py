@@ -39,7 +39,7 @@ from ._auto import candidates_for, choose_free, noise_level
 from ._checkpoint import _FitCheckpoint
 from ._levenberg_marquardt import LevenbergMarquardt
 from ._multistart import _Run, _run_starts
-from ._problem import fit_problem
+from ._problem import fit_problem_of
 from ._result import FitResult, _fit_result
 from ._transforms import Transform
 
@@ -169,9 +169,7 @@ def _fit_named(data, assembly, params, free, starts, options, checkpoint) -> Fit
     if method != "lm" and jax.process_count() > 1:
         raise ParameterError(f"a multi-process fit shares the work of method 'lm' only; "
                              f"{method!r} would run whole on every process")
-    setup = fit_problem(data, assembly, params, free, per_sample, o["model"], o["protocol"],
-                        o["irradiance_mw_cm2"], o["lifetime_weight_per_ns"], o["rtol"],
-                        o["atol"], o["max_steps"], o["solver"])
+    setup = fit_problem_of(data, assembly, params, free, per_sample, o)
     rng = np.random.default_rng(o["seed"])
     initial = [setup.z0] + [setup.z0 + o["start_spread"] * rng.standard_normal(setup.z0.size)
                             for _ in range(int(starts) - 1)]
@@ -255,10 +253,7 @@ def _choose_free(data, assembly, params, options):
             names.remove(n)
             fixed[n] = f"starts at {x:g}, where its transform is undefined (set it with --set)"
     check_fit_arguments(names + per_sample, options["method"], 1, options["max_iter"])
-    setup = fit_problem(data, assembly, params, names, per_sample, options["model"],
-                        options["protocol"], options["irradiance_mw_cm2"],
-                        options["lifetime_weight_per_ns"], options["rtol"], options["atol"],
-                        options["max_steps"], options["solver"])
+    setup = fit_problem_of(data, assembly, params, names, per_sample, options)
     _, jac = setup.evaluate(setup.z0)
     setup.raise_if_failed("the start of an automatic fit")
     g = len(names)

@@ -356,3 +356,14 @@ def fit_problem(data, assembly, params, free, per_sample, model, protocol, irrad
     n_points = int(sum(len(c) for c in data.curves))
     return FitProblem(problem, z0, is_plqy, n_points, n_lifetimes, samples, protocols,
                   bool(lifetimes), protocol)
+
+
+def fit_problem_of(data, assembly, params, free, per_sample, options: dict) -> FitProblem:
+    """[`fit_problem`][jaxnc.fitting.fit_problem] from a dict of `fit`'s keyword options
+    (`model`, `protocol`, `irradiance_mw_cm2`, `lifetime_weight_per_ns`, `rtol`, `atol`,
+    `max_steps`, `solver`), each absent one at `fit`'s default."""
+    o = options
+    return fit_problem(data, assembly, params, free, per_sample, o.get("model", "mean_field"),
+                       o.get("protocol"), o.get("irradiance_mw_cm2", 10.0),
+                       o.get("lifetime_weight_per_ns", 0.01), o.get("rtol"), o.get("atol"),
+                       o.get("max_steps", 16384), o.get("solver"))

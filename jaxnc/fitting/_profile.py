@@ -21,7 +21,7 @@ import numpy as np
 
 from ..errors import ParameterError, SolverError
 from ._fit import fit
-from ._problem import fit_problem
+from ._problem import fit_problem_of
 from ._transforms import Transform
 
 __all__ = ["ProfileResult", "profile", "likelihood_interval", "CHI2_QUANTILES"]
@@ -174,10 +174,7 @@ def profile(data, assembly, params, parameter: str, free, *, per_sample=(),
 
 def _loss_at(data, assembly, p, parameter, opts) -> float:
     """The loss with nothing re-fitted (a one-parameter profile)."""
-    setup = fit_problem(data, assembly, p, [parameter], [], opts["model"], opts.get("protocol"),
-                        opts.get("irradiance_mw_cm2", 10.0),
-                        opts.get("lifetime_weight_per_ns", 0.01), opts.get("rtol"),
-                        opts.get("atol"), opts.get("max_steps", 16384), opts.get("solver"))
+    setup = fit_problem_of(data, assembly, p, [parameter], [], opts)
     r, _ = setup.evaluate(setup.z0)
     return float(np.sum(r**2))
 

@@ -32,7 +32,7 @@ import numpy as np
 
 from ..analysis import gauss_newton_covariance
 from ..errors import ParameterError
-from ..fitting import check_fit_arguments, fit, fit_problem, problem_digest
+from ..fitting import check_fit_arguments, fit, fit_problem_of, problem_digest
 from ..runtime import atomic_path, json_safe
 from ._diagnostics import ess_bulk, ess_tail, rhat
 from ._nuts import run_chains
@@ -261,10 +261,7 @@ class _Posterior:
     def at(cls, data, assembly, start, priors, noise_plqy, options) -> _Posterior:
         free, per_sample = list(start.free), options["per_sample"]
         check_fit_arguments(free + per_sample, "lm", 1, 1)
-        o = options
-        setup = fit_problem(data, assembly, start.params, free, per_sample, o["model"],
-                            o["protocol"], o["irradiance_mw_cm2"], o["lifetime_weight_per_ns"],
-                            o["rtol"], o["atol"], o["max_steps"])
+        setup = fit_problem_of(data, assembly, start.params, free, per_sample, options)
         problem = setup.problem
         transforms = (list(problem.transforms)
                       + list(problem.sample_transforms) * len(setup.samples))
