@@ -142,6 +142,27 @@ def test_protocol_text_and_solution_columns(params, tmp_path):
     np.testing.assert_allclose(data["plqy"], sol.plqy)
 
 
+def test_protocols_of_one_length_share_one_program(params):
+    # The lattice and steps of the tests above; the step kinds in another order. The solve's
+    # program takes the protocol's values without its kinds, so nothing is traced again.
+    asm = jaxnc.Assembly.supercrystal(*SMALL)
+    jaxnc.simulate(asm, params, RELIGHT.format(dark_h=2, light_h=1), model="field")
+    traced = []
+
+    def listener(event, duration_s, fun_name="", **_):
+        if event == "/jax/core/compile/jaxpr_trace_duration" and fun_name == "_solve":
+            traced.append(fun_name)
+
+    jax.monitoring.register_event_duration_secs_listener(listener)
+    try:
+        sol = jaxnc.simulate(asm, params, "dark 2h; light 1h; dark 1h", model="field")
+    finally:
+        jax.monitoring.unregister_event_duration_listener(listener)
+    assert traced == []
+    np.testing.assert_array_equal(sol.light, [0] * 61 + [1] * 60 + [0] * 60)
+    assert sol.kinds == ("dark", "light", "dark")
+
+
 def test_continuing_from_a_saved_state_equals_one_run(params):
     asm = jaxnc.Assembly.supercrystal(*SMALL)
     whole = jaxnc.simulate(asm, params, RELIGHT.format(dark_h=50, light_h=1), model="field")

@@ -1,5 +1,5 @@
 """Protocol layer: fixed-duration light and dark steps, parsed from text or built in code."""
 
-from ._protocol import GRAMMAR, Protocol, Step
+from ._protocol import GRAMMAR, Protocol, Step, StepArrays
 
-__all__ = ["Protocol", "Step", "GRAMMAR"]
+__all__ = ["Protocol", "Step", "StepArrays", "GRAMMAR"]

@@ -20,7 +20,7 @@ from jaxtyping import Array, Float
 
 from ..errors import ProtocolError
 
-__all__ = ["Step", "Protocol", "GRAMMAR"]
+__all__ = ["Step", "Protocol", "StepArrays", "GRAMMAR"]
 
 DEFAULT_WAVELENGTH_NM = 468.0
 DEFAULT_IRRADIANCE_MW_CM2 = 10.0
@@ -161,6 +161,20 @@ def _array(values) -> Array:
     return jnp.asarray(values, dtype=float)
 
 
+class StepArrays(eqx.Module):
+    """A protocol's values without its step kinds: what a solve needs (`Protocol.arrays`).
+
+    The kinds (`"light"`/`"dark"`) are static in a `Protocol` and so part of a compiled
+    program's key; the physics reads only the irradiance, so a solve takes these arrays and
+    two protocols of equal length share one program whatever the order of their steps.
+    """
+
+    duration_h: Float[Array, " steps"]
+    wavelength_nm: Float[Array, " steps"]
+    irradiance_mw_cm2: Float[Array, " steps"]
+    temperature_k: Float[Array, " steps"]
+
+
 class Protocol(eqx.Module):
     """A sequence of fixed-duration steps, stored as traced arrays (one entry per step).
 
@@ -205,6 +219,12 @@ class Protocol(eqx.Module):
         if not parts:
             raise ProtocolError(f"empty protocol; {GRAMMAR}")
         return cls([_parse_step(p, i) for i, p in enumerate(parts)])
+
+    @property
+    def arrays(self) -> StepArrays:
+        """The step values without the kinds (what a solve's compiled program takes)."""
+        return StepArrays(self.duration_h, self.wavelength_nm, self.irradiance_mw_cm2,
+                          self.temperature_k)
 
     @property
     def n_steps(self) -> int:

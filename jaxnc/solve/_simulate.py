@@ -1,5 +1,6 @@
 """`simulate()`: integrate a model through a protocol, one diffrax solve per step, as one
-compiled program per structure (lattice shape, model, solver, number of steps and saves)."""
+compiled program per structure (lattice shape, model, solver, number of steps and saves;
+not the order of light and dark steps)."""
 
 from __future__ import annotations
 
@@ -119,8 +120,9 @@ def simulate(
         progress_meter=(diffrax.TqdmProgressMeter() if progress and sys.stderr.isatty()
                         else diffrax.NoProgressMeter()),
     )
+    # The protocol's arrays without its kinds: one program for every protocol of a length.
     time_h, states, obs, codes, num_steps = _solve(
-        model, assembly, params, protocol, settings, int(saves_per_step), initial_state
+        model, assembly, params, protocol.arrays, settings, int(saves_per_step), initial_state
     )
     ok = codes == 0
     if throw:
