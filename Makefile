@@ -48,7 +48,7 @@ test-floor:
 	rm -rf $(FLOOR)
 	$(PYTHON) -m venv $(FLOOR)
 	$(FLOOR)/bin/python -m pip install --quiet --no-compile -c constraints/floor.txt -e '.[test]'
-	$(FLOOR)/bin/python -m pip list 2>/dev/null | grep -iE '^(jax|jaxlib|diffrax|equinox|optax|lineax|optimistix|jaxtyping|numpy|matplotlib|tqdm|pytest|pytest-xdist) '
+	$(FLOOR)/bin/python -m pip list 2>/dev/null | grep -iE '^(jax|jaxlib|diffrax|equinox|optax|lineax|optimistix|jaxtyping|numpy|matplotlib|tqdm|pytest|pytest-xdist|pandas) '
 	$(FLOOR)/bin/python -m pytest -q $(PYTEST_PARALLEL)
 
 lint: $(STAMP)

@@ -37,20 +37,19 @@ def test_minimal_file_has_one_sample(tmp_path):
     [
         ("", "empty file"),
         ("time_h\n0\n", "row 1"),
-        ("time_h,plqy,plqy_percent\n0,0.1,10\n", "exactly one"),
+        ("time_h,plqy,plqy_percent\n0,0.1,10\n", "both hold plqy"),
         ("time_h,plqy\n", "no data rows"),
-        ("time_h,plqy,colour\n0,0.1,red\n", "'colour'"),
-        ("time_h,plqy\n0,0.1\n1,abc\n", "row 3, column plqy: 'abc'"),
-        ("time_h,plqy\n0,0.1\n1,nan\n", "row 3, column plqy"),
-        ("time_h,plqy\n0,0.1\n1,1.5\n", "row 3, column plqy"),
-        ("time_h,plqy\n-1,0.1\n1,0.2\n", "row 2, column time_h"),
-        ("time_h,plqy,sample\n0,0.1,a\n2,0.2,a\n1,0.3,a\n", "row 4, column time_h"),
+        ("time_h,plqy\n0,0.1\n1,abc\n", "row 3, column 'plqy': 'abc'"),
+        ("time_h,plqy\n0,0.1\n1,nan\n", "row 3, column 'plqy'"),
+        ("time_h,plqy\n0,0.1\n1,1.5\n", "row 3, column 'plqy'"),
+        ("time_h,plqy\n-1,0.1\n1,0.2\n", "row 2, column 'time_h'"),
+        ("time_h,plqy,sample\n0,0.1,a\n2,0.2,a\n1,0.3,a\n", "row 4, column 'time_h'"),
         # A repeated time is a switch only where light or temperature changes.
-        ("time_h,plqy,light\n0,0.1,1\n1,0.2,1\n1,0.3,1\n", "row 4, column time_h"),
+        ("time_h,plqy,light\n0,0.1,1\n1,0.2,1\n1,0.3,1\n", "row 4, column 'time_h'"),
         ("time_h,plqy,light,sample\n0,0.1,1,a\n1,0.2,1,a\n1,0.3,1,a\n", "sample 'a' repeats"),
-        ("time_h,plqy,light\n0,0.1,2\n", "row 2, column light"),
+        ("time_h,plqy,light\n0,0.1,2\n", "row 2, column 'light'"),
         ("time_h,plqy\n0,0.1,7\n", "row 2: 3 fields"),
-        ("time_h,plqy,temperature_k\n0,0.1,-5\n", "row 2, column temperature_k"),
+        ("time_h,plqy,temperature_k\n0,0.1,-5\n", "row 2, column 'temperature_k'"),
     ],
 )
 def test_bad_files_name_file_row_and_column(tmp_path, text, where):
@@ -108,6 +107,9 @@ def test_blank_lifetime_cells_mean_not_measured_and_round_trip(tmp_path):
     again = Dataset.from_csv(tmp_path / "again.csv")
     np.testing.assert_array_equal(again.curves[0].lifetime_ns, d.curves[0].lifetime_ns)
     np.testing.assert_array_equal(again.curves[0].plqy, d.curves[0].plqy)
-    # Only lifetimes may be blank: a blank PLQY is still an error naming row and column.
-    with pytest.raises(DataError, match="row 3, column plqy"):
-        Dataset.from_csv(_write(tmp_path, "time_h,plqy\n0,0.2\n1,\n", "blank.csv"))
+    # A blank PLQY is not measured either (with a note); a blank time is refused.
+    blank = Dataset.from_csv(_write(tmp_path, "time_h,plqy\n0,0.2\n1,\n", "blank.csv"))
+    np.testing.assert_array_equal(blank.curves[0].plqy_measured, [True, False])
+    assert "1 blank cell(s) in 'plqy' read as not measured" in blank.note
+    with pytest.raises(DataError, match="row 3, column 'time_h': blank"):
+        Dataset.from_csv(_write(tmp_path, "time_h,plqy\n0,0.2\n,0.3\n", "blank_t.csv"))

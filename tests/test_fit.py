@@ -9,7 +9,7 @@ import pytest
 
 import jaxnc
 from jaxnc.data import Dataset, protocol_from_curve, synthetic_dataset
-from jaxnc.fitting import fit, fit_problem
+from jaxnc.fitting import fit, fit_problem, fit_problem_of
 
 pytestmark = pytest.mark.integration  # whole solves: left out of `make test-quick`
 
@@ -70,6 +70,37 @@ def test_fit_recovers_parameters(tmp_path, model, shape, saves):
     np.testing.assert_allclose(np.diag(result.correlation), 1.0)
     assert set(result.to_json()) >= {"values", "stderr", "correlation", "loss", "rmse_plqy",
                                      "iterations", "wall_s", "settings"}
+
+
+def test_a_file_in_other_units_gives_the_same_fit_and_blank_cells_are_left_out(tmp_path):
+    # The lattice, steps and saves of test_fit_recovers_parameters: its compiled program.
+    asm = jaxnc.Assembly.supercrystal(2, 2, 1)
+    true, data = _synthetic(tmp_path, asm, "mean_field", "light 3h; dark 300h", 16)
+    c = data.curves[0]
+    rows = ["Time (min);PLQY (%);Light"] + [
+        f"{60 * float(t)!r};{100 * float(y)!r};{'on' if lit else 'off'}".replace(".", ",")
+        for t, y, lit in zip(c.time_h, c.plqy, c.light, strict=True)]
+    (tmp_path / "lab.csv").write_text("\n".join(rows) + "\n")
+    lab = Dataset.from_csv(tmp_path / "lab.csv")
+    start = true.replace(**{n: 2 * float(getattr(true, n)) for n in FREE})
+    a = fit(data, asm, start, FREE, model="mean_field", starts=1, progress=False)
+    b = fit(lab, asm, start, FREE, model="mean_field", starts=1, progress=False)
+    for name in FREE:  # the data agree to ~1e-15 (unit conversion), the fits to far below 1e-6
+        assert b.values[name] == pytest.approx(a.values[name], rel=1e-6), name
+    # A blank PLQY cell: that residual and its Jacobian row are zero, the others unchanged,
+    # and it is not counted as a data point.
+    k = 5
+    blank = Dataset((dataclasses.replace(c, plqy=np.where(np.arange(len(c)) == k, np.nan,
+                                                          c.plqy)),))
+    full_setup = fit_problem_of(data, asm, start, FREE, [], {})
+    blank_setup = fit_problem_of(blank, asm, start, FREE, [], {})
+    r_full, j_full = full_setup.evaluate(full_setup.z0)
+    r_blank, j_blank = blank_setup.evaluate(blank_setup.z0)
+    assert blank_setup.n_points == full_setup.n_points - 1
+    assert r_blank[k] == 0.0 and not j_blank[k].any() and r_full[k] != 0.0
+    keep = np.arange(r_full.size) != k
+    np.testing.assert_array_equal(r_blank[keep], r_full[keep])
+    np.testing.assert_array_equal(j_blank[keep], j_full[keep])
 
 
 def _joint_data(asm, noise, seed):

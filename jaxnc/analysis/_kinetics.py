@@ -197,8 +197,10 @@ def kinetics(data: Dataset, law: str = "pso") -> KineticsResult:
     fits = []
     for c in data.curves:
         idx = _dark_segments(c)
+        idx = idx[np.isfinite(c.plqy[idx])]  # rows without a PLQY value: not measured
         if idx.size == 0:
-            raise DataError(f"{data.source}: sample {c.sample!r} has no dark rows (light == 0)")
+            raise DataError(f"{data.source}: sample {c.sample!r} has no dark rows (light == 0) "
+                            f"with a PLQY value")
         temp = float("nan")
         if c.temperature_k is not None:
             temps = c.temperature_k[idx]

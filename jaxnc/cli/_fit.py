@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from ._options import (
     add_data_assembly_options,
+    add_data_option,
     add_distributed_options,
     add_model_option,
     add_output_options,
     add_set_option,
     check_plot,
     params_from_args,
+    read_data,
     sample_assemblies,
     split_names,
     start_distributed,
@@ -29,7 +31,7 @@ def add_parser(sub) -> None:
         "all samples of the file share the --free parameters and are solved as one batch; "
         "write values, standard errors and correlations as JSON.",
     )
-    p.add_argument("data", help="PLQY CSV file (time_h, plqy or plqy_percent, light, ...)")
+    add_data_option(p, what="PLQY curves")
     add_output_options(p, out="output JSON file", plot="output PNG: data, fit and residuals")
     p.add_argument("--free", default="auto",
                    help="comma-separated parameter names to fit, or auto (default): those "
@@ -66,7 +68,6 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     writer = start_distributed(args)  # before anything that touches JAX's devices
-    from ..data import Dataset
     from ..errors import ParameterError
     from ..fitting import fit
     from ..runtime import write_json_atomic
@@ -75,9 +76,7 @@ def run(args) -> int:
     check_posterior_args(args)
     if args.resume and not args.checkpoint:
         raise ParameterError("--resume needs --checkpoint FILE")
-    data = Dataset.from_csv(args.data)
-    if data.note and writer and not args.quiet:
-        print(f"{args.data}: {data.note}")
+    data = read_data(args, echo=writer and not args.quiet)
     params = params_from_args(args)
     free = "auto" if args.free.strip() == "auto" else split_names(args.free)
     starts = "auto" if args.starts.strip() == "auto" else _count(args.starts, "--starts")
@@ -98,7 +97,7 @@ def run(args) -> int:
     if not writer:
         return 0
     out = result.to_json()
-    out["settings"].update(data=str(args.data), assembly=args.assembly,
+    out["settings"].update(data=str(args.data), column=args.column, assembly=args.assembly,
                            assembly_of=args.assembly_of)
     write_json_atomic(args.out, out)
     if args.plot:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ._options import add_output_options, check_plot, wrote
+from ._options import add_data_option, add_output_options, check_plot, read_data, wrote
 
 __all__ = ["add_parser", "run"]
 
@@ -14,7 +14,7 @@ def add_parser(sub) -> None:
         description="Fit a rate law to the dark decay (rows with light == 0, or all rows) of "
         "each sample, then ln k against 1/T over the samples' temperature_k.",
     )
-    p.add_argument("data", help="PLQY CSV file (columns time_h, plqy or plqy_percent, ...)")
+    add_data_option(p, what="dark decays of PLQY (one per sample or temperature)")
     p.add_argument("--law", choices=("pso", "first-order"), default="pso",
                    help="rate law (default pso: pseudo-second-order)")
     add_output_options(p, out="output JSON file", plot="output PNG: Arrhenius plot",
@@ -24,14 +24,11 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     from ..analysis import kinetics
-    from ..data import Dataset
     from ..runtime import write_json_atomic
 
     check_plot(args.plot)
     # One rate law per temperature: a file without a sample column is grouped by temperature.
-    data = Dataset.from_csv(args.data, split="temperature")
-    if data.note:
-        print(f"{args.data}: {data.note}")
+    data = read_data(args, split="temperature")
     result = kinetics(data, law=args.law)
     out = result.to_json()
     out["settings"] = dict(data=str(args.data), law=args.law)

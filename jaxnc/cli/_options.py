@@ -9,9 +9,10 @@ errors stay fast.
 from __future__ import annotations
 
 __all__ = ["ASSEMBLY_KINDS", "LATERAL_CUBES", "add_assembly_options", "add_design_options",
-           "add_data_assembly_options", "add_distributed_options", "add_model_option",
-           "add_output_options", "add_set_option", "add_solver_options",
+           "add_data_assembly_options", "add_data_option", "add_distributed_options",
+           "add_model_option", "add_output_options", "add_set_option", "add_solver_options",
            "assembly_from_args", "check_plot", "design_setup", "parse_set", "params_from_args",
+           "read_data",
            "sample_assemblies", "split_names", "start_distributed", "wrote"]
 
 ASSEMBLY_KINDS = ("isolated", "monolayer", "supercrystal", "dispersion")
@@ -199,6 +200,38 @@ def start_distributed(args) -> bool:
     if info["process_id"] == 0 and not args.quiet:
         print(f"jaxnc: {info['num_processes']} process(es), {info['devices']} device(s)")
     return info["process_id"] == 0
+
+
+def add_data_option(p, *, what: str = "measured curves") -> None:
+    """The data file (positional) and `--column HEADER=QUANTITY` (repeatable); read with
+    [`read_data`][]."""
+    p.add_argument("data", help=f"CSV file of {what}: a time column and PLQY (or PL intensity, "
+                   "lifetime, peak), with units in the headers ('Time (min)', 'PLQY (%%)', "
+                   "'T (°C)'), optional light, temperature, irradiance and sample columns "
+                   "(docs/data.md lists every name and unit)")
+    p.add_argument("--column", action="append", default=[], metavar="HEADER=QUANTITY",
+                   help="what a column holds where its header does not say: e.g. "
+                   "\"PL (a.u.)=intensity\", \"Time=time (min)\", \"notes=ignore\" "
+                   "(repeatable)")
+
+
+def read_data(args, *, split: str = "time", echo: bool = True):
+    """The `Dataset` of `args.data` with the `--column` mapping; prints one line of what was
+    read (with `echo`)."""
+    from ..data import Dataset
+    from ..errors import ParameterError
+
+    columns = {}
+    for item in args.column:
+        header, eq, spec = item.rpartition("=")
+        if not eq or not header.strip() or not spec.strip():
+            raise ParameterError(f"--column {item!r}: expected HEADER=QUANTITY, e.g. "
+                                 f"\"PL (a.u.)=intensity\"")
+        columns[header.strip()] = spec.strip()
+    data = Dataset.from_csv(args.data, split=split, columns=columns or None)
+    if echo:
+        print(f"{args.data}: {data.summary()}")
+    return data
 
 
 def add_data_assembly_options(p) -> None:

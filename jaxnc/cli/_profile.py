@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from ._options import (
     add_data_assembly_options,
+    add_data_option,
     add_model_option,
     add_output_options,
     add_set_option,
     check_plot,
     params_from_args,
+    read_data,
     sample_assemblies,
     split_names,
     wrote,
@@ -26,7 +28,7 @@ def add_parser(sub) -> None:
         "intervals (open where the profile stays below the level), the Gauss-Newton interval "
         "for comparison, and whether the profile is flat (not determined by the data).",
     )
-    p.add_argument("data", help="PLQY CSV file (time_h, plqy or plqy_percent, light, ...)")
+    add_data_option(p, what="PLQY curves")
     p.add_argument("--param", required=True, help="the profiled parameter")
     p.add_argument("--free", default="", metavar="NAME,...",
                    help="other global parameters fitted at every grid point (default none)")
@@ -47,12 +49,11 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from ..data import Dataset
     from ..fitting import profile
     from ..runtime import write_json_atomic
 
     check_plot(args.plot)
-    data = Dataset.from_csv(args.data)
+    data = read_data(args, echo=not args.quiet)
     params = params_from_args(args)
     result = profile(data, sample_assemblies(args, data), params, args.param,
                      split_names(args.free) if args.free else [],

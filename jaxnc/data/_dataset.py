@@ -1,37 +1,45 @@
-"""Measured PLQY data: CSV files of PLQY against time, validated before anything is used.
+"""Measured data: time courses of PLQY, PL intensity, lifetime and peak per sample, read from
+CSV files or DataFrames as labs write them and validated before anything is used.
 
-Format (DESIGN §3): a header row; `time_h` and one of `plqy` (fraction 0–1) or
-`plqy_percent` (0–100) required; optional `light` (0/1), `temperature_k`, `sample`,
-`lifetime_ns` (ns; a blank cell: not measured at that time). Rows of one sample must have
-non-negative times in order; two rows may share a time only where `light` or `temperature_k`
+Columns (DESIGN §3; the whole table of names and units: `docs/data.md`): a time column and at
+least one measurement, each with its unit in the header (`Time (min)`, `t / s`, `time_h`,
+`PLQY (%)`, `plqy` (a fraction), `PL intensity (a.u.)`, `lifetime (ns)`, `peak (nm)`); the
+conditions `light` (on/off, yes/no, true/false, 1/0), `T (°C)` / `temperature_k`,
+`irradiance (mW/cm²)`, `excitation wavelength (nm)`; and `sample`. Names are read in any case;
+columns that name no quantity are ignored with a note; a blank measurement cell is "not
+measured then", a blank condition or sample cell the row above's value. Rows of one sample
+must have non-negative times in order; two rows may share a time only where a condition
 changes (a measurement at the moment of a switch: the row belongs to the step its conditions
-name). A file without a `sample` column may hold several curves one after another: a new
-curve starts where time goes back (or, with `split="temperature"`, one curve per
-`temperature_k`).
+name). A file without a sample column may hold several curves one after another: a new curve
+starts where time goes back (or, with `split="temperature"`, one curve per temperature).
 """
 
 from __future__ import annotations
 
-import csv
 import dataclasses
-import math
-from pathlib import Path
 
 import numpy as np
 
 from ..errors import DataError
+from ._reader import Columns, read_columns
+from ._table import Table, read_table, table_from_frame
 
 __all__ = ["Curve", "Dataset"]
 
-_KNOWN = {"time_h", "plqy", "plqy_percent", "light", "temperature_k", "sample", "lifetime_ns"}
+_CONDITIONS = ("light", "temperature_k", "irradiance_mw_cm2", "wavelength_nm")
+_OPTIONAL = ("light", "temperature_k", "irradiance_mw_cm2", "wavelength_nm", "lifetime_ns",
+             "intensity", "peak_nm")
 
 
 @dataclasses.dataclass(frozen=True)
 class Curve:
-    """One sample's time course. Arrays are float64 NumPy; `light`/`temperature_k` may be None.
+    """One sample's time course. Arrays are float64 NumPy, one entry per row; NaN in a
+    measurement: not measured at that row; an optional column is None when the file has none.
 
-    **Fields:** `sample` (name), `time_h` (h), `plqy` (fraction 0–1), `light` (0/1 per row or
-    None), `temperature_k` (K per row or None), `lifetime_ns` (ns per row or None).
+    **Fields:** `sample` (name), `time_h` (h), `plqy` (fraction 0–1; all NaN without a PLQY
+    column), `light` (0/1), `temperature_k` (K), `lifetime_ns` (ns), `intensity` (PL counts,
+    any scale), `peak_nm` (nm), `irradiance_mw_cm2` (mW/cm², the light's), `wavelength_nm`
+    (nm, the light's).
     """
 
     sample: str
@@ -40,74 +48,108 @@ class Curve:
     light: np.ndarray | None = None
     temperature_k: np.ndarray | None = None
     lifetime_ns: np.ndarray | None = None
+    intensity: np.ndarray | None = None
+    peak_nm: np.ndarray | None = None
+    irradiance_mw_cm2: np.ndarray | None = None
+    wavelength_nm: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.time_h)
 
+    @property
+    def plqy_measured(self) -> np.ndarray:
+        """Which rows hold a PLQY value (bool per row)."""
+        return np.isfinite(self.plqy)
+
 
 @dataclasses.dataclass(frozen=True)
 class Dataset:
-    """PLQY curves from one file, one `Curve` per sample (in order of first appearance)."""
+    """Time courses from one file, one `Curve` per sample (in order of first appearance);
+    `note`: what the reader inferred or tolerated, one line."""
 
     curves: tuple[Curve, ...]
     source: str = ""
     note: str = ""
 
     @classmethod
-    def from_csv(cls, path, *, split: str = "time") -> Dataset:
-        """Read and validate a PLQY CSV file.
+    def from_csv(cls, path, *, split: str = "time", columns: dict | None = None) -> Dataset:
+        """Read and validate a data CSV file (module docstring; `,`, `;` or tab delimited,
+        decimal commas read where the delimiter is not a comma).
 
-        Without a `sample` column, `split` says how the rows form curves: `"time"` (default)
+        `columns` says what a header holds where the reader cannot tell or reads it wrongly:
+        `{"PL (a.u.)": "intensity", "Time": "time (min)", "notes": "ignore"}` (a field name,
+        a header with its unit, or `"ignore"`).
+
+        Without a sample column, `split` says how the rows form curves: `"time"` (default)
         starts a new curve wherever time goes back (curves named `curve1`, `curve2`, ...);
-        `"temperature"` makes one curve per `temperature_k` value (named like `318K`; what
-        `kinetics` uses: one rate law per temperature). What was inferred is in `note` (one
-        line; empty when the file names its samples or holds one curve).
+        `"temperature"` makes one curve per temperature (named like `318K`; what `kinetics`
+        uses: one rate law per temperature). What was inferred or tolerated is in `note`.
 
         **Raises:** `DataError` with one line naming the file, row (1-based, header = row 1)
-        and column of the first problem: missing file or column, empty file, text or NaN in a
-        number column, PLQY out of range, `light` not 0/1, negative times, times going back
-        within a sample, or a repeated time with unchanged conditions. Nothing is returned
-        half-loaded.
+        and column of the first problem: a missing file or column, a header naming a quantity
+        with a unit not understood or missing, an empty file, text where a number belongs, a
+        value out of range, times going back within a sample, or a repeated time with
+        unchanged conditions. Nothing is returned half-loaded.
         """
-        if split not in ("time", "temperature"):
-            raise DataError(f"split must be 'time' or 'temperature', got {split!r}")
-        name = str(path)
-        header, rows = _read_table(Path(path))
-        arrays, samples = _parse_columns(name, header, rows)
-        named = "sample" in header
-        note = ""
+        _check_options(split, columns)
+        return cls._from_table(read_table(path), split, columns)
+
+    @classmethod
+    def from_frame(cls, frame, *, split: str = "time", columns: dict | None = None,
+                   source: str = "DataFrame") -> Dataset:
+        """The same as `from_csv` for a pandas DataFrame (column names as headers, missing
+        values as blank cells, rows numbered as in a CSV written from it)."""
+        _check_options(split, columns)
+        return cls._from_table(table_from_frame(frame, source), split, columns)
+
+    @classmethod
+    def _from_table(cls, table: Table, split: str, columns: dict | None) -> Dataset:
+        cols = read_columns(table, columns)
+        named = "sample" in cols.headers
+        notes = list(cols.notes)
+        samples = cols.samples
         if not named:
-            samples, note = _infer_curves(arrays, split)
+            samples, inferred = _infer_curves(cols, split)
+            notes += [inferred] if inferred else []
         labels = np.asarray(samples)
         curves = []
         for s in dict.fromkeys(samples):
             idx = np.nonzero(labels == s)[0]
-            _check_times(name, s, idx, arrays, inferred=not named)
-            curves.append(Curve(
-                sample=s,
-                time_h=arrays["time_h"][idx],
-                plqy=arrays["plqy"][idx],
-                light=arrays["light"][idx] if "light" in arrays else None,
-                temperature_k=arrays["temperature_k"][idx] if "temperature_k" in arrays else None,
-                lifetime_ns=arrays["lifetime_ns"][idx] if "lifetime_ns" in arrays else None,
-            ))
-        return cls(tuple(curves), source=name, note=note)
+            _check_times(table.source, s, idx, cols, inferred=not named)
+            v = {k: a[idx] for k, a in cols.values.items()}
+            curves.append(Curve(sample=s, time_h=v["time_h"],
+                                plqy=v.get("plqy", np.full(idx.size, np.nan)),
+                                **{k: v.get(k) for k in _OPTIONAL}))
+        return cls(tuple(curves), source=table.source, note="; ".join(notes))
 
     @property
     def samples(self) -> list[str]:
         return [c.sample for c in self.curves]
+
+    def summary(self) -> str:
+        """One line: the curves and rows read, the values of each measurement, the notes."""
+        counts = []
+        for field, label in (("plqy", "PLQY"), ("intensity", "PL intensity"),
+                             ("lifetime_ns", "lifetime"), ("peak_nm", "peak")):
+            n = sum(int(np.isfinite(getattr(c, field)).sum()) for c in self.curves
+                    if getattr(c, field) is not None)
+            counts += [f"{label} {n}"] if n else []
+        rows = sum(len(c) for c in self.curves)
+        names = ", ".join(self.samples[:6]) + (", ..." if len(self.samples) > 6 else "")
+        line = (f"{len(self.curves)} curve(s) ({names}), {rows} rows; values: "
+                f"{', '.join(counts) or 'none'}")
+        return line + (f"; {self.note}" if self.note else "")
 
     def __len__(self) -> int:
         return len(self.curves)
 
     def to_csv(self, path) -> None:
         """Write all curves to one CSV (with a `sample` column) that `from_csv` reads back;
-        written whole or not at all. Optional columns are written when every curve has them.
-        """
+        written whole or not at all. Optional columns are written when every curve has them;
+        a value not measured is a blank cell."""
         from ..runtime import atomic_path
 
-        optional = [k for k in ("light", "temperature_k", "lifetime_ns")
-                    if all(getattr(c, k) is not None for c in self.curves)]
+        optional = [k for k in _OPTIONAL if all(getattr(c, k) is not None for c in self.curves)]
         header = ["sample", "time_h", "plqy", *optional]
         with atomic_path(path) as tmp, open(tmp, "w") as fh:
             fh.write(",".join(header) + "\n")
@@ -120,8 +162,17 @@ class Dataset:
                     fh.write(",".join([c.sample, *cells]) + "\n")
 
 
-def _infer_curves(arrays: dict, split: str) -> tuple[list[str], str]:
+def _check_options(split: str, columns) -> None:
+    if split not in ("time", "temperature"):
+        raise DataError(f"split must be 'time' or 'temperature', got {split!r}")
+    if columns is not None and not isinstance(columns, dict):
+        raise DataError(f"columns must be a dict {{header: what it holds}}, got "
+                        f"{type(columns).__name__}")
+
+
+def _infer_curves(cols: Columns, split: str) -> tuple[list[str], str]:
     """Sample labels for a file without a `sample` column, and a note of what was inferred."""
+    arrays = cols.values
     n = arrays["time_h"].size
     if split == "temperature" and "temperature_k" in arrays:
         temps = arrays["temperature_k"]
@@ -135,109 +186,28 @@ def _infer_curves(arrays: dict, split: str) -> tuple[list[str], str]:
     curve = np.zeros(n, dtype=int)
     curve[restarts] = 1
     curve = np.cumsum(curve)
-    rows = ", ".join(str(int(r) + 2) for r in restarts[:5]) + (", ..." if restarts.size > 5
+    rows = ", ".join(str(cols.lines[int(r)]) for r in restarts[:5]) + (", ..." if restarts.size > 5
                                                                 else "")
     return ([f"curve{c + 1}" for c in curve],
             f"read {restarts.size + 1} curves, split where time restarts (rows {rows})")
 
 
-def _check_times(name: str, sample: str, idx: np.ndarray, arrays: dict, inferred: bool) -> None:
+def _check_times(name: str, sample: str, idx: np.ndarray, cols: Columns, inferred: bool) -> None:
     """Times of one sample: in order, and equal only where the conditions change."""
-    t = arrays["time_h"][idx]
+    t = cols.values["time_h"][idx]
     dt = np.diff(t)
     back = np.flatnonzero(dt < 0)
     if back.size:
         i = back[0]
-        raise DataError(f"{name}, row {int(idx[i + 1]) + 2}, column time_h: times of sample "
+        raise DataError(f"{name}, {cols.where('time_h', int(idx[i + 1]))}: times of sample "
                         f"{sample!r} go back ({t[i + 1]:g} h after {t[i]:g} h); put each "
                         f"sample's rows in time order")
-    conditions = [arrays[k][idx] for k in ("light", "temperature_k") if k in arrays]
+    conditions = [cols.values[k][idx] for k in _CONDITIONS if k in cols.values]
     for i in np.flatnonzero(dt == 0):
         if any(c[i] != c[i + 1] for c in conditions):
             continue  # a measurement at the moment of a switch, before and after
-        r = int(idx[i + 1]) + 2
         where = "" if inferred else f" of sample {sample!r}"
-        raise DataError(f"{name}, row {r}, column time_h: time {t[i]:g} h{where} repeats the row "
-                        f"before with the same light and temperature; two rows may share a time "
-                        f"only where light or temperature_k changes: remove or average the "
-                        f"duplicate")
-
-
-def _check_ranges(name: str, values: dict[str, list[float]]) -> None:
-    limits = {
-        "time_h": (0.0, math.inf, "a time >= 0"),
-        "plqy": (0.0, 1.0, "a fraction in [0, 1] (use the column plqy_percent for percent)"),
-        "plqy_percent": (0.0, 100.0, "a percentage in [0, 100]"),
-        "temperature_k": (1e-9, math.inf, "a temperature > 0 K"),
-        "lifetime_ns": (1e-12, math.inf, "a lifetime > 0 ns"),
-    }
-    for h, vs in values.items():
-        for r, v in enumerate(vs, start=2):
-            if h == "light" and v not in (0.0, 1.0):
-                raise DataError(f"{name}, row {r}, column light: {v:g} is not 0 or 1")
-            if h in limits and not math.isnan(v):
-                lo, hi, what = limits[h]
-                if not lo <= v <= hi:
-                    raise DataError(f"{name}, row {r}, column {h}: {v:g} is not {what}")
-
-
-def _read_table(path: Path) -> tuple[list[str], list[list[str]]]:
-    """The header and the data rows (blank lines dropped) of a CSV file, the header checked:
-    known columns, none twice, `time_h` and exactly one of `plqy` / `plqy_percent`."""
-    name = str(path)
-    try:
-        with open(path, newline="") as fh:
-            rows = list(csv.reader(fh))
-    except FileNotFoundError:
-        raise DataError(f"{name}: file not found") from None
-    except UnicodeDecodeError:
-        raise DataError(f"{name}: not a text CSV file") from None
-    rows = [r for r in rows if any(cell.strip() for cell in r)]
-    if not rows:
-        raise DataError(f"{name}: empty file (expected a header with time_h,plqy)")
-    header = [h.strip() for h in rows[0]]
-    unknown = [h for h in header if h not in _KNOWN]
-    if unknown:
-        raise DataError(f"{name}, row 1: unknown column {unknown[0]!r}; known columns: "
-                        f"{', '.join(sorted(_KNOWN))}")
-    if len(set(header)) != len(header):
-        raise DataError(f"{name}, row 1: a column name appears twice")
-    if "time_h" not in header:
-        raise DataError(f"{name}, row 1: missing column 'time_h'")
-    if ("plqy" in header) == ("plqy_percent" in header):
-        raise DataError(f"{name}, row 1: need exactly one of the columns 'plqy' (fraction) "
-                        f"or 'plqy_percent'")
-    if len(rows) < 2:
-        raise DataError(f"{name}: no data rows after the header")
-    return header, rows[1:]
-
-
-def _parse_columns(name: str, header: list[str], rows: list[list[str]]):
-    """Every numeric column as a float array (PLQY as a fraction; a blank lifetime cell NaN:
-    not measured then), ranges checked, and each row's sample name ("" without a column)."""
-    col = {h: i for i, h in enumerate(header)}
-    numeric = [h for h in header if h != "sample"]
-    values: dict[str, list[float]] = {h: [] for h in numeric}
-    samples: list[str] = []
-    for r, row in enumerate(rows, start=2):
-        if len(row) != len(header):
-            raise DataError(f"{name}, row {r}: {len(row)} fields, header has {len(header)}")
-        for h in numeric:
-            text = row[col[h]].strip()
-            if h == "lifetime_ns" and not text:
-                values[h].append(math.nan)  # lifetime not measured at this time
-                continue
-            try:
-                v = float(text)
-            except ValueError:
-                raise DataError(f"{name}, row {r}, column {h}: {text!r} is not a number") \
-                    from None
-            if not math.isfinite(v):
-                raise DataError(f"{name}, row {r}, column {h}: {text!r} is not finite")
-            values[h].append(v)
-        samples.append(row[col["sample"]].strip() if "sample" in col else "")
-    _check_ranges(name, values)
-    arrays = {h: np.asarray(v, dtype=float) for h, v in values.items()}
-    if "plqy_percent" in arrays:
-        arrays["plqy"] = arrays.pop("plqy_percent") / 100.0
-    return arrays, samples
+        raise DataError(f"{name}, {cols.where('time_h', int(idx[i + 1]))}: time {t[i]:g} h"
+                        f"{where} repeats the row before with the same conditions; two rows "
+                        f"may share a time only where the light, temperature or irradiance "
+                        f"changes: remove or average the duplicate")

@@ -14,34 +14,41 @@ __all__ = ["protocol_from_curve", "curve_save_grid"]
 
 def protocol_from_curve(curve: Curve, *, irradiance_mw_cm2: float = 10.0,
                         wavelength_nm: float = 468.0) -> Protocol:
-    """Protocol implied by a curve's `light` and `temperature_k` columns.
+    """Protocol implied by a curve's condition columns: `light`, `temperature_k` and, where
+    the data have them, the light's `irradiance_mw_cm2` and `wavelength_nm` per row (else the
+    arguments' values, mW/cm² and nm).
 
-    Consecutive rows with the same light state and temperature form one step. A step ends at
-    the time of its last row (the condition is taken to change right after that measurement);
-    the first step starts at t = 0.
+    Consecutive rows with the same conditions form one step. A step ends at the time of its
+    last row (the condition is taken to change right after that measurement); the first step
+    starts at t = 0.
 
     **Raises:** `DataError` without a `light` column, or when a step would have no duration.
     """
     if curve.light is None:
         raise DataError(f"sample {curve.sample!r}: no 'light' column; give the protocol "
                         f"explicitly")
-    temps = curve.temperature_k if curve.temperature_k is not None else np.full(
-        len(curve), 298.15)
-    steps, start = [], 0.0
-    row = 0
     n = len(curve)
+
+    def column(values, default):
+        return np.full(n, float(default)) if values is None else np.asarray(values, float)
+
+    temps = column(curve.temperature_k, 298.15)
+    irradiance = column(curve.irradiance_mw_cm2, irradiance_mw_cm2)
+    wavelength = column(curve.wavelength_nm, wavelength_nm)
+    lit = np.asarray(curve.light) == 1  # the light's values matter in light rows only
+    conditions = np.stack([curve.light, temps, irradiance * lit, wavelength * lit], axis=1)
+    steps, start, row = [], 0.0, 0
     while row < n:
         end = row
-        while end + 1 < n and curve.light[end + 1] == curve.light[row] and \
-                temps[end + 1] == temps[row]:
+        while end + 1 < n and np.array_equal(conditions[end + 1], conditions[row]):
             end += 1
         t_end = float(curve.time_h[end])
         if t_end <= start:
             raise DataError(f"sample {curve.sample!r}: the step starting at row {row + 2} has "
                             f"no duration (time {t_end:g} h)")
         if curve.light[row] == 1:
-            steps.append(Step.light(t_end - start, wavelength_nm=wavelength_nm,
-                                    irradiance_mw_cm2=irradiance_mw_cm2,
+            steps.append(Step.light(t_end - start, wavelength_nm=float(wavelength[row]),
+                                    irradiance_mw_cm2=float(irradiance[row]),
                                     temperature_k=float(temps[row])))
         else:
             steps.append(Step.dark(t_end - start, temperature_k=float(temps[row])))

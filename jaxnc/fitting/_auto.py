@@ -57,7 +57,8 @@ def noise_level(data) -> float:
         if c.temperature_k is not None:
             cond = cond + 1e3 * c.temperature_k
         for i in range(1, len(t) - 1):
-            if not (cond[i - 1] == cond[i] == cond[i + 1]) or not t[i - 1] < t[i] < t[i + 1]:
+            if not (cond[i - 1] == cond[i] == cond[i + 1]) or not t[i - 1] < t[i] < t[i + 1] \
+                    or not np.isfinite(y[i - 1:i + 2]).all():  # unmeasured rows: NaN
                 continue
             b = (t[i] - t[i - 1]) / (t[i + 1] - t[i - 1])
             a = 1.0 - b

@@ -233,8 +233,9 @@ def _build_groups(data: Dataset, assemblies: list[Assembly], protocols: list[Pro
             m = len(data.curves[i])
             steps.append(np.pad(step, (0, n - m)))
             slots.append(np.pad(slot, (0, n - m)))
-            targets.append(np.pad(data.curves[i].plqy, (0, n - m)))
-            masks.append(np.pad(np.ones(m), (0, n - m)))
+            plqy = data.curves[i].plqy  # NaN: not measured at that row (masked out)
+            targets.append(np.pad(np.nan_to_num(plqy), (0, n - m)))
+            masks.append(np.pad(np.isfinite(plqy).astype(float), (0, n - m)))
             tau = data.curves[i].lifetime_ns
             tau = np.full(m, np.nan) if tau is None else tau
             taus.append(np.pad(np.nan_to_num(tau), (0, n - m)))
@@ -311,6 +312,11 @@ def fit_problem(data, assembly, params, free, per_sample, model, protocol, irrad
                 lifetime_weight_per_ns, rtol, atol, max_steps=16384, solver=None) -> FitProblem:
     """Validate the inputs and build the residual problem and the starting vector."""
     names = list(free) + list(per_sample)
+    unmeasured = [c.sample for c in data.curves if not np.isfinite(c.plqy).any()]
+    if unmeasured:
+        raise DataError(f"{data.source or 'the data'}: sample(s) {unmeasured} hold no PLQY "
+                        f"value; jaxnc.fit fits PLQY (with lifetimes where given): PL "
+                        f"intensity, peak and spectra are read but not fitted yet")
     if isinstance(protocol, str):
         protocol = Protocol.parse(protocol)
     samples = [c.sample for c in data.curves]
@@ -353,7 +359,7 @@ def fit_problem(data, assembly, params, free, per_sample, model, protocol, irrad
     z0 = np.concatenate([[float(transforms[n].forward(x0[n])) for n in free],
                          np.tile([float(transforms[n].forward(x0[n])) for n in per_sample],
                                  len(samples))])
-    n_points = int(sum(len(c) for c in data.curves))
+    n_points = int(sum(np.isfinite(c.plqy).sum() for c in data.curves))
     return FitProblem(problem, z0, is_plqy, n_points, n_lifetimes, samples, protocols,
                   bool(lifetimes), protocol)
 

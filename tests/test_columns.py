@@ -1,0 +1,224 @@
+"""Data files as labs write them: headers with units, delimiters and decimal commas, blank
+cells, words in the light column, columns said on the command line or in Python."""
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from jaxnc import DataError
+from jaxnc.cli import main
+from jaxnc.data import Dataset, columns_markdown
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# One curve: 3 h of light then 5 h of dark at 45 °C, PLQY 16 % -> 68 % -> 40 %.
+TIME_H = np.array([0.0, 0.5, 1.5, 3.0, 3.0, 5.0, 8.0])
+PLQY = np.array([0.16, 0.35, 0.58, 0.68, 0.68, 0.55, 0.40])
+LIGHT = np.array([1, 1, 1, 1, 0, 0, 0])
+TEMP_K = 318.15
+
+
+def _write(tmp_path, text, name="d.csv", encoding="utf-8"):
+    path = tmp_path / name
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+def _table(headers, columns, delimiter=","):
+    rows = [delimiter.join(headers)]
+    rows += [delimiter.join(cells) for cells in zip(*columns, strict=True)]
+    return "\n".join(rows) + "\n"
+
+
+def _fmt(values):
+    return [f"{v:.12g}" for v in values]
+
+
+@pytest.mark.parametrize(
+    "time_header, time_scale, plqy_header, plqy_scale, temp_header, temp_offset",
+    [("time_h", 1.0, "plqy", 1.0, "temperature_k", 0.0),
+     ("Time (min)", 60.0, "PLQY (%)", 100.0, "T (°C)", -273.15),
+     ("t / s", 3600.0, "plqy_fraction", 1.0, "Temperature [K]", 0.0),
+     ("time_d", 1 / 24, "plqy_percent", 100.0, "temperature_c", -273.15),
+     ("Elapsed time [hours]", 1.0, "QY (percent)", 100.0, "temp (celsius)", -273.15)],
+)
+def test_headers_in_any_unit_read_to_the_same_dataset(tmp_path, time_header, time_scale,
+                                                      plqy_header, plqy_scale, temp_header,
+                                                      temp_offset):
+    text = _table([time_header, plqy_header, "light", temp_header],
+                  [_fmt(TIME_H * time_scale), _fmt(PLQY * plqy_scale), _fmt(LIGHT),
+                   _fmt(np.full(TIME_H.size, TEMP_K + temp_offset))])
+    curve = Dataset.from_csv(_write(tmp_path, text)).curves[0]
+    # 12 significant digits written: the unit conversion adds rounding of ~1e-16.
+    np.testing.assert_allclose(curve.time_h, TIME_H, rtol=1e-11, atol=1e-12)
+    np.testing.assert_allclose(curve.plqy, PLQY, rtol=1e-11)
+    np.testing.assert_allclose(curve.temperature_k, TEMP_K, rtol=1e-11)
+    np.testing.assert_array_equal(curve.light, LIGHT)
+
+
+# Ten headers the reader must refuse, each with one line naming the column.
+BAD_HEADERS = [
+    ("Time,PLQY (%)\n0,16\n", "'Time'", "without a unit"),
+    ("t,plqy\n0,0.16\n", "'t'", "time_h or temperature_k"),
+    ("time (fortnights),plqy\n0,0.16\n", "'time (fortnights)'", "unit not understood"),
+    ("time_h,PLQY (ppm)\n0,16\n", "'PLQY (ppm)'", "unit not understood"),
+    ("time_h,plqy,Temperature (F)\n0,0.16,70\n", "'Temperature (F)'", "unit not understood"),
+    ("time_h,plqy,temp\n0,0.16,25\n", "'temp'", "without a unit"),
+    ("time_h,plqy,Wavelength (nm)\n0,0.16,468\n", "'Wavelength (nm)'", "PL peak"),
+    ("time_h,plqy,irradiance\n0,0.16,10\n", "'irradiance'", "without a unit"),
+    ("time_h,plqy,Time (min)\n0,0.16,0\n", "'Time (min)'", "both hold time_h"),
+    ("time_h,plqy,,light\n0,0.16,,1\n", "row 1", "no name"),
+]
+
+
+@pytest.mark.parametrize("text, column, why", BAD_HEADERS)
+def test_a_bad_header_is_one_line_naming_the_column(tmp_path, text, column, why):
+    path = _write(tmp_path, text)
+    with pytest.raises(DataError) as err:
+        Dataset.from_csv(path)
+    msg = str(err.value)
+    assert msg.startswith(f"{path}, row 1") and column in msg and why in msg
+    assert "\n" not in msg
+
+
+@pytest.mark.parametrize("text, column, why", BAD_HEADERS[:3])
+def test_a_bad_header_exits_2_in_one_line_from_the_command_line(tmp_path, capsys, text,
+                                                                 column, why):
+    path = _write(tmp_path, text)
+    out = tmp_path / "k.json"
+    assert main(["kinetics", str(path), "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and column in err and why in err
+    assert "Traceback" not in err and not out.exists()
+
+
+# The lab file that took five runs to load, one refusal each: `Sample` in capitals, a
+# `comment` column, on/off in the light column, a blank PLQY cell, a blank light cell.
+LAB_FILE = """Sample,Time (min),PLQY (%),Light,comment
+film1,0,16.1,on,fresh
+film1,60,41.0,on,
+film1,120,,,lamp flickered
+film1,180,67.9,on,
+film1,240,55.2,off,
+film1,300,48.7,,
+"""
+
+
+def test_the_five_refusal_lab_file_loads_in_one_run_with_its_notes(tmp_path):
+    data = Dataset.from_csv(_write(tmp_path, LAB_FILE))
+    (curve,) = data.curves
+    assert curve.sample == "film1"
+    np.testing.assert_allclose(curve.time_h, [0, 1, 2, 3, 4, 5])
+    np.testing.assert_array_equal(curve.light, [1, 1, 1, 1, 0, 0])  # blanks: the row above's
+    np.testing.assert_array_equal(curve.plqy_measured, [1, 1, 0, 1, 1, 1])
+    np.testing.assert_allclose(curve.plqy[curve.plqy_measured],
+                               [0.161, 0.41, 0.679, 0.552, 0.487])
+    assert "ignored column(s) 'comment'" in data.note
+    assert "1 blank cell(s) in 'PLQY (%)' read as not measured" in data.note
+    assert "2 blank cell(s) in 'Light' read as the row above's value" in data.note
+    assert "\n" not in data.note
+    assert data.summary().startswith("1 curve(s) (film1), 6 rows; values: PLQY 5")
+
+
+def test_instrument_exports_semicolons_tabs_decimal_commas_and_encodings(tmp_path):
+    want = Dataset.from_csv(_write(tmp_path, LAB_FILE)).curves[0]
+    european = LAB_FILE.replace(",", ";").replace("16.1", "16,1").replace("41.0", "41,0")
+    european = european.replace("67.9", "67,9").replace("55.2", "55,2").replace("48.7", "48,7")
+    cases = {"semicolon.csv": (european, "utf-8"),
+             "tab.tsv": (LAB_FILE.replace(",", "\t"), "utf-8"),
+             "bom.csv": ("\ufeff" + LAB_FILE, "utf-8"),
+             # Windows software: cp1252 text (the degree sign is one byte).
+             "windows.csv": (_with_temperature_column(LAB_FILE, "T (°C)", 25), "cp1252")}
+    for name, (text, encoding) in cases.items():
+        data = Dataset.from_csv(_write(tmp_path, text, name, encoding))
+        got = data.curves[0]
+        np.testing.assert_allclose(got.time_h, want.time_h, err_msg=name)
+        np.testing.assert_allclose(got.plqy, want.plqy, err_msg=name)
+        np.testing.assert_array_equal(got.light, want.light, err_msg=name)
+        if name == "windows.csv":
+            np.testing.assert_allclose(got.temperature_k, 298.15)
+        if name == "semicolon.csv":
+            assert "read decimal commas" in data.note
+
+
+def _with_temperature_column(text, header, value):
+    lines = text.splitlines()
+    out = [lines[0].replace(",Light", f",{header},Light")]
+    for i, line in enumerate(lines[1:]):
+        cells = line.split(",")
+        cells.insert(3, str(value) if i == 0 else "")
+        out.append(",".join(cells))
+    return "\n".join(out) + "\n"
+
+
+def test_columns_said_in_python_and_on_the_command_line(tmp_path, capsys):
+    text = "Zeit,PL (a.u.),Signal B,Lampe\n0,1.0e4,3,1\n1,2.0e4,4,1\n2,1.5e4,5,0\n"
+    path = _write(tmp_path, text)
+    with pytest.raises(DataError, match="'Zeit' is time without a unit|no time column"):
+        Dataset.from_csv(path)
+    data = Dataset.from_csv(path, columns={"zeit": "time (min)", "Lampe": "light",
+                                           "signal b": "ignore"})
+    curve = data.curves[0]
+    np.testing.assert_allclose(curve.time_h, [0, 1 / 60, 2 / 60])
+    np.testing.assert_allclose(curve.intensity, [1e4, 2e4, 1.5e4])
+    np.testing.assert_array_equal(curve.light, [1, 1, 0])
+    assert np.isnan(curve.plqy).all() and "ignored" not in data.note
+    with pytest.raises(DataError, match="'nope', which is no column here"):
+        Dataset.from_csv(path, columns={"nope": "intensity"})
+    with pytest.raises(DataError, match="column 'Zeit': 'fortnight' names no quantity"):
+        Dataset.from_csv(path, columns={"Zeit": "fortnight"})
+    # The command line: --column, and a one-line summary of what was read.
+    dark = tmp_path / "dark.csv"
+    lines = ["Zeit,QY (%),Lampe,T (°C)"] + [
+        f"{t},{16 + 52 / (1 + 0.01 * 52 * t):.6f},0,25" for t in np.linspace(0, 600, 13)]
+    dark.write_text("\n".join(lines) + "\n")
+    out = tmp_path / "k.json"
+    assert main(["kinetics", str(dark), "--out", str(out), "--column", "Zeit=time (h)",
+                 "--column", "Lampe=light"]) == 0
+    printed = capsys.readouterr().out
+    assert f"{dark}: 1 curve(s) (298.15K), 13 rows; values: PLQY 13" in printed
+    assert main(["kinetics", str(dark), "--out", str(out), "--column", "Zeit"]) == 2
+    assert "HEADER=QUANTITY" in capsys.readouterr().err
+
+
+def test_from_frame_reads_a_dataframe_by_the_same_rules(tmp_path):
+    pd = pytest.importorskip("pandas")
+    want = Dataset.from_csv(_write(tmp_path, LAB_FILE))
+    frame = pd.read_csv(tmp_path / "d.csv")  # blank cells become NaN
+    got = Dataset.from_frame(frame)
+    assert got.note == want.note
+    for a, b in zip(got.curves, want.curves, strict=True):
+        np.testing.assert_array_equal(a.time_h, b.time_h)
+        np.testing.assert_array_equal(a.plqy_measured, b.plqy_measured)
+        np.testing.assert_allclose(a.plqy[a.plqy_measured], b.plqy[b.plqy_measured])
+        np.testing.assert_array_equal(a.light, b.light)
+    with pytest.raises(DataError, match="row 3, column 'PLQY \\(%\\)': 'x' is not a number"):
+        Dataset.from_frame(frame.assign(**{"PLQY (%)": ["16", "x", "", "67", "55", "48"]}))
+    with pytest.raises(DataError, match="takes a pandas DataFrame"):
+        Dataset.from_frame([[0, 0.1]])
+
+
+def test_a_curve_of_intensity_reads_without_plqy_and_the_fit_says_what_it_fits(tmp_path):
+    import jaxnc
+
+    text = "Time (min),PL intensity (counts),Light\n0,1.0e4,on\n60,3.0e4,on\n120,2.0e4,off\n"
+    data = Dataset.from_csv(_write(tmp_path, text))
+    assert data.summary().startswith("1 curve(s) (sample), 3 rows; values: PL intensity 3")
+    data.to_csv(tmp_path / "again.csv")  # field names in their units; blank PLQY cells
+    again = Dataset.from_csv(tmp_path / "again.csv").curves[0]
+    np.testing.assert_array_equal(again.intensity, data.curves[0].intensity)
+    np.testing.assert_array_equal(again.time_h, data.curves[0].time_h)
+    assert np.isnan(again.plqy).all()
+    with pytest.raises(DataError, match="hold no PLQY value"):
+        jaxnc.fit(data, jaxnc.Assembly.isolated(1), jaxnc.Parameters.hashimoto2024(),
+                  ["k_desorption_per_h"], progress=False)
+
+
+def test_the_docs_table_of_columns_is_the_code_s():
+    # docs/data.md quotes the table between two markers; regenerate it with
+    # `.venv/bin/python -c "import jaxnc.data as d; print(d.columns_markdown())"`.
+    text = (ROOT / "docs" / "data.md").read_text()
+    quoted = re.search(r"<!-- columns:begin -->(.*?)<!-- columns:end -->", text, re.S)
+    assert quoted is not None and quoted.group(1).strip() == columns_markdown().strip()
