@@ -9,7 +9,7 @@ import pytest
 
 from jaxnc import DataError
 from jaxnc.cli import main
-from jaxnc.data import Dataset, columns_markdown
+from jaxnc.data import Dataset, columns_markdown, read_header
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -222,3 +222,62 @@ def test_the_docs_table_of_columns_is_the_code_s():
     text = (ROOT / "docs" / "data.md").read_text()
     quoted = re.search(r"<!-- columns:begin -->(.*?)<!-- columns:end -->", text, re.S)
     assert quoted is not None and quoted.group(1).strip() == columns_markdown().strip()
+
+
+@pytest.mark.parametrize(
+    "header, key, unit",
+    [("Lamp", "light", "on/off"), ("Light on/off", "light", "on/off"),
+     ("Light (true/false)", "light", "on/off"), ("PL_intensity (a.u.)", "intensity", "counts"),
+     ("Elapsed_time (min)", "time_h", "min"), ("PLQY_abs (%)", "plqy", "%"),
+     ("Temp. (°C)", "temperature_k", "°C"), ("Counts/s", "intensity", "counts"),
+     ("irradiance_w_m2", "irradiance_mw_cm2", "W/m²"), ("excitation_nm", "excitation_nm", None)],
+)
+def test_header_forms_labs_write(header, key, unit):
+    q, u = read_header(header)
+    assert q.key == key and (u.symbol if u is not None else None) == unit
+
+
+@pytest.mark.parametrize("header", ["Time_stamp", "light_source", "PLQY_1", "operator"])
+def test_names_that_only_start_like_a_quantity_are_ignored(header):
+    assert read_header(header) is None
+
+
+def test_a_quantity_s_bare_field_name_that_two_meanings_share_is_refused(tmp_path):
+    # `wavelength_nm`: the light's or the PL peak's; read as either it would change the fit.
+    with pytest.raises(DataError, match="'wavelength_nm' could be the light's wavelength"):
+        Dataset.from_csv(_write(tmp_path, "time_h,plqy,wavelength_nm\n0,0.1,468\n"))
+
+
+def test_trailing_delimiters_old_mac_line_ends_and_utf16(tmp_path):
+    want = Dataset.from_csv(_write(tmp_path, LAB_FILE)).curves[0]
+    trailing = "".join(line + ";\n" for line in LAB_FILE.replace(",", ";").splitlines())
+    cases = {"trailing.csv": (trailing, "utf-8"),
+             "mac.csv": (LAB_FILE.replace("\n", "\r"), "utf-8"),
+             "utf16.csv": (LAB_FILE, "utf-16")}
+    for name, (text, encoding) in cases.items():
+        data = Dataset.from_csv(_write(tmp_path, text, name, encoding))
+        got = data.curves[0]
+        np.testing.assert_allclose(got.time_h, want.time_h, err_msg=name)
+        np.testing.assert_array_equal(got.plqy_measured, want.plqy_measured, err_msg=name)
+        assert "shorter than the header" not in data.note, name
+
+
+def test_a_comma_in_a_number_of_a_decimal_point_file_is_refused(tmp_path):
+    # `"1,234"` in a comma-delimited file: a thousands separator or a decimal comma.
+    with pytest.raises(DataError, match="row 2, column 'PL \\(counts\\)': '1,234' has a comma"):
+        Dataset.from_csv(_write(tmp_path, 'time (min),PL (counts)\n0,"1,234"\n10,987\n'))
+    # A decimal point among decimal commas (`;` file): a thousands separator?
+    with pytest.raises(DataError, match="row 2, column 'PL \\(counts\\)': '1.234' has a decimal"):
+        Dataset.from_csv(_write(tmp_path, "time (min);PL (counts)\n0;1.234\n10;987,5\n", "e.csv"))
+
+
+def test_a_blank_condition_does_not_carry_over_to_the_next_sample(tmp_path):
+    text = "sample,time_h,T (°C),plqy\nA,0,25,0.45\nA,10,,0.40\nB,0,,0.45\n"
+    with pytest.raises(DataError, match="row 4, column 'T \\(°C\\)': blank.*of sample 'B'"):
+        Dataset.from_csv(_write(tmp_path, text))
+
+
+def test_values_that_look_like_another_unit_get_a_note(tmp_path):
+    data = Dataset.from_csv(_write(tmp_path, "time_h,PLQY (%),T (K)\n0,0.2,25\n1,0.3,25\n"))
+    assert "temperatures up to 25 K; degrees Celsius?" in data.note
+    assert "every PLQY is at most 1 %; fractions?" in data.note

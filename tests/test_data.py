@@ -40,7 +40,7 @@ def test_minimal_file_has_one_sample(tmp_path):
         ("time_h,plqy,plqy_percent\n0,0.1,10\n", "both hold plqy"),
         ("time_h,plqy\n", "no data rows"),
         ("time_h,plqy\n0,0.1\n1,abc\n", "row 3, column 'plqy': 'abc'"),
-        ("time_h,plqy\n0,0.1\n1,nan\n", "row 3, column 'plqy'"),
+        ("time_h,plqy\n0,0.1\nnan,0.2\n", "row 3, column 'time_h': 'nan' is not finite"),
         ("time_h,plqy\n0,0.1\n1,1.5\n", "row 3, column 'plqy'"),
         ("time_h,plqy\n-1,0.1\n1,0.2\n", "row 2, column 'time_h'"),
         ("time_h,plqy,sample\n0,0.1,a\n2,0.2,a\n1,0.3,a\n", "row 4, column 'time_h'"),

@@ -15,6 +15,8 @@ import dataclasses
 import enum
 import re
 
+from ..errors import DataError
+
 __all__ = ["Role", "Unit", "Quantity", "QUANTITIES", "ColumnError", "read_header",
            "columns_markdown"]
 
@@ -64,7 +66,7 @@ class Quantity:
 
 _HOUR = Unit("h", ("h", "hr", "hrs", "hour", "hours"))
 _PERCENT = Unit("%", ("%", "percent", "pct"), 0.01)
-_FRACTION = Unit("fraction", ("fraction", "frac", "1"))
+_FRACTION = Unit("fraction", ("fraction", "frac"))
 _COUNTS = Unit("counts", ("counts", "count", "cts", "a.u.", "au", "a.u", "arb. units",
                           "arb.units", "arb. u.", "arbitrary units", "cps", "counts/s",
                           "count/s", "cts/s", "counts per second"))
@@ -72,6 +74,7 @@ _NM = Unit("nm", ("nm",))
 _KELVIN = Unit("K", ("k", "kelvin"))
 _MW_CM2 = Unit("mW/cm²", ("mw/cm2", "mw cm-2", "mw_cm2", "mw/cm^2", "mwcm-2"))
 _NS = Unit("ns", ("ns",))
+_ON_OFF = Unit("on/off", ("on/off", "off/on", "0/1", "1/0", "yes/no", "true/false"))
 
 QUANTITIES: tuple[Quantity, ...] = (
     Quantity("time_h", ("time", "t", "elapsed time", "elapsed"),
@@ -84,7 +87,8 @@ QUANTITIES: tuple[Quantity, ...] = (
              (_PERCENT, _FRACTION), _FRACTION, Role.MEASUREMENT,
              "absolute PL quantum yield (integrating sphere)"),
     Quantity("intensity", ("pl intensity", "pl", "intensity", "pl counts", "counts",
-                           "pl signal", "signal", "integrated pl"),
+                           "pl signal", "signal", "integrated pl", "counts/s", "cps",
+                           "count rate"),
              (_COUNTS,), _COUNTS, Role.MEASUREMENT,
              "PL intensity under the step's light, any scale (an unknown collection factor)"),
     Quantity("peak_nm", ("peak", "pl peak", "peak wavelength", "emission peak", "peak position"),
@@ -92,17 +96,17 @@ QUANTITIES: tuple[Quantity, ...] = (
     Quantity("lifetime_ns", ("lifetime", "tau", "τ", "pl lifetime", "average lifetime"),
              (Unit("ps", ("ps",), 1e-3), _NS, Unit("µs", ("us", "µs", "μs"), 1e3)),
              None, Role.MEASUREMENT, "average PL lifetime (intensity-weighted)"),
-    Quantity("light", ("light", "illumination", "lamp", "led", "light on"),
-             (Unit("on/off", ("on/off", "off/on", "0/1", "1/0", "yes/no")),), None,
+    Quantity("light", ("light", "illumination", "lamp", "led", "light on", "light on/off"),
+             (_ON_OFF,), _ON_OFF,
              Role.CONDITION, "the activating light: on/off, yes/no, true/false, 1/0, light/dark"),
-    Quantity("temperature_k", ("temperature", "temp", "t"),
+    Quantity("temperature_k", ("temperature", "temp", "temp.", "t", "sample temperature"),
              (_KELVIN, Unit("°C", ("°c", "c", "degc", "deg c", "celsius", "ºc"), 1.0, 273.15)),
              None, Role.CONDITION, "sample temperature"),
     Quantity("irradiance_mw_cm2", ("irradiance", "power density", "light intensity",
                                    "excitation power density"),
              (_MW_CM2, Unit("W/m²", ("w/m2", "w m-2", "w_m2", "w/m^2", "wm-2"), 0.1)),
              None, Role.CONDITION, "irradiance of the activating light"),
-    Quantity("wavelength_nm", ("excitation wavelength", "excitation", "λex", "lambda ex",
+    Quantity("excitation_nm", ("excitation wavelength", "excitation", "λex", "lambda ex",
                                "wavelength ex"),
              (_NM,), _NM, Role.CONDITION, "wavelength of the activating light"),
     Quantity("sample", ("sample", "sample name", "sample id", "film"), (), None, Role.LABEL,
@@ -112,6 +116,7 @@ _BY_KEY = {q.key: q for q in QUANTITIES}
 
 # Names that are no quantity alone but that a lab may mean as one: refused with the choices.
 _AMBIGUOUS = {
+    "wavelength_nm": "the light's wavelength ('excitation_nm') or the PL peak ('peak_nm')",
     "wavelength": "the light's wavelength ('excitation wavelength (nm)') or the PL peak "
                   "('peak (nm)')",
     "lambda": "the light's wavelength ('excitation wavelength (nm)') or the PL peak "
@@ -120,8 +125,9 @@ _AMBIGUOUS = {
 }
 
 
-class ColumnError(ValueError):
-    """A header that names a quantity in a way the reader cannot take (its text says why)."""
+class ColumnError(DataError):
+    """A header that names a quantity in a way the reader cannot take (its text says why;
+    the reader adds the file, row and column)."""
 
 
 def _normalise(text: str) -> str:
@@ -159,65 +165,69 @@ def _how(header: str, q: Quantity | None = None) -> str:
             f"{spec!r}}} in Python)")
 
 
-def _match(header: str, name: str, unit: str | None) -> tuple[Quantity, Unit | None] | None:
-    """The quantity and unit a (name, unit) pair names; None if the name is no quantity."""
-    candidates = [q for q in QUANTITIES if name in q.names or name == q.key]
+def _candidates(name: str) -> list[Quantity]:
+    spaced = name.replace("_", " ")
+    return [q for q in QUANTITIES if name == q.key or name in q.names or spaced in q.names]
+
+
+def _match(shown: str, header: str, name: str, unit: str | None):
+    """The quantity and unit a (name, unit) pair names; None if the name is no quantity.
+    `shown`: the text the message quotes; `header`: the column the advice names."""
+    candidates = _candidates(name)
     if not candidates:
         return None
     if unit is None:
         if len(candidates) > 1:
-            raise ColumnError(f"'{header}' could be {' or '.join(q.key for q in candidates)}: "
-                              f"add its unit (e.g. '{header} (h)' or '{header} (K)') or "
+            raise ColumnError(f"'{shown}' could be {' or '.join(q.key for q in candidates)}: "
+                              f"add its unit (e.g. '{shown} (h)' or '{shown} (K)') or "
                               f"{_how(header)}")
         q = candidates[0]
-        if name == q.key:  # a canonical field name carries its unit
+        if name == q.key:  # a field name: its own unit
             return q, None
-        if q.units and q.default is None:
-            raise ColumnError(f"'{header}' is {q.key.split('_')[0]} without a unit "
+        if q.default is None:
+            raise ColumnError(f"'{shown}' is {q.key.split('_')[0]} without a unit "
                               f"({_units_text(q)}): {_how(header, q)}")
         return q, q.default
     fitting = [(q, q.unit(unit)) for q in candidates if q.unit(unit) is not None]
     if len(fitting) == 1:
         return fitting[0]
     q = candidates[0]
-    if not q.units:
-        raise ColumnError(f"'{header}' is {q.key}, which takes no unit")
-    raise ColumnError(f"'{header}': unit not understood for "
+    raise ColumnError(f"'{shown}': unit not understood for "
                       f"{' or '.join(c.key for c in candidates)} (units: "
-                      f"{'; '.join(_units_text(c) for c in candidates)}); convert the column or "
-                      f"rename it, e.g. '{_spec_example(q)}'")
+                      f"{'; '.join(_units_text(c) for c in candidates)}); convert the column, "
+                      f"rename it (e.g. '{_spec_example(q)}'), or leave it out: --column "
+                      f"\"{header}=ignore\"")
 
 
-def read_header(header: str) -> tuple[Quantity, Unit | None] | None:
+def read_header(header: str, advice: str | None = None):
     """The quantity and unit a column header names (unit None: the values are in the field's
-    own unit, e.g. the header `time_h` or `light`), or None for a name that is no quantity
-    (an ignored column).
+    own unit, e.g. the header `time_h`), or None for a name that is no quantity (an ignored
+    column). `advice`: the column the refusal's advice names (default the header).
 
     **Raises:** `ColumnError` for a quantity with a unit not understood or missing, or a name
     two quantities share without a unit to decide.
     """
+    advice = header if advice is None else advice
     text = _normalise(header)
     if not text:
         raise ColumnError("a column has no name; name it or remove it")
+    if _candidates(text):  # the whole text is a name (`light on/off`, `counts/s`)
+        return _match(header, advice, text, None)
     name, unit = _split_header(text)
-    if name in _AMBIGUOUS:
-        raise ColumnError(f"'{header}' could be {_AMBIGUOUS[name]}: {_how(header)}")
-    found = _match(header, name, unit)
-    if found is None and unit is None and "_" in name:
-        found = _match(header, name.replace("_", " "), None)  # `sample_id`, `pl_intensity`
+    if name in _AMBIGUOUS or name.replace("_", " ") in _AMBIGUOUS:
+        meaning = _AMBIGUOUS.get(name) or _AMBIGUOUS[name.replace("_", " ")]
+        raise ColumnError(f"'{header}' could be {meaning}: {_how(advice)}")
+    found = _match(header, advice, name, unit)
     if found is not None or unit is not None:
         return found
-    # A suffix: `time_min`, `plqy_percent`, `irradiance_w_m2`.
+    # A suffix naming a unit of the quantity before it: `time_min`, `plqy_percent`,
+    # `irradiance_w_m2`. Anything else (`time_stamp`, `light_source`) is no quantity here.
     parts = text.split("_")
     for k in range(len(parts) - 1, 0, -1):
-        prefix, suffix = "_".join(parts[:k]).replace("_", " "), "_".join(parts[k:])
-        if any(prefix in q.names for q in QUANTITIES):
-            for variant in (suffix, suffix.replace("_", "/")):
-                try:
-                    return _match(header, prefix, variant)
-                except ColumnError:
-                    continue
-            return _match(header, prefix, suffix)  # raises, naming the unit
+        prefix, suffix = " ".join(parts[:k]), "_".join(parts[k:])
+        for variant in (suffix, suffix.replace("_", "/")):
+            if any(q.unit(variant) for q in _candidates(prefix)):
+                return _match(header, advice, prefix, variant)
     return None
 
 
@@ -225,15 +235,15 @@ def read_spec(header: str, spec: str) -> tuple[Quantity, Unit | None] | None:
     """What a user says a column holds (`"intensity"`, `"time (min)"`, `"time_min"`,
     `"ignore"`): the quantity and unit, or None for `"ignore"`.
 
-    **Raises:** `ColumnError` when the spec names no quantity.
+    **Raises:** `ColumnError` when the spec names no quantity or no unit it needs.
     """
     text = _normalise(spec)
     if text in ("ignore", "skip", "none"):
         return None
     if text in _BY_KEY:
-        return _BY_KEY[text], None  # a field name: its canonical unit
+        return _BY_KEY[text], None  # a field name: its own unit
     try:
-        found = read_header(spec)
+        found = read_header(spec, advice=header)
     except ColumnError as err:
         raise ColumnError(f"column '{header}': {err}") from None
     if found is None:

@@ -26,8 +26,8 @@ from ._table import Table, read_table, table_from_frame
 
 __all__ = ["Curve", "Dataset"]
 
-_CONDITIONS = ("light", "temperature_k", "irradiance_mw_cm2", "wavelength_nm")
-_OPTIONAL = ("light", "temperature_k", "irradiance_mw_cm2", "wavelength_nm", "lifetime_ns",
+_CONDITIONS = ("light", "temperature_k", "irradiance_mw_cm2", "excitation_nm")
+_OPTIONAL = ("light", "temperature_k", "irradiance_mw_cm2", "excitation_nm", "lifetime_ns",
              "intensity", "peak_nm")
 
 
@@ -38,7 +38,7 @@ class Curve:
 
     **Fields:** `sample` (name), `time_h` (h), `plqy` (fraction 0–1; all NaN without a PLQY
     column), `light` (0/1), `temperature_k` (K), `lifetime_ns` (ns), `intensity` (PL counts,
-    any scale), `peak_nm` (nm), `irradiance_mw_cm2` (mW/cm², the light's), `wavelength_nm`
+    any scale), `peak_nm` (nm), `irradiance_mw_cm2` (mW/cm², the light's), `excitation_nm`
     (nm, the light's).
     """
 
@@ -51,7 +51,7 @@ class Curve:
     intensity: np.ndarray | None = None
     peak_nm: np.ndarray | None = None
     irradiance_mw_cm2: np.ndarray | None = None
-    wavelength_nm: np.ndarray | None = None
+    excitation_nm: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.time_h)

@@ -15,7 +15,7 @@ __all__ = ["protocol_from_curve", "curve_save_grid"]
 def protocol_from_curve(curve: Curve, *, irradiance_mw_cm2: float = 10.0,
                         wavelength_nm: float = 468.0) -> Protocol:
     """Protocol implied by a curve's condition columns: `light`, `temperature_k` and, where
-    the data have them, the light's `irradiance_mw_cm2` and `wavelength_nm` per row (else the
+    the data have them, the light's `irradiance_mw_cm2` and `excitation_nm` per row (else the
     arguments' values, mW/cm² and nm).
 
     Consecutive rows with the same conditions form one step. A step ends at the time of its
@@ -34,7 +34,7 @@ def protocol_from_curve(curve: Curve, *, irradiance_mw_cm2: float = 10.0,
 
     temps = column(curve.temperature_k, 298.15)
     irradiance = column(curve.irradiance_mw_cm2, irradiance_mw_cm2)
-    wavelength = column(curve.wavelength_nm, wavelength_nm)
+    wavelength = column(curve.excitation_nm, wavelength_nm)
     lit = np.asarray(curve.light) == 1  # the light's values matter in light rows only
     conditions = np.stack([curve.light, temps, irradiance * lit, wavelength * lit], axis=1)
     steps, start, row = [], 0.0, 0

@@ -28,7 +28,7 @@ _RANGES = {
     "lifetime_ns": (1e-12, math.inf, "a lifetime > 0"),
     "temperature_k": (1e-9, math.inf, "a temperature above 0 K"),
     "irradiance_mw_cm2": (0.0, math.inf, "an irradiance >= 0"),
-    "wavelength_nm": (1e-9, math.inf, "a wavelength > 0"),
+    "excitation_nm": (1e-9, math.inf, "a wavelength > 0"),
 }
 MEASUREMENTS = ("plqy", "intensity", "lifetime_ns", "peak_nm")
 
@@ -38,7 +38,7 @@ class Columns:
 
     **Fields:** `values` (`{field: float array}`: `time_h` (h), `plqy` (fraction), `intensity`
     (counts), `peak_nm`, `lifetime_ns`, `light` (0/1), `temperature_k` (K),
-    `irradiance_mw_cm2`, `wavelength_nm`; NaN: not measured), `samples` (each row's sample
+    `irradiance_mw_cm2`, `excitation_nm`; NaN: not measured), `samples` (each row's sample
     name, "" without a column), `lines` (each row's line in the file), `headers` (`{field:
     the header it came from}`), `notes` (what was tolerated, one sentence each).
     """
@@ -70,57 +70,68 @@ def _resolve(table: Table, overrides: dict) -> tuple[dict, list[str]]:
         try:
             q = read_spec(header, given[i][1]) if i in given else read_header(header)
         except ColumnError as err:
-            raise DataError(f"{table.source}, row 1, column '{header}': "
+            raise DataError(f"{table.source}, row {table.header_line}, column '{header}': "
                             f"{str(err).removeprefix(f'column {header!r}: ')}") from None
         if q is None:
             if i not in given:
                 ignored.append(header)
             continue
         if q[0].key in taken:
-            raise DataError(f"{table.source}, row 1: columns '{taken[q[0].key]}' and "
+            raise DataError(f"{table.source}, row {table.header_line}: columns "
+                            f"'{taken[q[0].key]}' and "
                             f"'{header}' both hold {q[0].key}; keep one, or say what the "
                             f"other holds (--column \"{header}=ignore\")")
         taken[q[0].key] = header
         found[i] = q
     if "time_h" not in taken:
-        raise DataError(f"{table.source}, row 1: no time column (e.g. 'time (h)', 't / min', "
-                        f"'time_h'); the columns: {', '.join(table.header)}")
+        raise DataError(f"{table.source}, row {table.header_line}: no time column (e.g. "
+                        f"'time (h)', 't / min', 'time_h'); the columns: "
+                        f"{', '.join(table.header)}")
     if not any(m in taken for m in MEASUREMENTS):
-        raise DataError(f"{table.source}, row 1: no measurement column (PLQY, PL intensity, "
-                        f"lifetime or peak, e.g. 'PLQY (%)', 'PL intensity (a.u.)'); the "
-                        f"columns: {', '.join(table.header)}")
+        raise DataError(f"{table.source}, row {table.header_line}: no measurement column "
+                        f"(PLQY, PL intensity, lifetime or peak, e.g. 'PLQY (%)', "
+                        f"'PL intensity (a.u.)'); the columns: {', '.join(table.header)}")
     return found, ignored
 
 
-def _cell_value(q: Quantity, unit: Unit | None, text: str) -> float:
+def _cell_value(q: Quantity, unit: Unit | None, text: str, decimal: str) -> float:
     if q.key == "light":
         v = _LIGHT_WORDS.get(text.lower())
         if v is None:
             raise ValueError(f"{text!r} is not on/off, yes/no, true/false, light/dark or 1/0")
         return v
-    try:
-        v = number(text)
-    except ValueError:
-        raise ValueError(f"{text!r} is not a number") from None
+    v = number(text, decimal)  # raises ValueError naming the text
     if not math.isfinite(v):
         raise ValueError(f"{text!r} is not finite")
     return v if unit is None else unit.convert(v)
 
 
-def _column(table: Table, i: int, q: Quantity, unit: Unit | None, notes: list[str]):
-    """One column's values (floats, or the sample names), blank cells filled by its role."""
+_MISSING = ("nan", "na", "n/a")  # what spreadsheets and pandas write for a missing value
+
+
+def _column(table: Table, i: int, q: Quantity, unit: Unit | None, samples: list[str],
+            notes: list[str]):
+    """One column's values (floats, or the sample names), blank cells filled by its role:
+    a blank condition or sample cell takes the row above's value within one sample."""
     header, out, filled, unmeasured = table.header[i], [], 0, 0
     for k, row in enumerate(table.rows):
         text = row[i]
         where = f"{table.source}, row {table.lines[k]}, column '{header}'"
+        if q.role is Role.MEASUREMENT and text.lower() in _MISSING:
+            text = ""
         if not text:
             if q.role is Role.MEASUREMENT:
                 out.append(math.nan)
                 unmeasured += 1
                 continue
-            if q.role is Role.TIME or not out:
-                raise DataError(f"{where}: blank; every row needs its "
-                                f"{'time' if q.role is Role.TIME else q.key}")
+            first = not out or (q.role is not Role.LABEL and samples[k] != samples[k - 1])
+            if q.role is Role.TIME or first:
+                what = "time" if q.role is Role.TIME else q.key
+                of = f" of sample {samples[k]!r}" if samples[k] and out else ""
+                raise DataError(f"{where}: blank; every row needs its {what} (a blank is the "
+                                f"row above's value only after the first row{of})"
+                                if q.role is not Role.TIME else
+                                f"{where}: blank; every row needs its {what}")
             out.append(out[-1])
             filled += 1
             continue
@@ -128,7 +139,7 @@ def _column(table: Table, i: int, q: Quantity, unit: Unit | None, notes: list[st
             out.append(text)
             continue
         try:
-            out.append(_cell_value(q, unit, text))
+            out.append(_cell_value(q, unit, text, table.decimal))
         except ValueError as err:
             raise DataError(f"{where}: {err}") from None
     if unmeasured:
@@ -136,6 +147,21 @@ def _column(table: Table, i: int, q: Quantity, unit: Unit | None, notes: list[st
     if filled:
         notes.append(f"{filled} blank cell(s) in '{header}' read as the row above's value")
     return out
+
+
+def _plausibility(columns: Columns, units: dict) -> list[str]:
+    """Notes on values that fit their range but look like another unit."""
+    notes = []
+    temps = columns.values.get("temperature_k")
+    if temps is not None and np.nanmax(temps) < 150:
+        notes.append(f"'{columns.headers['temperature_k']}': temperatures up to "
+                     f"{np.nanmax(temps):g} K; degrees Celsius? name the column 'T (°C)'")
+    plqy, unit = columns.values.get("plqy"), units.get("plqy")
+    if plqy is not None and unit is not None and unit.symbol == "%" and \
+            np.isfinite(plqy).any() and np.nanmax(plqy) <= 0.01:
+        notes.append(f"'{columns.headers['plqy']}': every PLQY is at most 1 %; fractions? "
+                     f"name the column 'plqy'")
+    return notes
 
 
 def _check_range(columns: Columns, field: str, units: dict, source: str) -> None:
@@ -160,27 +186,33 @@ def read_columns(table: Table, overrides: dict | None = None) -> Columns:
 
     **Raises:** `DataError` with one line naming the source, row and column: a header naming a
     quantity with a unit not understood or missing, two columns for one quantity, no time or
-    no measurement column, a blank time or first condition cell, text where a number belongs,
-    a value out of its range.
+    no measurement column, a blank time or first condition cell (of a sample), text where a
+    number belongs, a value out of its range.
     """
     found, ignored = _resolve(table, overrides)
     notes = []
     if ignored:
         notes.append(f"ignored column(s) {', '.join(repr(h) for h in ignored)} (no quantity "
                      f"jaxnc reads)")
+    if table.padded:
+        notes.append(f"{table.padded} row(s) shorter than the header: their missing cells "
+                     f"read as blank")
     values, samples, headers, units = {}, [""] * len(table.rows), {}, {}
-    for i, (q, unit) in found.items():
+    order = sorted(found, key=lambda i: found[i][0].role is not Role.LABEL)  # samples first
+    for i in order:
+        q, unit = found[i]
         headers[q.key] = table.header[i]
         units[q.key] = unit
-        column = _column(table, i, q, unit, notes)
+        column = _column(table, i, q, unit, samples, notes)
         if q.role is Role.LABEL:
             samples = column
         else:
             values[q.key] = np.asarray(column, dtype=float)
-    if any("," in c for row in table.rows for c in row) and table.delimiter != ",":
+    if table.decimal == ",":
         notes.append("read decimal commas")
     columns = Columns(values, samples, table.lines, headers, notes)
     for field in values:
         if field in _RANGES:
             _check_range(columns, field, units, table.source)
+    notes += _plausibility(columns, units)
     return columns

@@ -23,14 +23,19 @@ _DECIMAL_COMMA = re.compile(r"[-+]?\d*,\d+(?:[eE][-+]?\d+)?")
 
 @dataclasses.dataclass(frozen=True)
 class Table:
-    """`header` (stripped names), `rows` (lists of stripped cells, as many as the header),
-    `lines` (each row's line in the file, the header on line 1), `source` (for messages)."""
+    """`header` (names, whitespace collapsed), `rows` (lists of stripped cells, as many as the
+    header), `lines` (each row's line in the file), `header_line`, `source` (for messages),
+    `decimal` (the file's decimal separator: `","` where the delimiter is not a comma and
+    numbers are written with decimal commas), `padded` (rows short of the header whose
+    missing trailing cells were read as blank)."""
 
     source: str
     header: list[str]
     rows: list[list[str]]
     lines: list[int]
-    delimiter: str = ","
+    header_line: int = 1
+    decimal: str = "."
+    padded: int = 0
 
 
 def _decode(path: Path) -> str:
@@ -41,6 +46,11 @@ def _decode(path: Path) -> str:
         raise DataError(f"{name}: file not found") from None
     except IsADirectoryError:
         raise DataError(f"{name}: a folder, not a CSV file") from None
+    if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):  # UTF-16 ("Unicode text" exports)
+        try:
+            return raw.decode("utf-16")
+        except UnicodeDecodeError:
+            raise DataError(f"{name}: not a text CSV file") from None
     if b"\x00" in raw[:4096]:
         raise DataError(f"{name}: not a text CSV file")
     try:
@@ -49,45 +59,78 @@ def _decode(path: Path) -> str:
         return raw.decode("cp1252", errors="replace")  # instrument software on Windows
 
 
-def _sniff(lines: list[str]) -> str:
-    """The delimiter that splits the header and the first rows into one equal number (>= 2)
-    of fields; a comma when none does."""
-    sample = [ln for ln in lines if ln.strip()][:6]
+def _trim(row: list[str]) -> list[str]:
+    """A row's cells stripped, trailing empty cells (a trailing delimiter) dropped."""
+    cells = list(row)
+    while cells and not cells[-1]:
+        cells.pop()
+    return cells
+
+
+def _parse(text: str, delimiter: str) -> list[list[str]]:
+    """Rows of stripped cells. **Raises:** `ValueError` for text the csv module refuses."""
+    try:
+        return [[c.strip() for c in r] for r in csv.reader(io.StringIO(text),
+                                                           delimiter=delimiter)]
+    except csv.Error as err:
+        raise ValueError(str(err)) from None
+
+
+def _sniff(text: str) -> str:
+    """The delimiter that splits the header (its first non-blank line) into the most fields,
+    at least two, trailing delimiters aside; a comma when none does."""
+    header = next((ln for ln in text.split("\n") if ln.strip()), "")
+    best, count = ",", 1
     for delimiter in ("\t", ";", ","):
-        counts = {len(r) for r in csv.reader(sample, delimiter=delimiter)}
-        if len(counts) == 1 and counts.pop() >= 2:
-            return delimiter
-    return ","
+        try:
+            n = len(_trim(_parse(header, delimiter)[0])) if header else 0
+        except (ValueError, IndexError):
+            continue
+        if n > count:
+            best, count = delimiter, n
+    return best
+
+
+def _decimal(rows: list[list[str]], delimiter: str) -> str:
+    """`","` where the delimiter is not a comma and a number is written with a decimal comma."""
+    if delimiter == ",":
+        return "."
+    return "," if any(_DECIMAL_COMMA.fullmatch(c) for r in rows for c in r) else "."
 
 
 def read_table(path) -> Table:
     """The table in a CSV file (header on its first non-blank line).
 
-    **Raises:** `DataError` for a missing or binary file, an empty file, a row with more or
-    fewer fields than the header, or a header without data rows.
+    **Raises:** `DataError` for a missing or binary file, an empty file, a row with more
+    fields than the header, or a header without data rows.
     """
     path = Path(path)
     name = str(path)
-    text = _decode(path)
-    lines = text.splitlines()
-    delimiter = _sniff(lines)
-    numbered = [(k + 1, row) for k, row in enumerate(csv.reader(io.StringIO(text),
-                                                                delimiter=delimiter))]
-    numbered = [(n, [c.strip() for c in row]) for n, row in numbered
-                if any(c.strip() for c in row)]
+    text = _decode(path).replace("\r\n", "\n").replace("\r", "\n")  # old Mac files too
+    delimiter = _sniff(text)
+    try:
+        parsed = _parse(text, delimiter)
+    except ValueError as err:
+        raise DataError(f"{name}: not readable as CSV ({err})") from None
+    numbered = [(k + 1, row) for k, row in enumerate(parsed) if any(row)]
     if not numbered:
         raise DataError(f"{name}: empty file (expected a header such as time_h,plqy)")
     header_line, header = numbered[0]
-    rows, row_lines = [], []
+    header = [" ".join(h.split()) for h in _trim(header)]  # a header cell over two lines
+    rows, row_lines, padded = [], [], 0
     for n, row in numbered[1:]:
-        if len(row) != len(header):
-            raise DataError(f"{name}, row {n}: {len(row)} fields, the header has "
+        if len(_trim(row)) > len(header):
+            raise DataError(f"{name}, row {n}: {len(_trim(row))} fields, the header has "
                             f"{len(header)} (delimiter {_delimiter_name(delimiter)})")
+        row = row[:len(header)]  # beyond the header: empty cells of trailing delimiters
+        if len(row) < len(header):
+            padded += 1
+            row = row + [""] * (len(header) - len(row))
         rows.append(row)
         row_lines.append(n)
     if not rows:
         raise DataError(f"{name}: no data rows after the header")
-    return Table(name, header, rows, row_lines, delimiter)
+    return Table(name, header, rows, row_lines, header_line, _decimal(rows, delimiter), padded)
 
 
 def _delimiter_name(d: str) -> str:
@@ -102,7 +145,7 @@ def _cell(value) -> str:
     if isinstance(value, float) and math.isnan(value):
         return ""
     text = str(value).strip()
-    return "" if text.lower() in ("nan", "nat", "<na>", "none") else text
+    return "" if text.lower() in ("nat", "<na>", "none") else text
 
 
 def table_from_frame(frame, source: str = "DataFrame") -> Table:
@@ -117,14 +160,26 @@ def table_from_frame(frame, source: str = "DataFrame") -> Table:
         raise DataError(f"{source}: no columns")
     if not rows:
         raise DataError(f"{source}: no data rows")
-    return Table(source, header, rows, list(range(2, len(rows) + 2)))
+    return Table(source, [" ".join(h.split()) for h in header], rows,
+                 list(range(2, len(rows) + 2)))
 
 
-def number(text: str) -> float:
-    """A cell's number, read with a decimal comma (`1,5`) as instrument exports write it (a
-    comma inside a cell: the delimiter is not a comma, or the cell was quoted).
+def number(text: str, decimal: str = ".") -> float:
+    """A cell's number, with the file's decimal separator (`decimal`: `","` for files written
+    with decimal commas). A comma in a number of a decimal-point file, or a point in a
+    decimal-comma file, is refused: it may be a thousands separator.
 
     **Raises:** `ValueError` for text that is no number."""
-    if _DECIMAL_COMMA.fullmatch(text) and "." not in text:
+    written = text
+    if decimal == ",":
+        if "." in text:
+            raise ValueError(f"{text!r} has a decimal point in a file written with decimal "
+                             f"commas (a thousands separator?); write it as the others")
         text = text.replace(",", ".")
-    return float(text)
+    elif "," in text:
+        raise ValueError(f"{text!r} has a comma (a decimal comma or a thousands separator?); "
+                         f"write the number with a decimal point")
+    try:
+        return float(text)
+    except ValueError:
+        raise ValueError(f"{written!r} is not a number") from None

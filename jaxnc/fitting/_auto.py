@@ -52,13 +52,13 @@ def noise_level(data) -> float:
     """
     scaled = []
     for c in data.curves:
-        t, y = c.time_h, c.plqy
-        cond = np.zeros(len(t)) if c.light is None else c.light.astype(float)
+        cond = np.zeros(len(c)) if c.light is None else c.light.astype(float)
         if c.temperature_k is not None:
             cond = cond + 1e3 * c.temperature_k
+        measured = np.isfinite(c.plqy)  # rows without a PLQY value are left out
+        t, y, cond = c.time_h[measured], c.plqy[measured], cond[measured]
         for i in range(1, len(t) - 1):
-            if not (cond[i - 1] == cond[i] == cond[i + 1]) or not t[i - 1] < t[i] < t[i + 1] \
-                    or not np.isfinite(y[i - 1:i + 2]).all():  # unmeasured rows: NaN
+            if not (cond[i - 1] == cond[i] == cond[i + 1]) or not t[i - 1] < t[i] < t[i + 1]:
                 continue
             b = (t[i] - t[i - 1]) / (t[i + 1] - t[i - 1])
             a = 1.0 - b
