@@ -4,7 +4,7 @@ Free parameters are optimised in a transformed space (log for rates and other po
 logit for fractions, scaled identity for signed ones), by default with Levenberg–Marquardt on
 the residuals, whose Jacobian comes from forward-mode differentiation through the ODE solver
 (never finite differences); optax Adam then L-BFGS on reverse-mode gradients is the
-alternative. Curves that share an assembly and a step sequence are solved as one `vmap`ped
+alternative. Curves that share an assembly and a number of steps are solved as one `vmap`ped
 batch. Standard errors and correlations come from the Gauss–Newton (Laplace) approximation
 `s^2 (J^T J)^-1` at the optimum, mapped to natural units by the delta method.
 
@@ -82,9 +82,9 @@ def fit(
     """Fit model parameters to PLQY curves: one curve, several jointly, or a batch.
 
     All curves share the global `free` parameters; `per_sample` parameters get one value per
-    sample (e.g. `coverage_initial`). Curves with the same assembly and step sequence are solved
-    as one `vmap`ped, jit-compiled batch (the GPU training run); the compiled residual function
-    is reused by later fits of the same structure.
+    sample (e.g. `coverage_initial`). Curves with the same assembly and number of steps are
+    solved as one `vmap`ped, jit-compiled batch (the GPU training run); the compiled residual
+    function is reused by later fits of the same structure.
 
     **Arguments:**
 

@@ -1,7 +1,7 @@
-"""The residual problem: curves batched by assembly and step sequence, residuals (model - data)
+"""The residual problem: curves batched by assembly and number of steps, residuals (model - data)
 and their forward-mode Jacobian, and its setup from a fit's arguments.
 
-Curves that share an assembly and a step sequence are solved as one `vmap`ped batch. The
+Curves that share an assembly and a number of steps are solved as one `vmap`ped batch. The
 module-level jitted functions take the problem as an argument, so that repeated fits of the
 same structure reuse one compilation.
 """
@@ -21,7 +21,7 @@ from ..errors import DataError, ParameterError, SolverError, runtime_error_messa
 from ..geometry import Assembly
 from ..models import get_model
 from ..parameters import Parameters
-from ..protocol import Protocol
+from ..protocol import Protocol, StepArrays
 from ..runtime import cached_program, distributed, jitted
 from ..solve import (
     AbstractRosenbrockW,
@@ -35,14 +35,16 @@ from ._transforms import Transform
 
 
 class _Group(eqx.Module):
-    """Curves solved together as one `vmap`ped batch: one assembly, one step sequence.
+    """Curves solved together as one `vmap`ped batch: one assembly, one number of steps.
 
     Leaves carry a leading sample axis; `rows` are the samples' positions in the dataset.
-    Shorter curves are padded (`mask` 0) to the longest in the group.
+    Shorter curves are padded (`mask` 0) to the longest in the group. `protocol` holds the
+    steps' values without their kinds (`Protocol.arrays`): curves whose light and dark steps
+    come in another order share the batch and its program.
     """
 
     assembly: Assembly
-    protocol: Protocol
+    protocol: StepArrays
     grid: jax.Array
     step: jax.Array
     slot: jax.Array
@@ -213,14 +215,14 @@ _residuals = eqx.filter_jit(lambda problem, z: problem.residuals(z))
 
 def _build_groups(data: Dataset, assemblies: list[Assembly], protocols: list[Protocol],
                   lifetimes: bool = False):
-    """Batch curves that share an assembly and a step sequence; pad them to equal shape.
+    """Batch curves that share an assembly and a number of steps; pad them to equal shape.
 
     With `lifetimes`, every sample also carries its `lifetime_ns` column (blank cells and
     curves without the column masked out).
     """
     keyed: dict = {}
     for i, (asm, proto) in enumerate(zip(assemblies, protocols, strict=True)):
-        keyed.setdefault((id(asm), proto.kinds), []).append(i)
+        keyed.setdefault((id(asm), proto.n_steps), []).append(i)
     groups = []
     for rows in keyed.values():
         prepared = [curve_save_grid(data.curves[i].time_h, protocols[i]) for i in rows]
@@ -240,7 +242,7 @@ def _build_groups(data: Dataset, assemblies: list[Assembly], protocols: list[Pro
             tau = np.full(m, np.nan) if tau is None else tau
             taus.append(np.pad(np.nan_to_num(tau), (0, n - m)))
             tau_masks.append(np.pad(np.isfinite(tau).astype(float), (0, n - m)))
-        protocol = jax.tree.map(lambda *a: jnp.stack(a), *[protocols[i] for i in rows])
+        protocol = jax.tree.map(lambda *a: jnp.stack(a), *[protocols[i].arrays for i in rows])
         stack = lambda a: jnp.asarray(np.stack(a))  # noqa: E731
         groups.append(_Group(assemblies[rows[0]], protocol, stack(grids), stack(steps),
                              stack(slots), stack(targets), stack(masks),
