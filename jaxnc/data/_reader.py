@@ -1,12 +1,13 @@
 """From a table (`_table.py`) to columns of numbers in jaxnc's units: headers read as
 quantities (`_columns.py`), the user's `columns={header: spec}` applied, cells parsed by what
 their column holds, blank cells filled or left unmeasured, ranges checked. Every refusal is one
-line naming the source, the row (the header is row 1) and the column; what was tolerated is
+line naming the source, the row (its line in the file) and the column; what was tolerated is
 collected in notes.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -33,6 +34,7 @@ _RANGES = {
 MEASUREMENTS = ("plqy", "intensity", "lifetime_ns", "peak_nm")
 
 
+@dataclasses.dataclass
 class Columns:
     """The columns of a data table in jaxnc's units.
 
@@ -43,12 +45,11 @@ class Columns:
     the header it came from}`), `notes` (what was tolerated, one sentence each).
     """
 
-    def __init__(self, values, samples, lines, headers, notes):
-        self.values = values
-        self.samples = samples
-        self.lines = lines
-        self.headers = headers
-        self.notes = notes
+    values: dict
+    samples: list
+    lines: list
+    headers: dict
+    notes: list
 
     def where(self, field: str, row: int) -> str:
         """`row N, column 'HEADER'` of a field's cell in row index `row`."""
