@@ -256,7 +256,8 @@ def columns_markdown() -> str:
     """The table of accepted column names and units, as Markdown (the docs quote it)."""
     lines = ["| reads into | names (any case) | units | a blank cell |",
              "|---|---|---|---|"]
-    blank = {Role.MEASUREMENT: "not measured then", Role.CONDITION: "the row above's value",
+    blank = {Role.MEASUREMENT: "not measured then (also NaN)",
+             Role.CONDITION: "the row above's value (same sample)",
              Role.TIME: "refused", Role.LABEL: "the row above's value"}
     for q in QUANTITIES:
         units = ", ".join(f"{u.symbol} (" + ", ".join(f"`{s}`" for s in u.spellings) + ")"

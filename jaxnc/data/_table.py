@@ -1,7 +1,8 @@
 """A data file's text as a table: its header and its rows of cells, each row with its line in
-the file. Instrument exports are read as they come: a UTF-8 byte-order mark or Windows-1252
-text, `,`, `;` or tab delimiters (sniffed from the header and the first rows), decimal commas
-where the delimiter is not a comma, blank lines. A pandas DataFrame becomes the same table.
+the file. Instrument exports are read as they come: UTF-8 (with or without a byte-order mark),
+UTF-16 or Windows-1252 text, any line ends, `,`, `;` or tab delimiters (whichever splits the
+header most; a trailing delimiter ignored), decimal commas where the delimiter is not a comma,
+blank lines. A pandas DataFrame becomes the same table.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from ..errors import DataError
 
 __all__ = ["Table", "read_table", "table_from_frame", "number"]
 
-_DELIMITERS = (",", ";", "\t")
 _DECIMAL_COMMA = re.compile(r"[-+]?\d*,\d+(?:[eE][-+]?\d+)?")
 
 
