@@ -281,3 +281,63 @@ def test_values_that_look_like_another_unit_get_a_note(tmp_path):
     data = Dataset.from_csv(_write(tmp_path, "time_h,PLQY (%),T (K)\n0,0.2,25\n1,0.3,25\n"))
     assert "temperatures up to 25 K; degrees Celsius?" in data.note
     assert "every PLQY is at most 1 %; fractions?" in data.note
+
+
+def test_files_of_one_sample_are_joined_in_time_order(tmp_path):
+    from jaxnc.data import combine_datasets
+
+    series = _write(tmp_path, "sample,Time (min),PLQY (%),Light\nfilm1,0,16,on\nfilm1,60,41,on\n"
+                    "film1,180,68,on\nfilm1,240,55,off\nfilm2,0,20,on\nfilm2,60,44,off\n",
+                    "series.csv")
+    spots = _write(tmp_path, "sample,time_h,lifetime_ns,light\nfilm1,0,10.5,1\nfilm1,2,18,1\n",
+                   "spots.csv")
+    data = combine_datasets([Dataset.from_csv(series), Dataset.from_csv(spots)])
+    assert data.samples == ["film1", "film2"]
+    film1 = data.curves[0]
+    np.testing.assert_allclose(film1.time_h, [0, 1, 2, 3, 4])
+    np.testing.assert_array_equal(film1.light, [1, 1, 1, 1, 0])
+    # t = 0: the PLQY of one file and the lifetime of the other, one row.
+    np.testing.assert_allclose(film1.plqy, [0.16, 0.41, np.nan, 0.68, 0.55])
+    np.testing.assert_allclose(film1.lifetime_ns, [10.5, np.nan, 18, np.nan, np.nan])
+    assert data.curves[1].lifetime_ns is None or np.isnan(data.curves[1].lifetime_ns).all()
+    assert "joined sample(s) 'film1' from" in data.note
+    # The same measurement at one time in two files, or a condition one file lacks: refused.
+    twice = _write(tmp_path, "sample,time_h,plqy,light\nfilm1,1,0.4,1\n", "twice.csv")
+    with pytest.raises(DataError, match="plqy at 1 h is given in .*series.csv and .*twice.csv"):
+        combine_datasets([Dataset.from_csv(series), Dataset.from_csv(twice)])
+    no_light = _write(tmp_path, "sample,time_h,lifetime_ns\nfilm1,2,18\n", "nolight.csv")
+    with pytest.raises(DataError, match="light is in .*series.csv but not in .*nolight.csv"):
+        combine_datasets([Dataset.from_csv(series), Dataset.from_csv(no_light)])
+    # Files without a sample column are samples of their own, named after the file.
+    a = _write(tmp_path, "time_h,plqy\n0,0.1\n1,0.2\n", "a.csv")
+    b = _write(tmp_path, "time_h,plqy\n0,0.3\n1,0.4\n", "b.csv")
+    both = combine_datasets([Dataset.from_csv(a), Dataset.from_csv(b)])
+    assert both.samples == ["a", "b"] and "each file is its own sample" in both.note
+
+
+def test_the_command_line_reads_several_files_one_line_each(tmp_path, capsys):
+    import json
+
+    lines = {298.15: [], 318.15: []}
+    for temp, rows in lines.items():
+        k = 0.0128 * np.exp(-42.1 / 8.314462618e-3 * (1 / temp - 1 / 298.15))
+        for t in np.linspace(0, 600, 13):
+            rows.append(f"{t},{16 + 52 / (1 + k * 0.52 * t):.8f},off,{temp - 273.15:.2f}")
+    cold = _write(tmp_path, "Zeit,QY (%),Light,T (°C)\n" + "\n".join(lines[298.15]) + "\n",
+                  "cold.csv")
+    warm = _write(tmp_path, "time (h),QY (%),Light,T (°C)\n" + "\n".join(lines[318.15]) + "\n",
+                  "warm.csv")
+    out = tmp_path / "k.json"
+    # --column applies to the file that has the header.
+    assert main(["kinetics", str(cold), str(warm), "--out", str(out),
+                 "--column", "Zeit=time (h)"]) == 0
+    printed = capsys.readouterr().out
+    assert f"{cold}: 1 curve(s) (298.15K), 13 rows" in printed
+    assert f"{warm}: 1 curve(s) (318.15K), 13 rows" in printed
+    result = json.loads(out.read_text())
+    assert [e["sample"] for e in result["rate_constants"]] == ["cold", "warm"]
+    assert result["settings"]["data"] == [str(cold), str(warm)]
+    assert result["Ea_kj_mol"] == pytest.approx(42.1, rel=1e-3)  # noise-free PSO decays
+    assert main(["kinetics", str(cold), str(warm), "--out", str(out),
+                 "--column", "Nope=time (h)"]) == 2
+    assert "no such column" in capsys.readouterr().err

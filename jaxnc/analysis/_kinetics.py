@@ -23,7 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 import optimistix as optx
 
-from ..data import Dataset
+from ..data import Dataset, combine_datasets
 from ..errors import DataError
 from ._least_squares import gauss_newton_covariance
 
@@ -185,7 +185,7 @@ def _dark_segments(curve):
     return dark[: breaks[0] + 1] if breaks.size else dark
 
 
-def kinetics(data: Dataset, law: str = "pso") -> KineticsResult:
+def kinetics(data: Dataset | list[Dataset], law: str = "pso") -> KineticsResult:
     """Fit `law` to the dark decay of every sample, then Arrhenius over their temperatures.
 
     A sample's temperature is its `temperature_k` column (constant over the decay); without
@@ -194,6 +194,8 @@ def kinetics(data: Dataset, law: str = "pso") -> KineticsResult:
     **Raises:** `DataError` for a sample with no dark rows, a temperature that changes
     during a decay, or too few points.
     """
+    if isinstance(data, (list, tuple)):  # several files: one dataset, by sample
+        data = combine_datasets(data)
     fits = []
     for c in data.curves:
         idx = _dark_segments(c)

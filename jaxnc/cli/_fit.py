@@ -97,7 +97,7 @@ def run(args) -> int:
     if not writer:
         return 0
     out = result.to_json()
-    out["settings"].update(data=str(args.data), column=args.column, assembly=args.assembly,
+    out["settings"].update(data=list(args.data), column=args.column, assembly=args.assembly,
                            assembly_of=args.assembly_of)
     write_json_atomic(args.out, out)
     if args.plot:

@@ -31,7 +31,7 @@ def run(args) -> int:
     data = read_data(args, split="temperature")
     result = kinetics(data, law=args.law)
     out = result.to_json()
-    out["settings"] = dict(data=str(args.data), law=args.law)
+    out["settings"] = dict(data=list(args.data), law=args.law)
     write_json_atomic(args.out, out)
     if args.plot:
         from ..plot import plot_arrhenius

@@ -205,10 +205,11 @@ def start_distributed(args) -> bool:
 def add_data_option(p, *, what: str = "measured curves") -> None:
     """The data file (positional) and `--column HEADER=QUANTITY` (repeatable); read with
     [`read_data`][]."""
-    p.add_argument("data", help=f"CSV file of {what}: a time column and PLQY (or PL intensity, "
-                   "lifetime, peak), with units in the headers ('Time (min)', 'PLQY (%%)', "
-                   "'T (°C)'), optional light, temperature, irradiance and sample columns "
-                   "(docs/data.md lists every name and unit)")
+    p.add_argument("data", nargs="+", help=f"CSV file(s) of {what}: a time column and PLQY "
+                   "(or PL intensity, lifetime, peak), with units in the headers "
+                   "('Time (min)', 'PLQY (%%)', 'T (°C)'), optional light, temperature, "
+                   "irradiance and sample columns (docs/data.md lists every name and unit); "
+                   "several files are joined by sample name")
     p.add_argument("--column", action="append", default=[], metavar="HEADER=QUANTITY",
                    help="what a column holds where its header does not say: e.g. "
                    "\"PL (a.u.)=intensity\", \"Time=time (min)\", \"notes=ignore\" "
@@ -216,9 +217,10 @@ def add_data_option(p, *, what: str = "measured curves") -> None:
 
 
 def read_data(args, *, split: str = "time", echo: bool = True):
-    """The `Dataset` of `args.data` with the `--column` mapping; prints one line of what was
-    read (with `echo`)."""
-    from ..data import Dataset
+    """The `Dataset` of the file(s) `args.data` with the `--column` mapping (a header no file
+    has is refused), several joined by sample; prints one line per file of what was read (with
+    `echo`)."""
+    from ..data import Dataset, combine_datasets, file_headers
     from ..errors import ParameterError
 
     columns = {}
@@ -228,9 +230,20 @@ def read_data(args, *, split: str = "time", echo: bool = True):
             raise ParameterError(f"--column {item!r}: expected HEADER=QUANTITY, e.g. "
                                  f"\"PL (a.u.)=intensity\"")
         columns[header.strip()] = spec.strip()
-    data = Dataset.from_csv(args.data, split=split, columns=columns or None)
-    if echo:
-        print(f"{args.data}: {data.summary()}")
+    headers = {path: {h.lower() for h in file_headers(path)} for path in args.data}
+    missing = [h for h in columns if not any(h.lower() in names for names in headers.values())]
+    if missing:
+        raise ParameterError(f"--column {missing[0]!r}: no such column in "
+                             f"{', '.join(args.data)}")
+    datasets = []
+    for path in args.data:  # each file takes the --column entries of its own headers
+        here = {h: spec for h, spec in columns.items() if h.lower() in headers[path]}
+        datasets.append(Dataset.from_csv(path, split=split, columns=here or None))
+        if echo:
+            print(f"{path}: {datasets[-1].summary()}")
+    data = combine_datasets(datasets)
+    if echo and len(datasets) > 1 and data.note:
+        print(f"joined: {data.note}")
     return data
 
 
@@ -263,7 +276,7 @@ def sample_assemblies(args, data):
                                  f"isolated, monolayer or supercrystal")
         if sample not in data.samples:
             raise ParameterError(f"--assembly-of {item!r}: no sample {sample!r} in "
-                                 f"{args.data} (samples: {', '.join(data.samples)})")
+                                 f"{', '.join(args.data)} (samples: {', '.join(data.samples)})")
         kinds[sample] = kind
     built = {k: assembly_from_args(args, kind=k) for k in set(kinds.values())}
     return {s: built[kinds[s]] if s in kinds else assembly for s in data.samples}

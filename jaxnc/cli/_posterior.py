@@ -72,7 +72,7 @@ def run_posterior(args, data, assembly, params, result, writer: bool) -> int:
     draws_out = args.draws_out or str(Path(args.out).with_suffix(".npz"))
     out = post.to_json()
     out["fit"] = result.to_json()  # the whole fit the chains started from
-    out["settings"].update(data=str(args.data), column=args.column, assembly=args.assembly,
+    out["settings"].update(data=list(args.data), column=args.column, assembly=args.assembly,
                            assembly_of=args.assembly_of, draws_file=draws_out)
     post.save_draws(draws_out)
     write_json_atomic(args.out, out)

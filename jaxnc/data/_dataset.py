@@ -21,12 +21,12 @@ import dataclasses
 import numpy as np
 
 from ..errors import DataError
-from ._reader import Columns, read_columns
+from ._reader import MEASUREMENTS, Columns, read_columns
 from ._table import Table, read_table, table_from_frame
 
-__all__ = ["Curve", "Dataset"]
+__all__ = ["Curve", "Dataset", "CONDITIONS", "MEASUREMENTS"]
 
-_CONDITIONS = ("light", "temperature_k", "irradiance_mw_cm2", "excitation_nm")
+CONDITIONS = ("light", "temperature_k", "irradiance_mw_cm2", "excitation_nm")
 _OPTIONAL = ("light", "temperature_k", "irradiance_mw_cm2", "excitation_nm", "lifetime_ns",
              "intensity", "peak_nm")
 
@@ -65,11 +65,13 @@ class Curve:
 @dataclasses.dataclass(frozen=True)
 class Dataset:
     """Time courses from one file, one `Curve` per sample (in order of first appearance);
-    `note`: what the reader inferred or tolerated, one line."""
+    `note`: what the reader inferred or tolerated, one line; `named_samples`: whether the
+    file named its samples (False: names inferred, e.g. `sample`, `curve2`, `318K`)."""
 
     curves: tuple[Curve, ...]
     source: str = ""
     note: str = ""
+    named_samples: bool = True
 
     @classmethod
     def from_csv(cls, path, *, split: str = "time", columns: dict | None = None) -> Dataset:
@@ -120,7 +122,8 @@ class Dataset:
             curves.append(Curve(sample=s, time_h=v["time_h"],
                                 plqy=v.get("plqy", np.full(idx.size, np.nan)),
                                 **{k: v.get(k) for k in _OPTIONAL}))
-        return cls(tuple(curves), source=table.source, note="; ".join(notes))
+        return cls(tuple(curves), source=table.source, note="; ".join(notes),
+                   named_samples=named)
 
     @property
     def samples(self) -> list[str]:
@@ -202,7 +205,7 @@ def _check_times(name: str, sample: str, idx: np.ndarray, cols: Columns, inferre
         raise DataError(f"{name}, {cols.where('time_h', int(idx[i + 1]))}: times of sample "
                         f"{sample!r} go back ({t[i + 1]:g} h after {t[i]:g} h); put each "
                         f"sample's rows in time order")
-    conditions = [cols.values[k][idx] for k in _CONDITIONS if k in cols.values]
+    conditions = [cols.values[k][idx] for k in CONDITIONS if k in cols.values]
     for i in np.flatnonzero(dt == 0):
         if any(c[i] != c[i + 1] for c in conditions):
             continue  # a measurement at the moment of a switch, before and after

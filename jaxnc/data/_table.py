@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ..errors import DataError
 
-__all__ = ["Table", "read_table", "table_from_frame", "number"]
+__all__ = ["Table", "read_table", "table_from_frame", "number", "file_headers"]
 
 _DECIMAL_COMMA = re.compile(r"[-+]?\d*,\d+(?:[eE][-+]?\d+)?")
 
@@ -131,6 +131,12 @@ def read_table(path) -> Table:
     if not rows:
         raise DataError(f"{name}: no data rows after the header")
     return Table(name, header, rows, row_lines, header_line, _decimal(rows, delimiter), padded)
+
+
+def file_headers(path) -> list[str]:
+    """The column names of a data file as the reader sees them (delimiter sniffed, whitespace
+    collapsed). **Raises:** `DataError` for a missing, binary or empty file."""
+    return read_table(path).header
 
 
 def _delimiter_name(d: str) -> str:

@@ -27,7 +27,7 @@ import time
 import jax
 import numpy as np
 
-from ..data import Dataset, protocol_from_curve
+from ..data import Dataset, combine_datasets, protocol_from_curve
 from ..errors import ParameterError
 from ..geometry import Assembly
 from ..models import get_model
@@ -49,7 +49,7 @@ METHODS = ("lm", "adam-lbfgs")
 
 
 def fit(
-    data: Dataset,
+    data: Dataset | list[Dataset],
     assembly: Assembly | dict,
     params: Parameters,
     free: list[str] | str,
@@ -88,7 +88,8 @@ def fit(
 
     **Arguments:**
 
-    - `data`: a [`Dataset`][] (one curve per sample).
+    - `data`: a [`Dataset`][] (one curve per sample), or several (files of different
+      instruments) joined by sample name ([`combine_datasets`][jaxnc.data.combine_datasets]).
     - `assembly`: an [`Assembly`][] for every curve, or `{sample: Assembly}` for joint fits of
       different assemblies (e.g. supercrystal + isolated cubes).
     - `params`: starting values (and the fixed ones).
@@ -138,6 +139,8 @@ def fit(
     cannot be solved at the best point of any start.
     """
     # Long: the public signature and its docstring; the body is ~20 lines.
+    if isinstance(data, (list, tuple)):  # several files: one dataset, by sample
+        data = combine_datasets(data)
     per_sample = list(per_sample)
     options = dict(model=model, per_sample=per_sample, protocol=protocol,
                    irradiance_mw_cm2=irradiance_mw_cm2,

@@ -19,6 +19,7 @@ import dataclasses
 
 import numpy as np
 
+from ..data import combine_datasets
 from ..errors import ParameterError, SolverError
 from ._fit import fit
 from ._problem import fit_problem_of
@@ -113,6 +114,8 @@ def profile(data, assembly, params, parameter: str, free, *, per_sample=(),
 
     **Returns:** a [`ProfileResult`][].
     """
+    if isinstance(data, (list, tuple)):  # several files: one dataset, by sample
+        data = combine_datasets(data)
     others = [n for n in free if n != parameter]
     if int(points) < 5 or int(points) % 2 == 0:
         raise ParameterError(f"points must be odd and >= 5, got {points}")

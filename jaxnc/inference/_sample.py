@@ -31,6 +31,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..analysis import gauss_newton_covariance
+from ..data import combine_datasets
 from ..errors import ParameterError
 from ..fitting import check_fit_arguments, fit, fit_problem_of, problem_digest
 from ..runtime import atomic_path, json_safe
@@ -183,6 +184,8 @@ def sample(data, assembly, params, free, model: str = "mean_field", *, per_sampl
     **Returns:** a [`PosteriorResult`][].
     """
 
+    if isinstance(data, (list, tuple)):  # several files: one dataset, by sample
+        data = combine_datasets(data)
     per_sample = list(per_sample)
     _check_options(chains, draws, warmup, target_accept, noise_plqy, metric)
     options = dict(model=model, per_sample=per_sample, protocol=protocol,
