@@ -305,9 +305,19 @@ def test_files_of_one_sample_are_joined_in_time_order(tmp_path):
     twice = _write(tmp_path, "sample,time_h,plqy,light\nfilm1,1,0.4,1\n", "twice.csv")
     with pytest.raises(DataError, match="plqy at 1 h is given in .*series.csv and .*twice.csv"):
         combine_datasets([Dataset.from_csv(series), Dataset.from_csv(twice)])
-    no_light = _write(tmp_path, "sample,time_h,lifetime_ns\nfilm1,2,18\n", "nolight.csv")
-    with pytest.raises(DataError, match="light is in .*series.csv but not in .*nolight.csv"):
-        combine_datasets([Dataset.from_csv(series), Dataset.from_csv(no_light)])
+    # A file without the light column: its rows take the light of the row before in time.
+    no_light = _write(tmp_path, "sample,time_h,lifetime_ns\nfilm1,2,18\nfilm1,3.5,9\n",
+                      "nolight.csv")
+    joined = combine_datasets([Dataset.from_csv(series), Dataset.from_csv(no_light)])
+    film1 = joined.curves[0]
+    np.testing.assert_allclose(film1.time_h, [0, 1, 2, 3, 3.5, 4])
+    np.testing.assert_array_equal(film1.light, [1, 1, 1, 1, 1, 0])
+    np.testing.assert_allclose(film1.lifetime_ns, [np.nan, np.nan, 18, np.nan, 9, np.nan])
+    assert "light of " in joined.note and "nolight.csv taken from the rows before" in joined.note
+    early = _write(tmp_path, "sample,time_h,lifetime_ns\nfilm1,0,10\n", "early.csv")
+    late = _write(tmp_path, "sample,time_h,plqy,light\nfilm1,1,0.4,1\n", "late.csv")
+    with pytest.raises(DataError, match="early.csv has no light column and its first row"):
+        combine_datasets([Dataset.from_csv(early), Dataset.from_csv(late)])
     # Files without a sample column are samples of their own, named after the file.
     a = _write(tmp_path, "time_h,plqy\n0,0.1\n1,0.2\n", "a.csv")
     b = _write(tmp_path, "time_h,plqy\n0,0.3\n1,0.4\n", "b.csv")

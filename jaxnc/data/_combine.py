@@ -32,21 +32,40 @@ def _column(curve: Curve, field: str) -> np.ndarray:
     return np.full(len(curve), np.nan) if values is None else np.asarray(values, float)
 
 
-def _join(sample: str, parts: list[tuple[str, Curve]]) -> Curve:
+def _fill_conditions(sample, parts, table, order, conditions) -> list[str]:
+    """A file without a condition column takes it from the row before in time (of the files
+    that have it); returns a note per filled column. **Raises:** `DataError` where no earlier
+    row gives it."""
+    notes = []
+    for f in conditions:
+        col = table[f][order]
+        if not np.isnan(col).any():
+            continue
+        if np.isnan(col[0]):
+            src = parts[int(table["_source"][order][0])][0]
+            raise DataError(f"sample {sample!r}: {src} has no {f} column and its first row "
+                            f"comes before any row of the files that have one; give the "
+                            f"column in {src}")
+        for i in range(1, col.size):
+            if np.isnan(col[i]):
+                col[i] = col[i - 1]
+        table[f][order] = col
+        lack = [src for src, c in parts if getattr(c, f) is None]
+        notes.append(f"{f} of {', '.join(lack)} taken from the rows before in time")
+    return notes
+
+
+def _join(sample: str, parts: list[tuple[str, Curve]]) -> tuple[Curve, list[str]]:
     """One sample's curves from several files: rows in time order (a file's order kept for
-    equal times); rows at one time with the same conditions are one measurement time, their
-    cells joined (a measurement given twice is refused)."""
-    for field in CONDITIONS:
-        have = [src for src, c in parts if getattr(c, field) is not None]
-        if have and len(have) < len(parts):
-            lack = [src for src, c in parts if getattr(c, field) is None]
-            raise DataError(f"sample {sample!r}: {field} is in {', '.join(have)} but not in "
-                            f"{', '.join(lack)}; give the column in every file of the sample")
-    conditions = [f for f in CONDITIONS if getattr(parts[0][1], f) is not None]
+    equal times); a condition a file lacks from the row before; rows at one time with the same
+    conditions are one measurement time, their cells joined (a measurement given twice is
+    refused). Returns the curve and notes."""
+    conditions = [f for f in CONDITIONS if any(getattr(c, f) is not None for _, c in parts)]
     fields = ["time_h", *conditions, *MEASUREMENTS]
     table = {f: np.concatenate([_column(c, f) for _, c in parts]) for f in fields}
-    source = np.concatenate([np.full(len(c), k) for k, (_, c) in enumerate(parts)])
-    order = np.lexsort((source, table["time_h"]))
+    table["_source"] = np.concatenate([np.full(len(c), k) for k, (_, c) in enumerate(parts)])
+    order = np.lexsort((table["_source"], table["time_h"]))
+    notes = _fill_conditions(sample, parts, table, order, conditions)
     rows: list[dict] = []
     for i in order:
         row = {f: table[f][i] for f in fields}
@@ -56,16 +75,17 @@ def _join(sample: str, parts: list[tuple[str, Curve]]) -> Curve:
                 if np.isfinite(row[f]) and np.isfinite(last[f]):
                     raise DataError(f"sample {sample!r}: {f} at {row['time_h']:g} h is given "
                                     f"in {parts[last['_src']][0]} and "
-                                    f"{parts[source[i]][0]}; keep one")
+                                    f"{parts[int(table['_source'][i])][0]}; keep one")
                 if np.isfinite(row[f]):
                     last[f] = row[f]
             continue
-        rows.append(dict(row, _src=int(source[i])))
+        rows.append(dict(row, _src=int(table["_source"][i])))
     out = {f: np.asarray([r[f] for r in rows]) for f in fields}
-    return Curve(sample=sample, time_h=out["time_h"], plqy=out["plqy"],
-                 **{f: out[f] for f in conditions},
-                 **{f: (out[f] if any(getattr(c, f) is not None for _, c in parts) else None)
-                    for f in MEASUREMENTS if f != "plqy"})
+    curve = Curve(sample=sample, time_h=out["time_h"], plqy=out["plqy"],
+                  **{f: out[f] for f in conditions},
+                  **{f: (out[f] if any(getattr(c, f) is not None for _, c in parts) else None)
+                     for f in MEASUREMENTS if f != "plqy"})
+    return curve, notes
 
 
 def combine_datasets(datasets: Dataset | Sequence[Dataset]) -> Dataset:
@@ -76,8 +96,11 @@ def combine_datasets(datasets: Dataset | Sequence[Dataset]) -> Dataset:
     one file, a lifetime in the other). A file that names no samples (no sample column) is a
     sample of its own, named after the file. A single `Dataset` is returned as it is.
 
-    **Raises:** `DataError` where one file of a sample has a condition column (light,
-    temperature, ...) that another lacks, or two files give the same measurement at one time.
+    A file without a condition column another file of the sample has (a lifetime file
+    without `light`) takes it from the row before in time, and the note says so.
+
+    **Raises:** `DataError` where such a file's first row comes before every row that gives
+    the condition, or two files give the same measurement at one time.
     """
     if isinstance(datasets, Dataset):
         return datasets
@@ -97,8 +120,10 @@ def combine_datasets(datasets: Dataset | Sequence[Dataset]) -> Dataset:
         if len(parts) == 1:
             curves.append(parts[0][1])
             continue
-        curves.append(_join(sample, parts))
-        joined.append(f"{sample!r} from {' and '.join(src for src, _ in parts)}")
+        curve, filled = _join(sample, parts)
+        curves.append(curve)
+        joined.append(f"{sample!r} from {' and '.join(src for src, _ in parts)}"
+                      + "".join(f" ({note})" for note in filled))
     unnamed = [d.source for d in datasets if not d.named_samples]
     notes = ([f"joined sample(s) {'; '.join(joined)}"] if joined else []) + (
         [f"{', '.join(unnamed)}: no sample column, so each file is its own sample (named after "
