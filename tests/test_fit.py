@@ -120,25 +120,26 @@ SMALL = (2, 2, 1)
 
 
 def test_curves_with_light_and_dark_in_another_order_share_one_batch():
-    # Two curves of one lattice and two steps, the second dark first: one vmapped batch,
-    # whose residuals and Jacobian equal each curve's alone (the program of
-    # test_fit_recovers_parameters: one curve, FREE).
+    # Four curves of one lattice and two steps, the last dark first: one vmapped batch, whose
+    # residuals and Jacobian equal each curve's alone. (The problem structures of
+    # test_batched_fit_equals_separate_fits: their compiled programs.)
     asm = jaxnc.Assembly.supercrystal(*SMALL)
-    true, _, data = _joint_data(asm, 0.01, 1)
-    a, d = data.curves[0], data.curves[3]
-    d = dataclasses.replace(d, sample="dark first", light=1.0 - d.light)
-    both = fit_problem_of(Dataset((a, d)), asm, true, FREE, [], {})
-    assert len(both.problem.groups) == 1 and both.problem.groups[0].rows == (0, 1)
-    assert [p.kinds for p in both.protocols] == [("light", "dark"), ("dark", "light")]
-    r, jac = both.evaluate(both.z0)
-    n = len(a)
-    for k, curve in enumerate((a, d)):
-        alone = fit_problem_of(Dataset((curve,)), asm, true, FREE, [], {})
+    true, _, data = _joint_data(asm, 0.01, 2)
+    curves = list(data.curves)
+    curves[3] = dataclasses.replace(curves[3], light=1.0 - curves[3].light)
+    joint = fit_problem_of(Dataset(tuple(curves)), asm, true, [], ["k_desorption_per_h"], {})
+    assert len(joint.problem.groups) == 1 and joint.problem.groups[0].rows == (0, 1, 2, 3)
+    assert joint.protocols[3].kinds == ("dark", "light") != joint.protocols[0].kinds
+    r, jac = joint.evaluate(joint.z0)
+    n = len(curves[0])
+    for k, curve in enumerate(curves):
+        alone = fit_problem_of(Dataset((curve,)), asm, true, ["k_desorption_per_h"], [], {})
         r_k, jac_k = alone.evaluate(alone.z0)
         # One vmapped batch against one curve: XLA may order floating-point work
         # differently, so equal to round-off, not bitwise.
         np.testing.assert_allclose(r[k * n:(k + 1) * n], r_k, rtol=1e-9, atol=1e-12)
-        np.testing.assert_allclose(jac[k * n:(k + 1) * n], jac_k, rtol=1e-8, atol=1e-12)
+        np.testing.assert_allclose(jac[k * n:(k + 1) * n, k], jac_k[:, 0], rtol=1e-8,
+                                   atol=1e-12)
 
 
 def test_joint_fit_recovers_global_and_per_sample_parameters():
