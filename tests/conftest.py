@@ -78,13 +78,19 @@ def run_quick(tmp_path):
 # order. The heaviest files go first (longest-first scheduling), so that the two workers
 # finish together instead of one starting a long file when the other is nearly done. Measured
 # per-file seconds on 2 cores, most expensive first; unlisted files keep their order after.
-HEAVY_FIRST = ("test_gallery.py", "test_fit.py", "test_design.py", "test_split.py",
-               "test_simulate.py", "test_excitons.py", "test_cli.py", "test_cache.py",
-               "test_gradients.py", "test_auto.py", "test_sample.py", "test_physics.py",
-               "test_rosenbrock.py", "test_spectra.py")
-# (2026-11-28, `--durations=0` under `make test`: 93, 86, 81, 63, 43, 35, 31, 28, 24, 22, 22
-# and 9 s; the rest together 10 s; test_sample.py ~25 s, measured alone; test_gallery.py
-# ~140 s alone, 2026-11-28, session 7.)
+HEAVY_FIRST = ("test_gallery.py", "test_design.py", "test_fit.py", "test_split.py",
+               "test_simulate.py", "test_excitons.py", "test_cache.py", "test_gradients.py",
+               "test_physics.py", "test_rosenbrock.py", "test_spectra.py", "test_cli.py",
+               "test_inference_internals.py", "test_sample.py")
+# (2026-12-07, session 9, `--durations=0` under `make test`: 220, 141, 133, 122, 87, 58, 45,
+# 39, 31, 29, 28, 15, 15 and 10 s; the rest together ~40 s.)
+
+
+def pytest_configure(config):
+    # pytest-xdist >= 3.6 orders files by their number of tests unless told not to, which put
+    # the heaviest files (few, long tests) last: the two workers then finished ~35 s apart.
+    if hasattr(config.option, "loadscopereorder"):
+        config.option.loadscopereorder = False
 
 
 def pytest_collection_modifyitems(items):
