@@ -115,14 +115,9 @@ QUANTITIES: tuple[Quantity, ...] = (
 _BY_KEY = {q.key: q for q in QUANTITIES}
 
 # Names that are no quantity alone but that a lab may mean as one: refused with the choices.
-_AMBIGUOUS = {
-    "wavelength_nm": "the light's wavelength ('excitation_nm') or the PL peak ('peak_nm')",
-    "wavelength": "the light's wavelength ('excitation wavelength (nm)') or the PL peak "
-                  "('peak (nm)')",
-    "lambda": "the light's wavelength ('excitation wavelength (nm)') or the PL peak "
-              "('peak (nm)')",
-    "λ": "the light's wavelength ('excitation wavelength (nm)') or the PL peak ('peak (nm)')",
-}
+_WAVELENGTH = ("the light's wavelength ('excitation wavelength (nm)', 'excitation_nm') or the "
+               "PL peak ('peak (nm)', 'peak_nm')")
+_AMBIGUOUS = {name: _WAVELENGTH for name in ("wavelength_nm", "wavelength", "lambda", "λ")}
 
 
 class ColumnError(DataError):
@@ -214,9 +209,8 @@ def read_header(header: str, advice: str | None = None):
     if _candidates(text):  # the whole text is a name (`light on/off`, `counts/s`)
         return _match(header, advice, text, None)
     name, unit = _split_header(text)
-    if name in _AMBIGUOUS or name.replace("_", " ") in _AMBIGUOUS:
-        meaning = _AMBIGUOUS.get(name) or _AMBIGUOUS[name.replace("_", " ")]
-        raise ColumnError(f"'{header}' could be {meaning}: {_how(advice)}")
+    if name in _AMBIGUOUS:
+        raise ColumnError(f"'{header}' could be {_AMBIGUOUS[name]}: {_how(advice)}")
     found = _match(header, advice, name, unit)
     if found is not None or unit is not None:
         return found
