@@ -200,7 +200,7 @@ def test_from_frame_reads_a_dataframe_by_the_same_rules(tmp_path):
         Dataset.from_frame([[0, 0.1]])
 
 
-def test_a_curve_of_intensity_reads_without_plqy_and_the_fit_says_what_it_fits(tmp_path):
+def test_a_curve_of_intensity_reads_without_plqy_and_a_peak_alone_is_not_fitted(tmp_path):
     import jaxnc
 
     text = "Time (min),PL intensity (counts),Light\n0,1.0e4,on\n60,3.0e4,on\n120,2.0e4,off\n"
@@ -211,8 +211,9 @@ def test_a_curve_of_intensity_reads_without_plqy_and_the_fit_says_what_it_fits(t
     np.testing.assert_array_equal(again.intensity, data.curves[0].intensity)
     np.testing.assert_array_equal(again.time_h, data.curves[0].time_h)
     assert np.isnan(again.plqy).all()
-    with pytest.raises(DataError, match="hold no PLQY value"):
-        jaxnc.fit(data, jaxnc.Assembly.isolated(1), jaxnc.Parameters.hashimoto2024(),
+    peaks = Dataset.from_csv(_write(tmp_path, "t (h),peak (nm),light\n0,515,1\n1,516,1\n"))
+    with pytest.raises(DataError, match="hold no value jaxnc.fit fits"):
+        jaxnc.fit(peaks, jaxnc.Assembly.isolated(1), jaxnc.Parameters.hashimoto2024(),
                   ["k_desorption_per_h"], progress=False)
 
 

@@ -259,7 +259,10 @@ def test_lifetimes_pin_the_overall_rate_scale(tmp_path):
         assert result.stderr[n] < 0.05 * float(getattr(true, n)), n  # pinned, not just covered
     # 1 % noise on lifetimes of 6-23 ns: rms misfit at noise level.
     assert 0.02 < result.rmse_lifetime_ns < 0.3
-    assert result.settings["lifetime_weight_per_ns"] == 0.01
+    # Weighted by their own noise, estimated from the data: 1 % of 6-23 ns.
+    assert result.settings["lifetime_weight_per_ns"] is None
+    assert result.goodness["lifetime"]["noise_source"] == "estimated"
+    assert 0.06 * 0.5 < result.goodness["lifetime"]["noise"] < 0.23 * 1.5
     # Without the lifetimes the scale is free: the standard errors say so.
     blind = fit(data, asm, start, free, progress=False, lifetime_weight_per_ns=0.0)
     assert blind.rmse_lifetime_ns is None

@@ -51,6 +51,11 @@ def add_parser(sub) -> None:
     p.add_argument("--protocol", help="protocol for every sample (default: from the light "
                    "and temperature_k columns)")
     add_set_option(p, meaning="starting value of a parameter")
+    p.add_argument("--noise", action="append", default=[], metavar="KIND=SD",
+                   help="the measurement noise of one kind of data, one standard deviation: "
+                   "plqy (fraction), lifetime (ns), intensity (relative, 0.02 = 2 %%), "
+                   "spectrum (fraction of the maximum); repeatable; default: estimated from "
+                   "the data's scatter")
     p.add_argument("--max-iter", type=int, default=100,
                    help="iterations per start (default 100)")
     p.add_argument("--max-steps", type=int, default=16384,
@@ -84,7 +89,8 @@ def run(args) -> int:
     posterior = args.posterior  # then --checkpoint and --resume are the chains'
     result = fit(data, assembly, params, free, model=args.model,
                  per_sample=split_names(args.per_sample), protocol=args.protocol,
-                 irradiance_mw_cm2=args.irradiance_mw_cm2, method=args.method,
+                 irradiance_mw_cm2=args.irradiance_mw_cm2, noise=noise_from_args(args.noise),
+                 method=args.method,
                  starts=starts, seed=args.seed, max_iter=args.max_iter,
                  max_steps=args.max_steps, progress=writer and not args.quiet,
                  checkpoint=None if posterior else args.checkpoint,
@@ -109,6 +115,21 @@ def run(args) -> int:
             print("\n".join(result.free_choice.lines()))
         _print_summary(result, args)
     return 0
+
+
+def noise_from_args(items: list[str]) -> dict | None:
+    """`--noise KIND=SD` items as `{kind: sd}` (None without any)."""
+    from ..errors import ParameterError
+
+    out = {}
+    for item in items:
+        kind, _, value = item.partition("=")
+        try:
+            out[kind.strip()] = float(value)
+        except ValueError:
+            raise ParameterError(f"--noise {item!r}: expected KIND=SD, e.g. intensity=0.02"
+                                 ) from None
+    return out or None
 
 
 def _count(text: str, option: str) -> int:

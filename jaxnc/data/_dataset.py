@@ -39,7 +39,8 @@ class Curve:
     **Fields:** `sample` (name), `time_h` (h), `plqy` (fraction 0–1; all NaN without a PLQY
     column), `light` (0/1), `temperature_k` (K), `lifetime_ns` (ns), `intensity` (PL counts,
     any scale), `peak_nm` (nm), `irradiance_mw_cm2` (mW/cm², the light's), `excitation_nm`
-    (nm, the light's).
+    (nm, the light's); `spectrum_nm` `(W,)` the wavelengths (nm) of `spectrum` `(rows, W)`, PL
+    spectra in counts per wavelength (any scale; a row of NaN: no spectrum at that time).
     """
 
     sample: str
@@ -52,6 +53,8 @@ class Curve:
     peak_nm: np.ndarray | None = None
     irradiance_mw_cm2: np.ndarray | None = None
     excitation_nm: np.ndarray | None = None
+    spectrum_nm: np.ndarray | None = None
+    spectrum: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.time_h)

@@ -19,6 +19,8 @@ import dataclasses
 
 import numpy as np
 
+from ._observations import noise_levels
+
 # What light/dark PLQY curves can inform, the earlier fixed default first. Not among them:
 # k_radiative_per_ns (PLQY fixes only the ratios of the three decay rates; with a lifetime
 # column it is added), activation energies (added when the data span temperatures), the
@@ -28,6 +30,8 @@ CANDIDATES = ("k_desorption_per_h", "k_adsorption_per_h", "k_trap_nonradiative_p
               "k_trap_per_s", "k_release_per_s")
 WITH_LIFETIMES = ("k_radiative_per_ns",)
 WITH_TEMPERATURES = ("Ea_desorption_kj_mol", "Ea_adsorption_kj_mol")
+# What spectra inform: the emission energies and widths (jaxnc.physics.spectra).
+WITH_SPECTRA = ("emission_bulk_ev", "homogeneous_fwhm_mev", "coupling_mev")
 
 
 def candidates_for(data, per_sample) -> list[str]:
@@ -35,6 +39,8 @@ def candidates_for(data, per_sample) -> list[str]:
     names = list(CANDIDATES)
     if any(c.lifetime_ns is not None and np.isfinite(c.lifetime_ns).any() for c in data.curves):
         names += WITH_LIFETIMES
+    if any(c.spectrum is not None for c in data.curves):
+        names += WITH_SPECTRA
     temps = [c.temperature_k for c in data.curves if c.temperature_k is not None]
     if temps and np.ptp(np.concatenate(temps)) > 1.0:
         names += WITH_TEMPERATURES
@@ -42,30 +48,10 @@ def candidates_for(data, per_sample) -> list[str]:
 
 
 def noise_level(data) -> float:
-    """The PLQY noise (fraction, one standard deviation) estimated from the data alone.
-
-    Each interior point is compared with the straight line through its two neighbours (same
-    curve, same light/temperature step); for white noise of deviation `s` the difference has
-    deviation `s sqrt(1 + a^2 + b^2)`, `a, b` the line's weights. The median absolute value of
-    those scaled differences over 0.6745 is robust to the few points where the curve itself
-    bends sharply (a light switching on).
-    """
-    scaled = []
-    for c in data.curves:
-        cond = np.zeros(len(c)) if c.light is None else c.light.astype(float)
-        if c.temperature_k is not None:
-            cond = cond + 1e3 * c.temperature_k
-        measured = np.isfinite(c.plqy)  # rows without a PLQY value are left out
-        t, y, cond = c.time_h[measured], c.plqy[measured], cond[measured]
-        for i in range(1, len(t) - 1):
-            if not (cond[i - 1] == cond[i] == cond[i + 1]) or not t[i - 1] < t[i] < t[i + 1]:
-                continue
-            b = (t[i] - t[i - 1]) / (t[i + 1] - t[i - 1])
-            a = 1.0 - b
-            scaled.append((y[i] - a * y[i - 1] - b * y[i + 1]) / np.sqrt(1 + a * a + b * b))
-    if len(scaled) < 5:
-        return float("nan")
-    return float(np.median(np.abs(scaled)) / 0.6745)
+    """The PLQY noise (fraction, one standard deviation) estimated from the data alone (NaN
+    for too few points): [`noise_levels`][jaxnc.fitting.noise_levels]'s PLQY entry."""
+    levels = noise_levels(data)
+    return levels.sigma["plqy"] if levels.estimated["plqy"] else float("nan")
 
 
 @dataclasses.dataclass
@@ -84,10 +70,12 @@ class FreeChoice:
     stderr: dict[str, float]
     limit: float
     noise_estimated: bool = True  # False: too few points to estimate, 1 point assumed
+    noise_text: str = ""  # the noise of every kind of data, where there is more than PLQY
 
     def lines(self) -> list[str]:
         how = "" if self.noise_estimated else " assumed: too few points to estimate it"
-        out = [f"free (auto; noise {self.noise_plqy * 100:.2g} PLQY points{how}; predicted "
+        noise = self.noise_text or f"noise {self.noise_plqy * 100:.2g} PLQY points{how}"
+        out = [f"free (auto; {noise}; predicted "
                f"errors in the fit's log/logit space): "
                + ", ".join(f"{n} (+-{self.stderr[n]:.2g})" for n in self.free)]
         out += [f"  fixed {n}: {why}" for n, why in self.fixed.items()]

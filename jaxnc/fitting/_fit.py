@@ -35,12 +35,13 @@ from ..parameters import PARAMETER_INFO, Parameters
 from ..protocol import Protocol
 from ..runtime import distributed
 from ._adam_lbfgs import AdamLBFGS
-from ._auto import candidates_for, choose_free, noise_level
+from ._auto import candidates_for, choose_free
 from ._checkpoint import _FitCheckpoint
 from ._levenberg_marquardt import LevenbergMarquardt
 from ._multistart import _Run, _run_starts
-from ._problem import fit_problem_of
+from ._observations import UNITS
 from ._result import FitResult, _fit_result
+from ._setup import fit_problem_of
 from ._transforms import Transform
 
 __all__ = ["FitResult", "fit", "protocol_from_curve", "Transform"]
@@ -58,7 +59,8 @@ def fit(
     per_sample: list[str] = (),
     protocol: Protocol | str | None = None,
     irradiance_mw_cm2: float = 10.0,
-    lifetime_weight_per_ns: float = 0.01,
+    lifetime_weight_per_ns: float | None = None,
+    noise: dict | None = None,
     method: str = "lm",
     starts: int | str = 1,
     seed: int = 0,
@@ -79,7 +81,9 @@ def fit(
     resume: bool = False,
     callback=None,
 ) -> FitResult:
-    """Fit model parameters to PLQY curves: one curve, several jointly, or a batch.
+    """Fit model parameters to measured curves (PLQY, PL intensity under the light in any
+    counts, lifetimes, spectra; any mix, linked by sample): one curve, several jointly, or a
+    batch.
 
     All curves share the global `free` parameters; `per_sample` parameters get one value per
     sample (e.g. `coverage_initial`). Curves with the same assembly and number of steps are
@@ -101,10 +105,15 @@ def fit(
     - `model`: `"mean_field"` (default, fast) or `"field"`.
     - `protocol`: one protocol for every curve; default: from each curve's `light` and
       `temperature_k` columns, light at `irradiance_mw_cm2` (mW/cm²) and 468 nm.
-    - `lifetime_weight_per_ns`: where the data have a `lifetime_ns` column, its residuals
-      (ns) enter the loss multiplied by this weight (PLQY fraction per ns): the default 0.01
-      counts 1 ns of lifetime misfit like 1 PLQY point, about the ratio of typical measurement
-      errors. 0 ignores lifetimes.
+    - `noise`: `{kind: one standard deviation}` of the measurements, for any of `plqy`
+      (fraction), `lifetime` (ns), `intensity` (relative: 0.02 is 2 %) and `spectrum`
+      (fraction of each spectrum's maximum); a kind not given is estimated from the data's
+      scatter about their own trend ([`noise_levels`][jaxnc.fitting.noise_levels]). Each
+      kind's residuals are weighted by its noise (in PLQY-equivalent units), so data of
+      every kind count by what they resolve.
+    - `lifetime_weight_per_ns`: None (default): lifetimes weighted by their noise like every
+      kind; a number: their residuals (ns) times this weight (PLQY fraction per ns), e.g.
+      0.01 counts 1 ns like 1 PLQY point. 0 ignores lifetimes.
     - `method`: `"lm"` (default): Levenberg–Marquardt on the residuals with their Jacobian by
       forward-mode differentiation through the solver (one compiled function, one
       evaluation per iteration; best for up to ~10 parameters per sample); `"adam-lbfgs"`:
@@ -144,7 +153,8 @@ def fit(
     per_sample = list(per_sample)
     options = dict(model=model, per_sample=per_sample, protocol=protocol,
                    irradiance_mw_cm2=irradiance_mw_cm2,
-                   lifetime_weight_per_ns=lifetime_weight_per_ns, method=method, seed=seed,
+                   lifetime_weight_per_ns=lifetime_weight_per_ns, noise=noise, method=method,
+                   seed=seed,
                    start_spread=start_spread, max_iter=max_iter, ftol=ftol, xtol=xtol,
                    gtol=gtol, warmup_steps=warmup_steps, learning_rate=learning_rate, rtol=rtol,
                    atol=atol, max_steps=max_steps, solver=solver, progress=progress,
@@ -207,7 +217,8 @@ def _fit_named(data, assembly, params, free, starts, options, checkpoint) -> Fit
         solver=type(problem.settings.solver).__name__, rtol=float(problem.settings.rtol),
         atol=float(problem.settings.atol), max_steps=int(problem.settings.max_steps),
         irradiance_mw_cm2=o["irradiance_mw_cm2"],
-        lifetime_weight_per_ns=o["lifetime_weight_per_ns"] if setup.lifetimes else None,
+        lifetime_weight_per_ns=o["lifetime_weight_per_ns"],
+        noise=dict(setup.noise.sigma), noise_source=dict(setup.noise.source),
         protocol=None if setup.protocol is None else str(setup.protocol))
     return _fit_result(setup, run, settings, wall)
 
@@ -230,7 +241,7 @@ def _fit_auto(data, assembly, params, starts, options) -> FitResult:
     result = fit(data, assembly, params, choice.free, starts=starts, **options)
     rounds = [choice]
     for _ in range(2):
-        if not result.rmse_plqy > 1.5 * choice.noise_plqy:
+        if not np.sqrt(result.loss / max(result.n_data, 1)) > 1.5 * choice.noise_plqy:
             break
         again = _choose_free(data, assembly, result.params, options)
         if set(again.free) <= set(result.free):
@@ -261,13 +272,15 @@ def _choose_free(data, assembly, params, options):
     setup.raise_if_failed("the start of an automatic fit")
     g = len(names)
     labels = [f"{n}[{s}]" for s in setup.samples for n in per_sample] + names
-    noise = noise_level(data)
-    estimated = bool(np.isfinite(noise) and noise > 0)
-    if not estimated:
-        noise = 0.01  # too few points to tell: take 1 PLQY point, and say so
+    noise, estimated = setup.noise.reference, setup.noise.estimated["plqy"]  # the residuals' unit
     choice = choose_free(np.hstack([jac[:, g:], jac[:, :g]]), labels, noise,
                     forced=jac.shape[1] - g)
     choice.noise_estimated = estimated
+    if set(setup.counts) != {"plqy"}:
+        choice.noise_text = "noise " + ", ".join(
+            f"{k} {setup.noise.sigma[k]:.2g} {UNITS[k]} "
+            f"({setup.noise.source[k]})"
+            for k, n in setup.counts.items() if n)
     choice.fixed.update(fixed)
     if not choice.free and not per_sample:
         raise ParameterError("free='auto': these data determine none of the candidate "

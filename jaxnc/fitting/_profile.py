@@ -22,7 +22,7 @@ import numpy as np
 from ..data import combine_datasets
 from ..errors import ParameterError, SolverError
 from ._fit import fit
-from ._problem import fit_problem_of
+from ._setup import fit_problem_of
 from ._transforms import Transform
 
 __all__ = ["ProfileResult", "profile", "likelihood_interval", "CHI2_QUANTILES"]
@@ -160,7 +160,7 @@ def profile(data, assembly, params, parameter: str, free, *, per_sample=(),
                 bar.update(1)
     if bar is not None:
         bar.close()
-    s2 = full.loss / max(full.n_points - len(full.columns), 1)  # columns: fitted quantities
+    s2 = full.loss / max(full.n_data - len(full.columns) - len(full.collection_factor), 1)
     chi2 = (loss - min(full.loss, np.nanmin(loss))) / s2
     intervals = {}
     for name, q in CHI2_QUANTILES.items():

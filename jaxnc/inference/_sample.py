@@ -154,7 +154,8 @@ def sample(data, assembly, params, free, model: str = "mean_field", *, per_sampl
            priors: dict | None = None, noise_plqy: float | None = None, chains: int = 4,
            warmup: int = 500, draws: int = 1000, seed: int = 0, start=None,
            target_accept: float = 0.8, max_doublings: int = 10, metric: str = "dense",
-           protocol=None, irradiance_mw_cm2: float = 10.0, lifetime_weight_per_ns: float = 0.01,
+           protocol=None, irradiance_mw_cm2: float = 10.0,
+           lifetime_weight_per_ns: float | None = None, noise: dict | None = None,
            rtol: float | None = None, atol: float | None = None, max_steps: int = 16384,
            progress: bool = True, checkpoint=None, chunk: int = 25,
            resume: bool = False) -> PosteriorResult:
@@ -163,12 +164,14 @@ def sample(data, assembly, params, free, model: str = "mean_field", *, per_sampl
     **Arguments:**
 
     - `data`, `assembly`, `params`, `free`, `model`, `per_sample`, `protocol`,
-      `irradiance_mw_cm2`, `lifetime_weight_per_ns`, `rtol`, `atol`, `max_steps`: as in
-      [`fit`][] (`free="auto"`: the fit chooses).
+      `irradiance_mw_cm2`, `lifetime_weight_per_ns`, `noise`, `rtol`, `atol`, `max_steps`:
+      as in [`fit`][] (`free="auto"`: the fit chooses; several kinds of data are weighted by
+      their noises, and the collection factors of PL intensities are profiled out: solved
+      exactly at every draw's parameters).
     - `priors`: `{name: Prior or "normal:MEDIAN,SD" or "flat"}` overriding the defaults
       derived from each parameter's source (`jaxnc.inference.default_prior`).
-    - `noise_plqy`: the residuals' standard deviation (PLQY fraction) if known; default:
-      integrated out (Jeffreys' prior).
+    - `noise_plqy`: the residuals' standard deviation (PLQY fraction, the unit of every
+      kind's weighted residuals) if known; default: integrated out (Jeffreys' prior).
     - `chains`, `warmup`, `draws`, `seed`: chains run side by side (`vmap`), warm-up steps
       (discarded), draws kept per chain; the seed makes the run reproducible.
     - `start`: the [`FitResult`][jaxnc.fitting.FitResult] to start from; default: [`fit`][]
@@ -190,8 +193,8 @@ def sample(data, assembly, params, free, model: str = "mean_field", *, per_sampl
     _check_options(chains, draws, warmup, target_accept, noise_plqy, metric)
     options = dict(model=model, per_sample=per_sample, protocol=protocol,
                    irradiance_mw_cm2=irradiance_mw_cm2,
-                   lifetime_weight_per_ns=lifetime_weight_per_ns, rtol=rtol, atol=atol,
-                   max_steps=max_steps)
+                   lifetime_weight_per_ns=lifetime_weight_per_ns, noise=noise, rtol=rtol,
+                   atol=atol, max_steps=max_steps)
     if not isinstance(free, str):  # a bad prior is refused before the fit, not after
         resolve_priors(list(free) + per_sample, priors)
     if start is None:
@@ -277,7 +280,7 @@ class _Posterior:
         mu, precision = (np.array(v) for v in zip(*(prior[n].gaussian(t) for n, t in
                                                       zip(names, transforms, strict=True)),
                                                     strict=True))
-        n_resid = setup.n_points + setup.n_lifetimes
+        n_resid = setup.n_data - int(setup.extra_samples.size)  # less the collection factors
         operands = (problem, jnp.asarray(mu), jnp.asarray(precision),
                     jnp.asarray(float(n_resid)),
                     jnp.asarray(0.0 if noise_plqy is None else float(noise_plqy)))

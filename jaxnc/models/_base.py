@@ -163,6 +163,20 @@ class AbstractModel(eqx.Module):
         )
         return jnp.where(cells.occupied, cells.weight * frac, 0.0)
 
+    def absorbed_photons_cm2_s(self, assembly: Assembly, params: Parameters, irradiance_mw_cm2,
+                               wavelength_nm):
+        """Photons the assembly absorbs per second per cm² of its footprint (`nx * ny`
+        lattice sites of `pitch_nm`) at `irradiance_mw_cm2` (mW/cm²) and `wavelength_nm`
+        (nm): the generation rate summed over its cubes, per area, so that it grows with a
+        film's thickness but not with the lateral size of the simulated piece (what PL
+        intensity under that light is proportional to, times the PLQY)."""
+        cells = self.cells(assembly, params)
+        rate = self.generation.rate_per_s(irradiance_mw_cm2, wavelength_nm, cells,
+                                          assembly.edge_nm, assembly.pitch_nm, params)
+        nx, ny, _ = assembly.shape
+        area_cm2 = nx * ny * assembly.pitch_nm**2 * 1e-14
+        return jnp.sum(jnp.where(cells.occupied, cells.weight * rate, 0.0)) / area_cm2
+
     def site_emission(self, coverage, charge, cells: Cells, assembly: Assembly, probe_weight,
                       params: Parameters, damage=0.0):
         """Photons each lattice site's cube emits under the probe (relative; 0 for empty

@@ -135,7 +135,7 @@ def _directional(fn, w, n_dirs):
 
 
 def solve_sensitivities_at(model: AbstractModel, assembly, params_of: Callable, w, protocol,
-                           settings, local_times_h):
+                           settings, local_times_h, extra=None):
     """Observables at `local_times_h` (as [`solve_at`][]) and their derivatives with respect
     to the vector `w`, for parameters `params_of(w)` (module docstring).
 
@@ -143,6 +143,10 @@ def solve_sensitivities_at(model: AbstractModel, assembly, params_of: Callable, 
     uses) takes its `W` from the term's state Jacobian alone. Returns
     `(obs, obs_jac, codes, num_steps)`: observables of shape `(n_steps, K)`, their
     derivatives `(n_steps, K, P)`, per-step result codes and solver steps. Traceable.
+
+    `extra`: `(read, step, slot)` adds `obs["extra"]` and its derivatives: `read(state,
+    params)` (any array, e.g. a spectrum) at the saved points `(step[i], slot[i])`, shape
+    `(len(step), ...)` and `(len(step), ..., P)`.
     """
     n_par = w.shape[0]
 
@@ -181,4 +185,19 @@ def solve_sensitivities_at(model: AbstractModel, assembly, params_of: Callable, 
         return value, tangents
 
     obs, obs_jac = jax.vmap(jax.vmap(observe_with_tangents))(big_ys)
+    if extra is not None:
+        read, step, slot = extra
+
+        def read_with_tangents(big_y):
+            def f(y, ww):
+                return read(unravel(y), setup(ww)[0])
+
+            y, sens = big_y[:, 0], big_y[:, 1:]
+            eye = jnp.eye(n_par, dtype=w.dtype)
+            tangents = jax.vmap(lambda s, e: jax.jvp(f, (y, w), (s, e))[1],
+                                in_axes=(1, 0), out_axes=-1)(sens, eye)
+            return f(y, w), tangents
+
+        value, tangent = jax.vmap(read_with_tangents)(big_ys[step, slot])
+        obs, obs_jac = dict(obs, extra=value), dict(obs_jac, extra=tangent)
     return obs, obs_jac, codes, num_steps
