@@ -79,6 +79,7 @@ def run_quick(tmp_path):
 # finish together instead of one starting a long file when the other is nearly done. Measured
 # per-file seconds on 2 cores, most expensive first; unlisted files keep their order after.
 HEAVY_FIRST = ("test_gallery.py", "test_design.py", "test_fit.py", "test_split.py",
+               "test_lab_fit.py",
                "test_simulate.py", "test_excitons.py", "test_cache.py", "test_gradients.py",
                "test_physics.py", "test_rosenbrock.py", "test_spectra.py", "test_cli.py",
                "test_inference_internals.py", "test_sample.py")

@@ -1,4 +1,4 @@
-"""`jaxnc fit`: model parameters fitted to measured PLQY curves, to JSON (and a plot)."""
+"""`jaxnc fit`: model parameters fitted to measured curves, to JSON (and a plot)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from ._options import (
     add_output_options,
     add_set_option,
     check_plot,
+    noise_from_args,
     params_from_args,
     read_data,
     sample_assemblies,
@@ -25,13 +26,15 @@ __all__ = ["add_parser", "run"]
 def add_parser(sub) -> None:
     p = sub.add_parser(
         "fit",
-        help="fit model parameters to measured PLQY curves",
-        description="Fit free parameters of the model to PLQY curves with derivatives "
+        help="fit model parameters to measured curves (PLQY, PL counts, lifetimes, spectra)",
+        description="Fit free parameters of the model to measured curves (PLQY, PL intensity "
+        "in counts under the light, lifetimes, spectra; several files linked by sample, each "
+        "kind weighted by its noise) with derivatives "
         "through the solver (Levenberg-Marquardt on forward-mode Jacobians by default); "
         "all samples of the file share the --free parameters and are solved as one batch; "
         "write values, standard errors and correlations as JSON.",
     )
-    add_data_option(p, what="PLQY curves")
+    add_data_option(p, what="measured curves")
     add_output_options(p, out="output JSON file", plot="output PNG: data, fit and residuals")
     p.add_argument("--free", default="auto",
                    help="comma-separated parameter names to fit, or auto (default): those "
@@ -115,21 +118,6 @@ def run(args) -> int:
             print("\n".join(result.free_choice.lines()))
         _print_summary(result, args)
     return 0
-
-
-def noise_from_args(items: list[str]) -> dict | None:
-    """`--noise KIND=SD` items as `{kind: sd}` (None without any)."""
-    from ..errors import ParameterError
-
-    out = {}
-    for item in items:
-        kind, _, value = item.partition("=")
-        try:
-            out[kind.strip()] = float(value)
-        except ValueError:
-            raise ParameterError(f"--noise {item!r}: expected KIND=SD, e.g. intensity=0.02"
-                                 ) from None
-    return out or None
 
 
 def _count(text: str, option: str) -> int:

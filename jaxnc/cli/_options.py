@@ -12,7 +12,7 @@ __all__ = ["ASSEMBLY_KINDS", "LATERAL_CUBES", "add_assembly_options", "add_desig
            "add_data_assembly_options", "add_data_option", "add_distributed_options",
            "add_model_option", "add_output_options", "add_set_option", "add_solver_options",
            "assembly_from_args", "check_plot", "design_setup", "parse_set", "params_from_args",
-           "read_data",
+           "read_data", "noise_from_args",
            "sample_assemblies", "split_names", "start_distributed", "wrote"]
 
 ASSEMBLY_KINDS = ("isolated", "monolayer", "supercrystal", "dispersion")
@@ -280,3 +280,18 @@ def sample_assemblies(args, data):
         kinds[sample] = kind
     built = {k: assembly_from_args(args, kind=k) for k in set(kinds.values())}
     return {s: built[kinds[s]] if s in kinds else assembly for s in data.samples}
+
+
+def noise_from_args(items: list[str]) -> dict | None:
+    """`--noise KIND=SD` items as `{kind: sd}` (None without any)."""
+    from ..errors import ParameterError
+
+    out = {}
+    for item in items:
+        kind, _, value = item.partition("=")
+        try:
+            out[kind.strip()] = float(value)
+        except ValueError:
+            raise ParameterError(f"--noise {item!r}: expected KIND=SD, e.g. intensity=0.02"
+                                 ) from None
+    return out or None

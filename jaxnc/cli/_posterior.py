@@ -60,7 +60,7 @@ def run_posterior(args, data, assembly, params, result, writer: bool) -> int:
     """Sample from `result` (the fit), write JSON, draws and plots, print the summary."""
     from ..inference import sample
     from ..runtime import write_json_atomic
-    from ._options import wrote
+    from ._options import noise_from_args, wrote
 
     post = sample(data, assembly, params, result.free, model=args.model,
                   per_sample=result.per_sample, priors=args.priors,
@@ -68,7 +68,8 @@ def run_posterior(args, data, assembly, params, result, writer: bool) -> int:
                   draws=args.draws, seed=args.seed, start=result,
                   target_accept=args.target_accept, protocol=args.protocol,
                   irradiance_mw_cm2=args.irradiance_mw_cm2, max_steps=args.max_steps,
-                  progress=not args.quiet, checkpoint=args.checkpoint, resume=args.resume)
+                  noise=noise_from_args(args.noise), progress=not args.quiet,
+                  checkpoint=args.checkpoint, resume=args.resume)
     draws_out = args.draws_out or str(Path(args.out).with_suffix(".npz"))
     out = post.to_json()
     out["fit"] = result.to_json()  # the whole fit the chains started from

@@ -18,6 +18,7 @@ import re
 from ..errors import DataError
 
 __all__ = ["Role", "Unit", "Quantity", "QUANTITIES", "ColumnError", "read_header",
+           "is_wavelength_header",
            "columns_markdown"]
 
 
@@ -223,6 +224,12 @@ def read_header(header: str, advice: str | None = None):
             if any(q.unit(variant) for q in _candidates(prefix)):
                 return _match(header, advice, prefix, variant)
     return None
+
+
+def is_wavelength_header(header: str) -> bool:
+    """Whether a header names a wavelength without saying which (`wavelength (nm)`,
+    `lambda`): in a long spectra file, the spectral axis."""
+    return _split_header(_normalise(header))[0] in _AMBIGUOUS
 
 
 def read_spec(header: str, spec: str) -> tuple[Quantity, Unit | None] | None:

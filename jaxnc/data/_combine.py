@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataError
-from ._dataset import CONDITIONS, MEASUREMENTS, Curve, Dataset
+from ._dataset import CONDITIONS, MEASUREMENTS, Curve, Dataset, on_grid, spectrum_grid
 
 __all__ = ["combine_datasets"]
 
@@ -63,12 +63,15 @@ def _join(sample: str, parts: list[tuple[str, Curve]]) -> tuple[Curve, list[str]
     conditions = [f for f in CONDITIONS if any(getattr(c, f) is not None for _, c in parts)]
     fields = ["time_h", *conditions, *MEASUREMENTS]
     table = {f: np.concatenate([_column(c, f) for _, c in parts]) for f in fields}
+    grid = spectrum_grid([c for _, c in parts])
+    spectra = np.concatenate([on_grid(c, grid) for _, c in parts])
     table["_source"] = np.concatenate([np.full(len(c), k) for k, (_, c) in enumerate(parts)])
     order = np.lexsort((table["_source"], table["time_h"]))
     notes = _fill_conditions(sample, parts, table, order, conditions)
     rows: list[dict] = []
     for i in order:
         row = {f: table[f][i] for f in fields}
+        row["_spectrum"] = spectra[i].copy()
         last = rows[-1] if rows else None
         if last is not None and all(last[f] == row[f] for f in ["time_h", *conditions]):
             for f in MEASUREMENTS:
@@ -78,13 +81,22 @@ def _join(sample: str, parts: list[tuple[str, Curve]]) -> tuple[Curve, list[str]
                                     f"{parts[int(table['_source'][i])][0]}; keep one")
                 if np.isfinite(row[f]):
                     last[f] = row[f]
+            both = np.isfinite(row["_spectrum"]) & np.isfinite(last["_spectrum"])
+            if both.any():
+                raise DataError(f"sample {sample!r}: a spectrum at {row['time_h']:g} h is "
+                                f"given in {parts[last['_src']][0]} and "
+                                f"{parts[int(table['_source'][i])][0]}; keep one")
+            last["_spectrum"] = np.where(np.isfinite(row["_spectrum"]), row["_spectrum"],
+                                         last["_spectrum"])
             continue
         rows.append(dict(row, _src=int(table["_source"][i])))
     out = {f: np.asarray([r[f] for r in rows]) for f in fields}
     curve = Curve(sample=sample, time_h=out["time_h"], plqy=out["plqy"],
                   **{f: out[f] for f in conditions},
                   **{f: (out[f] if any(getattr(c, f) is not None for _, c in parts) else None)
-                     for f in MEASUREMENTS if f != "plqy"})
+                     for f in MEASUREMENTS if f != "plqy"},
+                  spectrum_nm=grid if grid.size else None,
+                  spectrum=np.stack([r["_spectrum"] for r in rows]) if grid.size else None)
     return curve, notes
 
 

@@ -22,6 +22,7 @@ import numpy as np
 
 from ..errors import DataError
 from ._reader import MEASUREMENTS, Columns, read_columns
+from ._spectra import spectra_of, spectral_columns, wide_from_long
 from ._table import Table, read_table, table_from_frame
 
 __all__ = ["Curve", "Dataset", "CONDITIONS", "MEASUREMENTS"]
@@ -109,9 +110,21 @@ class Dataset:
 
     @classmethod
     def _from_table(cls, table: Table, split: str, columns: dict | None) -> Dataset:
-        cols = read_columns(table, columns)
+        table, long_note = wide_from_long(table)
+        spectral = spectral_columns(table)
+        nm = spectra = None
+        if spectral:
+            nm, spectra, blank = spectra_of(table, spectral)
+            keep = [i for i in range(len(table.header)) if i not in spectral]
+            table = dataclasses.replace(table, header=[table.header[i] for i in keep],
+                                        rows=[[r[i] for i in keep] for r in table.rows])
+        cols = read_columns(table, columns, spectra=bool(spectral))
         named = "sample" in cols.headers
-        notes = list(cols.notes)
+        notes = ([long_note] if long_note else []) + list(cols.notes)
+        if spectral:
+            n = int(np.isfinite(spectra).any(axis=1).sum())
+            notes.append(f"{n} spectra at {nm.size} wavelengths ({nm[0]:g}-{nm[-1]:g} nm)"
+                         + (f", {blank} blank cell(s) not measured" if blank else ""))
         samples = cols.samples
         if not named:
             samples, inferred = _infer_curves(cols, split)
@@ -124,7 +137,9 @@ class Dataset:
             v = {k: a[idx] for k, a in cols.values.items()}
             curves.append(Curve(sample=s, time_h=v["time_h"],
                                 plqy=v.get("plqy", np.full(idx.size, np.nan)),
-                                **{k: v.get(k) for k in _OPTIONAL}))
+                                **{k: v.get(k) for k in _OPTIONAL},
+                                spectrum_nm=nm, spectrum=None if spectra is None
+                                else spectra[idx]))
         return cls(tuple(curves), source=table.source, note="; ".join(notes),
                    named_samples=named)
 
@@ -140,6 +155,9 @@ class Dataset:
             n = sum(int(np.isfinite(getattr(c, field)).sum()) for c in self.curves
                     if getattr(c, field) is not None)
             counts += [f"{label} {n}"] if n else []
+        spectra = sum(int(np.isfinite(c.spectrum).any(axis=1).sum()) for c in self.curves
+                      if c.spectrum is not None)
+        counts += [f"spectra {spectra}"] if spectra else []
         rows = sum(len(c) for c in self.curves)
         names = ", ".join(self.samples[:6]) + (", ..." if len(self.samples) > 6 else "")
         line = (f"{len(self.curves)} curve(s) ({names}), {rows} rows; values: "
@@ -151,21 +169,39 @@ class Dataset:
 
     def to_csv(self, path) -> None:
         """Write all curves to one CSV (with a `sample` column) that `from_csv` reads back;
-        written whole or not at all. Optional columns are written when every curve has them;
-        a value not measured is a blank cell."""
+        written whole or not at all. Optional columns are written when every curve has them,
+        spectra as one column per wavelength (`500.0 nm`); a value not measured is a blank
+        cell."""
         from ..runtime import atomic_path
 
         optional = [k for k in _OPTIONAL if all(getattr(c, k) is not None for c in self.curves)]
-        header = ["sample", "time_h", "plqy", *optional]
+        grid = spectrum_grid(self.curves)
+        header = ["sample", "time_h", "plqy", *optional] + [f"{float(nm)!r} nm" for nm in grid]
         with atomic_path(path) as tmp, open(tmp, "w") as fh:
             fh.write(",".join(header) + "\n")
             for c in self.curves:
                 cols = [c.time_h, c.plqy] + [getattr(c, k) for k in optional]
+                spectra = on_grid(c, grid)
                 for i in range(len(c)):
                     cells = ["" if np.isnan(col[i]) else repr(float(col[i])) for col in cols]
                     if "light" in optional:
                         cells[2] = str(int(c.light[i]))
+                    cells += ["" if np.isnan(v) else repr(float(v)) for v in spectra[i]]
                     fh.write(",".join([c.sample, *cells]) + "\n")
+
+
+def spectrum_grid(curves) -> np.ndarray:
+    """The wavelengths (nm) of every curve's spectra together, sorted."""
+    grids = [c.spectrum_nm for c in curves if c.spectrum is not None]
+    return np.unique(np.concatenate(grids)) if grids else np.zeros(0)
+
+
+def on_grid(curve: Curve, grid: np.ndarray) -> np.ndarray:
+    """A curve's spectra `(rows, len(grid))` on `grid` (NaN where it has no value)."""
+    out = np.full((len(curve), grid.size), np.nan)
+    if curve.spectrum is not None:
+        out[:, np.searchsorted(grid, curve.spectrum_nm)] = curve.spectrum
+    return out
 
 
 def _check_options(split: str, columns) -> None:

@@ -56,7 +56,7 @@ class Columns:
         return f"row {self.lines[row]}, column '{self.headers.get(field, field)}'"
 
 
-def _resolve(table: Table, overrides: dict) -> tuple[dict, list[str]]:
+def _resolve(table: Table, overrides: dict, spectra: bool) -> tuple[dict, list[str]]:
     """`{column index: (quantity, unit)}` and the ignored headers."""
     lower = {h.lower(): i for i, h in enumerate(table.header)}
     given = {}
@@ -88,10 +88,11 @@ def _resolve(table: Table, overrides: dict) -> tuple[dict, list[str]]:
         raise DataError(f"{table.source}, row {table.header_line}: no time column (e.g. "
                         f"'time (h)', 't / min', 'time_h'); the columns: "
                         f"{', '.join(table.header)}")
-    if not any(m in taken for m in MEASUREMENTS):
+    if not spectra and not any(m in taken for m in MEASUREMENTS):
         raise DataError(f"{table.source}, row {table.header_line}: no measurement column "
-                        f"(PLQY, PL intensity, lifetime or peak, e.g. 'PLQY (%)', "
-                        f"'PL intensity (a.u.)'); the columns: {', '.join(table.header)}")
+                        f"(PLQY, PL intensity, lifetime, peak or spectra, e.g. 'PLQY (%)', "
+                        f"'PL intensity (a.u.)', one column per wavelength headed '500 nm'); "
+                        f"the columns: {', '.join(table.header)}")
     return found, ignored
 
 
@@ -182,15 +183,16 @@ def _check_range(columns: Columns, field: str, units: dict, source: str) -> None
     raise DataError(f"{source}, {columns.where(field, k)}: {shown:g} is not {what}{hint}")
 
 
-def read_columns(table: Table, overrides: dict | None = None) -> Columns:
-    """The table's columns in jaxnc's units (see `Columns`).
+def read_columns(table: Table, overrides: dict | None = None, spectra: bool = False) -> Columns:
+    """The table's columns in jaxnc's units (see `Columns`); `spectra`: the file also holds
+    spectra (then no other measurement column is needed).
 
     **Raises:** `DataError` with one line naming the source, row and column: a header naming a
     quantity with a unit not understood or missing, two columns for one quantity, no time or
     no measurement column, a blank time or first condition cell (of a sample), text where a
     number belongs, a value out of its range.
     """
-    found, ignored = _resolve(table, overrides)
+    found, ignored = _resolve(table, overrides, spectra)
     notes = []
     if ignored:
         notes.append(f"ignored column(s) {', '.join(repr(h) for h in ignored)} (no quantity "

@@ -1,4 +1,5 @@
-"""Gradient-based fitting of model parameters to measured PLQY curves: the front end, `fit()`.
+"""Gradient-based fitting of model parameters to measured curves (PLQY, lifetimes, PL counts,
+spectra): the front end, `fit()`.
 
 Free parameters are optimised in a transformed space (log for rates and other positive values,
 logit for fractions, scaled identity for signed ones), by default with Levenberg–Marquardt on
@@ -12,7 +13,9 @@ The pieces, in the order a fit uses them:
 
 - `_protocols.py`: the protocol a curve implies; where each data row falls among save times.
 - `_transforms.py`: `Transform`, natural values to the optimisation space and back.
-- `_problem.py`: the residual problem (batched curves, residuals, Jacobian) and its setup.
+- `_observations.py`: each kind of data against the model, its noise and weight.
+- `_problem.py`: the residual problem (batched curves, residuals, Jacobian); `_setup.py`:
+  its setup from `fit`'s arguments.
 - `_levenberg_marquardt.py`, `_adam_lbfgs.py`: the two methods, as `init`/`step`/`terminate`
   objects with pytree states.
 - `_multistart.py`: the host loop over starts (progress, checkpoints, Ctrl-C, callback).

@@ -138,31 +138,70 @@ def kind_weights(noise: Noise, lifetime_weight_per_ns=None) -> np.ndarray:
                      ref / s["intensity"], ref / s["spectrum"]])
 
 
-def _line_scatter(x, y, groups) -> list[float]:
-    """Each interior point against the straight line through its two neighbours (same
-    group, increasing `x`), scaled to the noise's deviation (see `noise_levels`)."""
+def _cubic_scatter(x, y, groups) -> list[float]:
+    """Each point against the cubic through its two neighbours on either side (same group,
+    increasing `x`), scaled to the noise's deviation: for white noise of deviation `s` the
+    difference `y_i - sum_j w_j y_j` (`w_j` the cubic's Lagrange weights at `x_i`) has
+    deviation `s sqrt(1 + sum w_j^2)`. A smooth curve cancels to third order, where a straight
+    line through the neighbours would read a rise's curvature as noise."""
+    x, y, groups = (np.asarray(a, dtype=float) for a in (x, y, groups))
+    if x.size < 5:
+        return []
+    i = np.arange(2, x.size - 2)
+    window = i[:, None] + np.arange(-2, 3)  # (points, 5): the point in the middle
+    ok = (np.all(groups[window] == groups[i, None], axis=1)
+          & np.all(np.diff(x[window], axis=1) > 0, axis=1))
+    i, window = i[ok], window[ok]
+    idx = window[:, [0, 1, 3, 4]]
+    xs, x0 = x[idx], x[i][:, None]
+    w = np.ones_like(xs)
+    for j in range(4):
+        for m in range(4):
+            if m != j:
+                w[:, j] *= (x0[:, 0] - xs[:, m]) / (xs[:, j] - xs[:, m])
+    d = (y[i] - np.sum(w * y[idx], axis=1)) / np.sqrt(1.0 + np.sum(w * w, axis=1))
+    return d.tolist()
+
+
+def _fourth_difference_scatter(x, y) -> list[float]:
+    """Fourth differences `y[i-2] - 4 y[i-1] + 6 y[i] - 4 y[i+1] + y[i+2]` over evenly spaced
+    `x` (within 1 %), scaled to the noise's deviation (their deviation is `sqrt(70) s`):
+    a smooth line shape (a spectrum's peak a few grid steps wide) cancels to fourth order, where
+    a straight line through neighbours would read its curvature as noise."""
     out = []
-    for i in range(1, len(x) - 1):
-        if not (groups[i - 1] == groups[i] == groups[i + 1]) or not x[i - 1] < x[i] < x[i + 1]:
+    for i in range(2, len(x) - 2):
+        dx = np.diff(x[i - 2: i + 3])
+        if dx.min() <= 0 or dx.max() > 1.01 * dx.min():
             continue
-        b = (x[i] - x[i - 1]) / (x[i + 1] - x[i - 1])
-        a = 1.0 - b
-        out.append((y[i] - a * y[i - 1] - b * y[i + 1]) / np.sqrt(1 + a * a + b * b))
+        d = y[i - 2] - 4 * y[i - 1] + 6 * y[i] - 4 * y[i + 1] + y[i + 2]
+        out.append(d / np.sqrt(70.0))
     return out
 
 
 def _robust_sd(scaled) -> float:
-    return float(np.median(np.abs(scaled)) / 0.6745) if len(scaled) >= 5 else float("nan")
+    """The deviation of `scaled` (NaN for fewer than 5): the root mean square of the values
+    within 3.5 deviations of the median-based first guess (`median |d| / 0.6745`). The
+    median alone ignores the few points where the curve bends faster than the estimator
+    follows, but wastes most of the rest (its efficiency for normal noise is 37 %; over
+    ~50 correlated differences it scattered by 15-20 %); the trimmed mean square keeps its
+    robustness and uses every point (truncation at 3.5 deviations biases it by 0.1 %)."""
+    d = np.asarray(scaled, dtype=float)
+    if d.size < 5:
+        return float("nan")
+    first = np.median(np.abs(d)) / 0.6745
+    kept = d[np.abs(d) <= 3.5 * first]
+    return float(np.sqrt(np.mean(kept**2))) if kept.size >= 5 else float(first)
 
 
 def noise_levels(data, given: dict | None = None) -> Noise:
     """Each kind's noise estimated from the data alone, where the user gave none.
 
-    Each interior point is compared with the straight line through its two neighbours (same
-    curve, same light/temperature step; for a spectrum: neighbouring wavelengths); for white
-    noise of deviation `s` the difference has deviation `s sqrt(1 + a^2 + b^2)`, `a, b` the
-    line's weights. The median absolute value of those scaled differences over 0.6745 is
-    robust to the few points where the curve itself bends sharply (a light switching on).
+    Each point is compared with the cubic through its two neighbours on either side (same
+    curve, same light/temperature step, `_cubic_scatter`; a spectrum: fourth differences over
+    evenly spaced wavelengths, `_fourth_difference_scatter`), the difference scaled to the
+    noise's deviation; their deviation (`_robust_sd`: a mean square trimmed at 3.5 deviations
+    of a median-based first guess) is robust to the few points where the curve itself bends
+    sharply (a light switching on).
     PLQY and lifetimes: absolute; intensity: on the log scale (relative); spectra: relative to
     each spectrum's maximum. A kind with fewer than 5 such points takes `DEFAULT_NOISE`.
     """
@@ -177,13 +216,13 @@ def noise_levels(data, given: dict | None = None) -> Noise:
                 continue
             ok = np.isfinite(values) & ((values > 0) if kind == "intensity" else True)
             y = np.log(values[ok]) if kind == "intensity" else values[ok]
-            scatter[kind] += _line_scatter(c.time_h[ok], y, cond[ok])
+            scatter[kind] += _cubic_scatter(c.time_h[ok], y, cond[ok])
         if c.spectrum is not None:
             for row in c.spectrum:
                 ok = np.isfinite(row)
-                if ok.sum() >= 3 and np.nanmax(row) > 0:
-                    scatter["spectrum"] += _line_scatter(
-                        c.spectrum_nm[ok], row[ok] / np.nanmax(row), np.zeros(ok.sum()))
+                if ok.sum() >= 5 and np.nanmax(row) > 0:
+                    scatter["spectrum"] += _fourth_difference_scatter(
+                        c.spectrum_nm[ok], row[ok] / np.nanmax(row))
     given = dict(given or {})
     unknown = sorted(set(given) - set(KINDS))
     if unknown:

@@ -172,6 +172,7 @@ def fit_problem(data, assembly, params, free, per_sample, model, protocol, irrad
     if unmeasured:
         raise DataError(f"{data.source or 'the data'}: sample(s) {unmeasured} hold no value "
                         f"jaxnc.fit fits (PLQY, PL intensity, lifetime or a spectrum)")
+    levels = noise_levels(data, noise)  # a bad noise is refused before anything is built
     if isinstance(protocol, str):
         protocol = Protocol.parse(protocol)
     samples = [c.sample for c in data.curves]
@@ -196,7 +197,6 @@ def fit_problem(data, assembly, params, free, per_sample, model, protocol, irrad
     if lifetime_weight_per_ns is not None and not lifetime_weight_per_ns >= 0:
         raise ParameterError(f"lifetime_weight_per_ns must be >= 0, got {lifetime_weight_per_ns}")
     kinds = _kinds_present(data, lifetime_weight_per_ns)
-    levels = noise_levels(data, noise)
     groups, left_out = _build_groups(data, assemblies, protocols, kinds, levels,
                                      lifetime_weight_per_ns)
     model = get_model(model)

@@ -1,5 +1,5 @@
-"""Figures of curves against time: simulations, fits and their residuals, profile likelihoods,
-Arrhenius lines. Files are written whole or not at all."""
+"""Figures of curves against time: simulations, profile likelihoods, Arrhenius lines (fits:
+`_fit.py`). Files are written whole or not at all."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 
 from ._figure import new_figure, save_figure, shade_light_steps, subplots
 
-__all__ = ["plot_solutions", "plot_arrhenius", "draw_arrhenius", "plot_fit", "plot_profile"]
+__all__ = ["plot_solutions", "plot_arrhenius", "draw_arrhenius", "plot_profile"]
 
 
 def plot_solutions(solutions: dict, path, *, title: str | None = None) -> None:
@@ -112,35 +112,3 @@ def plot_profile(result, path) -> None:
     save_figure(fig, path)
 
 
-def plot_fit(data, result, assembly, path) -> None:
-    """Data, fitted model and residuals for every curve of a fit."""
-    from ..solve import simulate
-
-    settings = result.settings
-    fig, (ax, ax_res) = subplots(2, 1, figsize=(7.5, 6), sharex=True,
-                                     height_ratios=(2.2, 1))
-    n = len(data.curves)
-    colors = (matplotlib.colormaps["tab10"].colors[:n] if n <= 10 else
-              [matplotlib.colormaps["viridis"](i / (n - 1)) for i in range(n)])
-    for curve, proto, color in zip(data.curves, result.protocols, colors, strict=True):
-        asm = assembly[curve.sample] if isinstance(assembly, dict) else assembly
-        sol = simulate(asm, result.sample_params.get(curve.sample, result.params), proto,
-                       model=settings["model"], saves_per_step=201)
-        t, pl = np.asarray(sol.time_h), np.asarray(sol.plqy)
-        ax.plot(curve.time_h, 100 * curve.plqy, "o", ms=3.5, color=color,
-                label=f"{curve.sample}: data")
-        ax.plot(t, 100 * pl, "-", color=color, lw=1.6, label=f"{curve.sample}: fit")
-        ax_res.plot(curve.time_h, 100 * (curve.plqy - np.interp(curve.time_h, t, pl)), "o",
-                    ms=3, color=color)
-    ax.set_ylabel("PLQY (%)")
-    ax.legend(frameon=False, fontsize=7 if n <= 4 else 5, ncol=1 if n <= 4 else 2)
-    ax.grid(alpha=0.3)
-    ax.set_title(f"rmse {100 * result.rmse_plqy:.2f} PLQY points; free: "
-                 f"{', '.join(result.free + [n + '[sample]' for n in result.per_sample])}",
-                 fontsize=9)
-    ax_res.axhline(0, color="k", lw=0.8)
-    ax_res.set_ylabel("data - fit (points)")
-    ax_res.set_xlabel("time (h)")
-    ax_res.grid(alpha=0.3)
-    fig.tight_layout()
-    save_figure(fig, path)
