@@ -13,11 +13,8 @@ import re
 import sys
 import types
 
-import numpy as np
 import pytest
 from conftest import EXPERIMENTS, load_experiment
-
-import jaxnc
 
 pytestmark = pytest.mark.integration  # whole solves: left out of `make test-quick`
 
@@ -195,22 +192,9 @@ def test_posterior_coverage_redraws_a_finished_study_without_running_it(tmp_path
         assert 0.80 <= summary[name]["coverage90"] <= 0.97  # the issue-16 bar, as recorded
 
 
-def test_lab_session_writes_three_files_that_join_into_one_sample(tmp_path):
-    """The default-run stand-in of the lab session's --quick run (slow tier, below): its
-    files, read back and joined by sample; the fit it runs is tests/test_lab_fit.py's joint
-    fit of counts, PLQY, lifetimes and spectra."""
-    lab = load_experiment("lab_session")
-    truth = jaxnc.Parameters.hashimoto2024()
-    paths = lab.write_session(tmp_path, jaxnc.Assembly.supercrystal(6, 6, 3), truth, saves=7)
-    data = [jaxnc.Dataset.from_csv(p) for p in paths]
-    (curve,) = jaxnc.data.combine_datasets(data).curves
-    assert curve.sample == "film"
-    assert np.isfinite(curve.intensity).sum() == 13  # 7 saves in each light step, one shared
-    assert np.isfinite(curve.plqy).sum() == len(lab.SPOTS_H)
-    assert np.isfinite(curve.spectrum).any(axis=1).sum() == 2
-    np.testing.assert_array_equal(curve.spectrum_nm, lab.NM)
-
-
+# The lab session's --quick run (~35 s: the session fitted with free="auto") is in the slow
+# tier; its default-run stand-in is tests/test_lab_fit.py: the script's files read back and
+# joined, and the joint fit of counts, PLQY, lifetimes and spectra.
 @pytest.mark.slow  # ~60 s: the whole session fitted with free="auto"
 def test_lab_session_quick(run_quick):
     out = run_quick("lab_session")

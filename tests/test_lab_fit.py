@@ -53,6 +53,23 @@ def _recovered(result, names):
         assert result.stderr[n] < 0.1 * abs(truth), n  # determined, not just covered
 
 
+def test_the_lab_session_script_writes_three_files_that_join_into_one_sample(tmp_path):
+    """The default-run stand-in of experiments/lab_session.py's --quick run (slow tier,
+    tests/test_gallery.py): its files read back and joined by sample (its fit: the joint fit
+    below). Same film, protocol and save grid as that fit: the programs are shared."""
+    from conftest import load_experiment
+
+    lab = load_experiment("lab_session")
+    paths = lab.write_session(tmp_path, jaxnc.Assembly.supercrystal(6, 6, 3), TRUE, saves=16)
+    data = [Dataset.from_csv(p) for p in paths]
+    (curve,) = jaxnc.data.combine_datasets(data).curves
+    assert curve.sample == "film" and lab.PROTOCOL == CYCLES
+    assert np.isfinite(curve.intensity).sum() == 31  # 16 saves in each light step, one shared
+    assert np.isfinite(curve.plqy).sum() == len(lab.SPOTS_H)
+    assert np.isfinite(curve.spectrum).any(axis=1).sum() == 2
+    np.testing.assert_array_equal(curve.spectrum_nm, lab.NM)
+
+
 def test_plqy_intensity_spectra_and_lifetimes_fitted_together(tmp_path):
     """Must show 4: one sample, four kinds of data with known noise, each fitted to its noise
     (reduced chi-square 0.7-1.5 for n = 31-230 points: chi-square/n of pure noise lies within

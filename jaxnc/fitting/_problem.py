@@ -120,14 +120,22 @@ class ResidualProblem(eqx.Module):
         if extra is not None:
             values["spectrum"], tangents["spectrum"] = obs["extra"], jac["extra"]
 
-        def res(vals, ww):
-            return observed.residuals(vals, self.params_of(ww[:g], ww[g:]), self.model,
-                                      assembly, protocol, step)
+        if observed.log_intensity is None:  # the residuals read the parameters only there
+            def res(vals):
+                return observed.residuals(vals, None, self.model, assembly, protocol, step)
 
-        r = res(values, w)
-        eye = jnp.eye(w.shape[0], dtype=w.dtype)
-        j = jax.vmap(lambda t, e: jax.jvp(res, (values, w), (t, e))[1], in_axes=(-1, 0),
-                     out_axes=-1)(tangents, eye)
+            r = res(values)
+            j = jax.vmap(lambda t: jax.jvp(res, (values,), (t,))[1], in_axes=-1,
+                         out_axes=-1)(tangents)
+        else:
+            def res(vals, ww):
+                return observed.residuals(vals, self.params_of(ww[:g], ww[g:]), self.model,
+                                          assembly, protocol, step)
+
+            r = res(values, w)
+            eye = jnp.eye(w.shape[0], dtype=w.dtype)
+            j = jax.vmap(lambda t, e: jax.jvp(res, (values, w), (t, e))[1], in_axes=(-1, 0),
+                         out_axes=-1)(tangents, eye)
         ok = jnp.all(codes == 0)  # a failed solve is rejected
         return jnp.where(ok, r, jnp.nan), jnp.where(ok, j, jnp.nan), codes
 
