@@ -56,7 +56,9 @@ def _recovered(result, names):
 def test_the_lab_session_script_writes_three_files_that_join_into_one_sample(tmp_path):
     """The default-run stand-in of experiments/lab_session.py's --quick run (slow tier,
     tests/test_gallery.py): its files read back and joined by sample (its fit: the joint fit
-    below). Same film, protocol and save grid as that fit: the programs are shared."""
+    below, slow tier too; in the default run the residuals of every kind are checked without a
+    solve, tests/test_observations.py, and the fitter's solve and Jacobian path by every PLQY
+    fit)."""
     from conftest import load_experiment
 
     lab = load_experiment("lab_session")
@@ -70,6 +72,7 @@ def test_the_lab_session_script_writes_three_files_that_join_into_one_sample(tmp
     np.testing.assert_array_equal(curve.spectrum_nm, lab.NM)
 
 
+@pytest.mark.slow  # ~15-30 s (its own program); stand-in: tests/test_observations.py
 def test_plqy_intensity_spectra_and_lifetimes_fitted_together(tmp_path):
     """Must show 4: one sample, four kinds of data with known noise, each fitted to its noise
     (reduced chi-square 0.7-1.5 for n = 31-230 points: chi-square/n of pure noise lies within
