@@ -10,7 +10,7 @@ import numpy as np
 
 import jaxnc
 from jaxnc.data import Curve, protocol_from_curve
-from jaxnc.fitting._observations import KINDS, Noise, observed_group
+from jaxnc.fitting import KINDS, Noise, observed_group
 from jaxnc.models import get_model
 
 TRUE = jaxnc.Parameters.hashimoto2024()
@@ -32,9 +32,8 @@ def _case():
     line = np.exp(-0.5 * ((NM - 515.0) / 9.0) ** 2)
     model_spectra = np.stack([line, np.roll(line, 1)])
     proto = protocol_from_curve(Curve("s", t, model_plqy, light=light, excitation_nm=excitation))
-    photons = np.array([float(MODEL.absorbed_photons_cm2_s(ASM, TRUE, irr, nm)) for irr, nm in
-                        zip(np.asarray(proto.irradiance_mw_cm2), np.asarray(proto.wavelength_nm),
-                            strict=True)])
+    photons = np.asarray(jax.jit(jax.vmap(lambda irr, nm: MODEL.absorbed_photons_cm2_s(
+        ASM, TRUE, irr, nm)))(proto.irradiance_mw_cm2, proto.wavelength_nm))
     step = np.array([0, 0, 1, 1, 2, 2])
     rng = np.random.default_rng(0)
     counts = 3e-10 * model_plqy * photons[step] * np.exp(0.02 * rng.standard_normal(6))
@@ -54,7 +53,8 @@ def _case():
 
 def test_each_kind_s_residuals_and_the_exact_factors():
     obs, values, proto, step, counts, spectra, left_out = _case()
-    r = np.asarray(obs.residuals(values, TRUE, MODEL, ASM, proto, step))
+    r = np.asarray(jax.jit(lambda o, v: o.residuals(v, TRUE, MODEL, ASM, proto, step))(
+        obs, values))
     assert left_out == {"dark intensity": 1}
     n = 6
     plqy, tau, inten, spec, log_c = r[:n], r[n:2 * n], r[2 * n:3 * n], r[3 * n:-1], r[-1]
@@ -62,8 +62,8 @@ def test_each_kind_s_residuals_and_the_exact_factors():
     np.testing.assert_allclose(tau, (0.01 / 0.5) * -0.3)  # weight: PLQY noise / its noise
     # log c: the mean of log data - log model over the lit rows; the residuals about it. The
     # photons absorbed differ between the two lights' steps (cross-section, depth profile).
-    photons = np.array([float(MODEL.absorbed_photons_cm2_s(ASM, TRUE, irr, nm)) for irr, nm
-                        in zip(proto.irradiance_mw_cm2, proto.wavelength_nm, strict=True)])
+    photons = np.asarray(jax.jit(jax.vmap(lambda irr, nm: MODEL.absorbed_photons_cm2_s(
+        ASM, TRUE, irr, nm)))(proto.irradiance_mw_cm2, proto.wavelength_nm))
     assert photons[2] == 0 and abs(photons[1] / photons[0] - 1) > 0.05
     d = np.log(np.asarray(values["plqy"][:4]) * photons[[0, 0, 1, 1]]) - np.log(counts[:4])
     np.testing.assert_allclose(log_c, -d.mean(), rtol=1e-12)
@@ -93,7 +93,8 @@ def test_projected_residuals_differentiate_as_central_differences():
         return obs.residuals(unflatten(x[:-1]), params, MODEL, ASM, proto, step)
 
     x0 = jnp.concatenate([flat, jnp.asarray([float(TRUE.absorption_edge_nm)])])
-    jac = np.asarray(jax.jacfwd(res)(x0))
+    jac = np.asarray(jax.jit(jax.jacfwd(res))(x0))
+    res = jax.jit(res)
     assert np.abs(jac[12:18, -1]).max() > 1e-4  # the intensities feel the edge
     for i in range(x0.size):
         e = 1e-6 * max(1.0, abs(float(x0[i]))) * np.eye(x0.size)[i]

@@ -10,7 +10,7 @@ from ._adam_lbfgs import AdamLBFGS, AdamLBFGSState
 from ._auto import FreeChoice, choose_free, noise_level
 from ._fit import check_fit_arguments, fit, problem_digest
 from ._levenberg_marquardt import LevenbergMarquardt, LMState
-from ._observations import Noise, noise_levels
+from ._observations import KINDS, Noise, Observed, noise_levels, observed_group
 from ._problem import ResidualProblem
 from ._profile import CHI2_QUANTILES, ProfileResult, likelihood_interval, profile
 from ._result import FitResult
@@ -21,7 +21,8 @@ from ._transforms import LogitTransform, LogTransform, ScaleTransform, Transform
 __all__ = ["fit", "FitResult", "Transform", "profile", "ProfileResult", "fit_problem",
            "fit_problem_of", "FitProblem", "ResidualProblem", "check_fit_arguments",
            "problem_digest",
-           "FreeChoice", "choose_free", "noise_level", "noise_levels", "Noise",
+           "FreeChoice", "choose_free", "noise_level", "noise_levels", "Noise", "KINDS",
+           "Observed", "observed_group",
            "likelihood_interval", "CHI2_QUANTILES",
            "LogTransform", "LogitTransform", "ScaleTransform", "LevenbergMarquardt", "LMState",
            "AdamLBFGS", "AdamLBFGSState", "ShardedResiduals"]

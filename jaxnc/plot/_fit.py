@@ -4,6 +4,7 @@ kind's noise (so every kind reads on one scale: a good fit scatters within +-2).
 
 from __future__ import annotations
 
+import jax
 import matplotlib
 import numpy as np
 
@@ -28,9 +29,8 @@ def _model_curves(curve, sol, result, model, asm, params, proto) -> dict:
     out = {"plqy": (t, 100 * plqy), "lifetime": (t, np.asarray(sol.lifetime_ns))}
     factor = result.collection_factor.get(curve.sample)
     if factor is not None:
-        photons = np.array([float(model.absorbed_photons_cm2_s(asm, params, irr, nm))
-                            for irr, nm in zip(np.asarray(proto.irradiance_mw_cm2),
-                                               np.asarray(proto.wavelength_nm), strict=True)])
+        photons = np.asarray(jax.vmap(lambda irr, nm: model.absorbed_photons_cm2_s(
+            asm, params, irr, nm))(proto.irradiance_mw_cm2, proto.wavelength_nm))
         photons = photons[np.asarray(sol.step_index)]
         out["intensity"] = (t, np.where(photons > 0, factor * plqy * photons, np.nan))
     if curve.spectrum is not None:
