@@ -35,6 +35,8 @@ class FitResult:
       times the PLQY noise over its own noise, `jaxnc.fitting._observations`), `rmse_plqy`
       (fraction; None without PLQY data), `rmse_lifetime_ns` (ns, or None without lifetime
       data), `n_points` (PLQY points), `n_data` (data points of every kind),
+      `iterations` (optimiser iterations over all starts; one residual-and-Jacobian
+      evaluation each for `"lm"`), `wall_s`, `method`.
     - `goodness`: per kind of data (`plqy`, `lifetime`, `intensity`, `spectrum`): `n`
       (points), `rmse` and `noise` (in the kind's `unit`: intensity relative (log scale),
       spectra as a fraction of each spectrum's maximum), `noise_source` (`estimated` from
@@ -44,11 +46,9 @@ class FitResult:
     - `collection_factor`, `collection_factor_stderr`: per sample with PL intensity data, the
       factor `c` of `counts = c * PLQY * photons absorbed per second and cm²` (counts per
       photon emitted per second and cm², `Model.absorbed_photons_cm2_s`) solved exactly at
-      every step, and its standard error (the full
-      Jacobian, the parameters' uncertainty included).
+      every step, and its standard error (the full Jacobian, the parameters' uncertainty
+      included).
     - `notes`: what the fit left out of the data, and why.
-      `iterations` (optimiser iterations over all starts; one residual-and-Jacobian
-      evaluation each for `"lm"`), `wall_s`, `method`.
     - `undetermined`: labels (as in `columns`) of the fitted quantities the data do not
       determine: they lie along a direction the Jacobian does not resolve (singular value
       below `10 rtol` of the largest, columns scaled to unit length), so their standard
@@ -232,7 +232,10 @@ def _goodness(setup: FitProblem, r, n_fitted: int) -> dict:
         dof = max(n - n_fitted * n / total, 1.0)
         out[kind] = dict(n=n, unit=UNITS[kind],
                          rmse=float(np.sqrt(np.sum(rk**2) / max(n, 1))) / w,
-                         noise=ref / w, noise_source=setup.noise.source[kind],
+                         noise=ref / w, noise_source=(
+                             "given (lifetime_weight_per_ns)" if kind == "lifetime" and
+                             setup.lifetime_weight_per_ns is not None
+                             else setup.noise.source[kind]),
                          reduced_chi2=chi2 / dof)
     return out
 

@@ -97,6 +97,7 @@ class FitProblem:
     extra_samples: np.ndarray | None = None  # the sample of each extra output
     mask: np.ndarray | None = None  # per residual: 1 for a measured value
     weights: np.ndarray | None = None  # each kind's weight (`kind_weights`)
+    lifetime_weight_per_ns: float | None = None  # the user's weight of lifetimes, if given
 
     @property
     def n_points(self) -> int:
@@ -219,6 +220,7 @@ def fit_problem(data, assembly, params, free, per_sample, model, protocol, irrad
     setup._extra_mask, setup.extra_samples = extra, sample_of[extra]
     setup.mask = mask[~extra]
     setup.weights = kind_weights(levels, lifetime_weight_per_ns)
+    setup.lifetime_weight_per_ns = lifetime_weight_per_ns
     return setup
 
 
