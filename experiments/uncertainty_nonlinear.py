@@ -8,7 +8,8 @@ log space where the Laplace approximation is a Gaussian.
 
     python experiments/uncertainty_nonlinear.py [--quick]
 
-writes docs/gallery/uncertainty_nonlinear.png and the numbers to DIR/numbers.json. `--quick`:
+writes its figure (DIR/uncertainty_nonlinear.png; with --docs the gallery page's) and the
+numbers to DIR/numbers.json. `--quick`:
 5 profile points and 2 chains of 50 + 100 NUTS steps (too short to trust: a check that it
 runs).
 """

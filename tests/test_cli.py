@@ -5,6 +5,7 @@ import sys
 import numpy as np
 import pytest
 
+import jaxnc
 from jaxnc.cli import main
 
 
@@ -28,6 +29,49 @@ def test_simulate_writes_csv_and_plot(tmp_path, capsys):
     assert 0 < data["plqy"].min() and data["plqy"].max() < 1
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert not list(tmp_path.glob(".*part"))  # no temporary files left behind
+
+
+@pytest.mark.integration
+def test_simulate_takes_the_parameters_of_a_fit_json(tmp_path):
+    """`--params fit.json` reads every value of the fitted set (a fit's output carries them
+    all, fixed ones too), `--set` goes over it; the run equals the same set given in Python.
+    Same lattice, protocol and saves as the test above: its compiled program is reused."""
+    fitted = jaxnc.Parameters.hashimoto2024().replace(k_desorption_per_h=5e-3,
+                                                      coverage_initial=0.12)
+    path = tmp_path / "fit.json"
+    path.write_text(json.dumps({"values": {"k_desorption_per_h": 5e-3},
+                                "parameters": fitted.to_dict(), "sample_parameters": {}}))
+    assert jaxnc.Parameters.from_json(path) == fitted
+    out = tmp_path / "run.csv"
+    argv = ["simulate", "--assembly", "monolayer", "--nx", "3", "--ny", "3", "--protocol",
+            "light 468nm 2h; dark 50h", "--saves-per-step", "11", "--quiet"]
+    assert main([*argv, "--params", str(path), "--set", "k_adsorption_per_h=3e-6",
+                 "--out", str(out)]) == 0
+    sol = jaxnc.simulate(jaxnc.Assembly.monolayer(3, 3),
+                         fitted.replace(k_adsorption_per_h=3e-6), "light 468nm 2h; dark 50h",
+                         saves_per_step=11)
+    data = np.genfromtxt(out, delimiter=",", names=True)
+    np.testing.assert_allclose(data["plqy"], np.asarray(sol.plqy), rtol=1e-12, atol=0)
+
+
+def test_parameters_from_json_choose_a_sample_and_refuse_what_they_cannot_read(tmp_path):
+    base = jaxnc.Parameters.hashimoto2024()
+    a, b = base.replace(coverage_initial=0.1), base.replace(coverage_initial=0.2)
+    fit = {"parameters": a.to_dict(), "sample_parameters": {"a": a.to_dict(),
+                                                            "b": b.to_dict()}}
+    assert jaxnc.Parameters.from_json(fit, sample="b") == b
+    assert jaxnc.Parameters.from_json({"k_desorption_per_h": 1e-3}) == base.replace(
+        k_desorption_per_h=1e-3)
+    for source, sample, why in ((fit, None, "say which sample"),
+                                (fit, "c", "no sample 'c'"),
+                                ({"nonsense": 1.0}, None, "nonsense"),
+                                ({"k_desorption_per_h": "fast"}, None, "must be numbers"),
+                                (tmp_path / "none.json", None, "file not found")):
+        with pytest.raises(jaxnc.ParameterError, match=why):
+            jaxnc.Parameters.from_json(source, sample=sample)
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    assert main(["simulate", "--params", str(bad), "--out", str(tmp_path / "x.csv")]) == 2
 
 
 @pytest.mark.parametrize(

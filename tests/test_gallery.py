@@ -12,6 +12,7 @@ import json
 import re
 import sys
 import types
+from pathlib import Path
 
 import pytest
 from conftest import EXPERIMENTS, load_experiment
@@ -36,8 +37,32 @@ def test_every_experiment_is_on_the_gallery_page_with_its_figure():
         assert f"](gallery/{name}.png)" in page, f"{name}: figure not on docs/gallery.md"
         assert f'--8<-- "experiments/{name}.py"' in page, f"{name}: script not on the page"
         assert (DOCS / "gallery" / f"{name}.png").read_bytes()[:4] == b"\x89PNG", name
-        # --quick, --figure and --out (the tests below run each script with them)
-        assert "_gallery.parser(" in (EXPERIMENTS / f"{name}.py").read_text(), name
+        # --quick, --figure, --docs and --out (the tests below run each script with them);
+        # the figure's path is settled by _gallery.outputs before anything is written
+        text = (EXPERIMENTS / f"{name}.py").read_text()
+        assert "_gallery.parser(" in text and "_gallery.outputs(args)" in text, name
+        assert text.index("_gallery.outputs(args)") < text.index("args.figure"), name
+
+
+def test_a_gallery_run_without_flags_writes_only_under_out(tmp_path, monkeypatch):
+    """A script run with --quick and nothing else leaves the repository as it was: its figure
+    and outputs go to out/NAME (ignored by git); only --docs writes into docs/gallery/."""
+    gallery = load_experiment("_gallery")
+    monkeypatch.chdir(tmp_path)
+    ap = gallery.parser("doc", "demo")
+    args = ap.parse_args(["--quick"])
+    out = gallery.outputs(args)
+    assert out == Path("out/demo") and Path(args.figure) == Path("out/demo/demo.png")
+    args = ap.parse_args(["--docs"])
+    gallery.outputs(args)
+    assert Path(args.figure) == DOCS / "gallery" / "demo.png"
+    args = ap.parse_args(["--figure", "x.png"])
+    gallery.outputs(args)
+    assert args.figure == "x.png"
+    with pytest.raises(SystemExit):
+        ap.parse_args(["--docs", "--figure", "x.png"])
+    ignored = (EXPERIMENTS.parent / ".gitignore").read_text().splitlines()
+    assert "/out/" in ignored
 
 
 # --- the API reference --------------------------------------------------------------------

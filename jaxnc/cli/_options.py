@@ -60,9 +60,15 @@ def add_model_option(p, *, default: str = "mean_field", note: str = "") -> None:
 
 
 def add_set_option(p, *, meaning: str = "override a parameter of the default set") -> None:
-    """`--set NAME=VALUE`, repeatable; read with [`parse_set`][]."""
+    """`--params FILE` (a fit's JSON or `{name: value}`; `--params-sample`) and `--set
+    NAME=VALUE`, repeatable, over it; read with [`params_from_args`][]."""
+    p.add_argument("--params", metavar="FILE",
+                   help="start from the parameters in a JSON file: a `jaxnc fit --out` result "
+                   "or {name: value} (default: the hashimoto2024 set)")
+    p.add_argument("--params-sample", metavar="SAMPLE",
+                   help="with --params of a fit with per-sample values: whose")
     p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
-                   help=f"{meaning} (repeatable)")
+                   help=f"{meaning} (repeatable; applied over --params)")
 
 
 def add_output_options(p, *, out: str, plot: str | None = None,
@@ -118,10 +124,16 @@ def parse_set(items: list[str]) -> dict[str, float]:
 
 
 def params_from_args(args):
-    """The default parameter set with the `--set` overrides."""
+    """The default parameter set, or `--params FILE`'s, with the `--set` overrides."""
+    from ..errors import ParameterError
     from ..parameters import Parameters
 
-    return Parameters.hashimoto2024().replace(**parse_set(args.set))
+    if args.params is None:
+        if args.params_sample is not None:
+            raise ParameterError("--params-sample needs --params FILE")
+        return Parameters.hashimoto2024().replace(**parse_set(args.set))
+    base = Parameters.from_json(args.params, sample=args.params_sample)
+    return base.replace(**parse_set(args.set))
 
 
 def split_names(text: str) -> list[str]:

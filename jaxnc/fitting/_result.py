@@ -49,6 +49,10 @@ class FitResult:
       every step, and its standard error (the full Jacobian, the parameters' uncertainty
       included).
     - `notes`: what the fit left out of the data, and why.
+    - In the JSON (`to_json`) also `parameters`, every value of the fitted set (the first
+      sample's), and `sample_parameters` (`{sample: every value}` where the fit had
+      per-sample parameters): what `Parameters.from_json` and
+      `jaxnc simulate --params` read.
     - `undetermined`: labels (as in `columns`) of the fitted quantities the data do not
       determine: they lie along a direction the Jacobian does not resolve (singular value
       below `10 rtol` of the largest, columns scaled to unit length), so their standard
@@ -144,6 +148,9 @@ class FitResult:
             notes=self.notes,
             n_points=self.n_points,
             n_data=self.n_data,
+            parameters=self.params.to_dict(),
+            sample_parameters=({s: p.to_dict() for s, p in self.sample_params.items()}
+                               if self.per_sample else {}),
             iterations=self.iterations,
             wall_s=self.wall_s,
             method=self.method,

@@ -197,6 +197,51 @@ class Parameters(eqx.Module):
         values.update(changes)
         return type(self)(**values)
 
+    @classmethod
+    def from_json(cls, source, sample: str | None = None) -> Parameters:
+        """The set a JSON file (path) or dict holds: a fit's output (`jaxnc fit --out`,
+        `FitResult.to_json()`: every value of the fitted set, per sample where the fit had
+        per-sample parameters) or a plain `{name: value}`; names not given keep their default
+        (`hashimoto2024`).
+
+        `sample`: which sample's values of a fit with per-sample parameters (needed where it
+        has several).
+
+        **Raises:** `ParameterError` for a file that is missing or no JSON, an unknown name or
+        impossible value, or an unknown or missing `sample`.
+        """
+        import json
+        from pathlib import Path
+
+        where = "the dict"
+        if not isinstance(source, dict):
+            where = str(source)
+            try:
+                source = json.loads(Path(source).read_text())
+            except FileNotFoundError:
+                raise ParameterError(f"{where}: file not found") from None
+            except (json.JSONDecodeError, UnicodeDecodeError) as err:
+                raise ParameterError(f"{where}: not a JSON file ({err})") from None
+        if not isinstance(source, dict):
+            raise ParameterError(f"{where}: expected a JSON object of parameter values")
+        values = source
+        if "parameters" in source:  # a fit's output
+            per_sample = source.get("sample_parameters") or {}
+            if sample is not None and sample not in per_sample:
+                raise ParameterError(f"{where}: no sample {sample!r} with its own values; "
+                                     f"samples: {sorted(per_sample) or 'none'}")
+            if sample is None and len(per_sample) > 1:
+                raise ParameterError(f"{where}: per-sample values of {sorted(per_sample)}; "
+                                     f"say which sample")
+            values = (per_sample[sample] if sample is not None else
+                      next(iter(per_sample.values())) if per_sample else source["parameters"])
+        elif sample is not None:
+            raise ParameterError(f"{where}: plain values, no samples to choose from")
+        bad = {k: v for k, v in values.items() if not isinstance(v, (int, float))}
+        if bad:
+            raise ParameterError(f"{where}: values must be numbers, got {bad}")
+        return cls.hashimoto2024().replace(**values)
+
     def to_dict(self) -> dict[str, float]:
         """Plain floats by name (needs concrete values)."""
         return {k: float(np.asarray(getattr(self, k))) for k in PARAMETER_INFO}
