@@ -7,6 +7,7 @@ public names only (the tests that must see internals live in `tests/internals/`)
 from __future__ import annotations
 
 import ast
+import re
 import sys
 from pathlib import Path
 
@@ -204,3 +205,14 @@ def test_tests_experiments_and_benchmarks_use_public_names():
                     bad.append(f"{path.relative_to(ROOT)}:{line} imports {module} "
                                f"{list(names) or ''}")
     assert not bad, "private jaxnc names outside tests/internals/:\n" + "\n".join(bad)
+
+
+def test_no_document_cites_a_file_outside_the_repository():
+    """The design brief the project started from is not in the repository: the README, the
+    docs and the code's docstrings say where things are in it instead (docs/model.md for the
+    model's equations), never "DESIGN §N"."""
+    texts = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md")),
+             *sorted(PACKAGE.rglob("*.py")), *sorted((ROOT / "experiments").glob("*.py"))]
+    cited = [str(p.relative_to(ROOT)) for p in texts
+             if re.search(r"DESIGN(\.md| ?§|'s)", p.read_text())]
+    assert not cited, f"files citing the design brief outside the repository: {cited}"

@@ -68,7 +68,7 @@ def test_closed_cube_relaxes_to_the_langmuir_equilibrium(params):
 @pytest.mark.parametrize("blocks", [False, True])
 def test_trap_charge_reaches_its_steady_state_under_light(params, blocks):
     # Freeze the coverage (no adsorption, no desorption): q_ss = a / (a + k_rel) with
-    # a = k_t n(q) (times (1-θ) where ligand blocks capture, DESIGN's first form). One
+    # a = k_t n(q) (times (1-θ) where ligand blocks capture). One
     # isolated cube: n = G sum_N P(N) / k_N, N Poisson with mean traps (1-θ)(1 - (1 - f_q) q)
     # (the charge fills traps), so q_ss is a fixed point.
     from scipy import optimize, stats

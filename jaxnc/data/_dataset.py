@@ -1,7 +1,7 @@
 """Measured data: time courses of PLQY, PL intensity, lifetime and peak per sample, read from
 CSV files or DataFrames as labs write them and validated before anything is used.
 
-Columns (DESIGN §3; the whole table of names and units: `docs/data.md`): a time column and at
+Columns (the whole table of names and units: `docs/data.md`): a time column and at
 least one measurement, each with its unit in the header (`Time (min)`, `t / s`, `time_h`,
 `PLQY (%)`, `plqy` (a fraction), `PL intensity (a.u.)`, `lifetime (ns)`, `peak (nm)`); the
 conditions `light` (on/off, yes/no, true/false, 1/0), `T (°C)` / `temperature_k`,

@@ -99,7 +99,7 @@ PARAMETER_INFO: dict[str, tuple[str, str]] = {
 
 
 class Parameters(eqx.Module):
-    """Physical parameters of the reference model (DESIGN §1). All fields are traced scalars.
+    """Physical parameters of the reference model (docs/model.md). All fields are traced scalars.
 
     Build the calibrated default with [`Parameters.hashimoto2024`][] and change values with
     `params.replace(name=value)`; `Parameters.describe()` lists each value with its unit

@@ -18,7 +18,7 @@ class AbstractTrapCharging(eqx.Module):
 
 
 class SurfaceTrapCharging(AbstractTrapCharging):
-    """`dq/dt = k_trap n (1 - q) - k_release q` (default), or DESIGN's first form
+    """`dq/dt = k_trap n (1 - q) - k_release q` (default), or the blocked-capture form
     `dq/dt = k_trap n (1 - q)(1 - theta) - k_release q` with `ligand_blocks_capture=True`.
 
     Electrons captured from the carriers `n` (excitons per cube) charge the surface; they are
