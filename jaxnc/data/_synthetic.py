@@ -4,7 +4,6 @@ lifetimes, PL intensity in counts under the light, spectra."""
 from __future__ import annotations
 
 import equinox as eqx
-import jax
 import numpy as np
 
 from ..errors import DataError
@@ -77,12 +76,9 @@ def synthetic_dataset(
     return Dataset(curves=tuple(curves), source="synthetic")
 
 
-@eqx.filter_jit
-def _photons(model, asm, params, irradiance_mw_cm2, wavelength_nm):
-    """Photons absorbed per second and cm² under every step's light (compiled: op by op it
-    took seconds)."""
-    return jax.vmap(lambda irr, nm: model.absorbed_photons_cm2_s(asm, params, irr, nm))(
-        irradiance_mw_cm2, wavelength_nm)
+# Compiled: op by op the photons of every step took seconds.
+_photons_per_step = eqx.filter_jit(lambda model, asm, params, proto:
+                                   model.absorbed_photons_per_step(asm, params, proto))
 
 
 def _noisy_curve(sample, sol, model, asm, p, proto, observe, sd, rng, collection_factor,
@@ -97,8 +93,7 @@ def _noisy_curve(sample, sol, model, asm, p, proto, observe, sd, rng, collection
         tau = np.asarray(sol.lifetime_ns)
         tau = tau * (1 + sd["lifetime"] * rng.standard_normal(tau.shape))
     if "intensity" in observe:
-        photons = np.asarray(_photons(model, asm, p, proto.irradiance_mw_cm2,
-                                      proto.wavelength_nm))[step]
+        photons = np.asarray(_photons_per_step(model, asm, p, proto.arrays))[step]
         counts = collection_factor * clean * photons
         counts = counts * (1 + sd["intensity"] * rng.standard_normal(clean.shape))
         counts = np.where(photons > 0, counts, np.nan)

@@ -35,12 +35,15 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ..errors import ParameterError
 from ..solve import spectrum_of_state
 
-__all__ = ["KINDS", "UNITS", "Observed", "Noise", "noise_levels", "kind_weights",
+__all__ = ["KINDS", "MASKS", "UNITS", "Observed", "Noise", "noise_levels", "kind_weights",
            "observed_group"]
 
 KINDS = ("plqy", "lifetime", "intensity", "spectrum")
+MASKS = {"plqy": "plqy_mask", "lifetime": "lifetime_mask", "intensity": "intensity_mask",
+         "spectrum": "spectrum_mask"}  # the `Observed` field saying what of each is measured
 UNITS = {"plqy": "fraction", "lifetime": "ns", "intensity": "relative (log)",
          "spectrum": "fraction of the spectrum's maximum"}
 # Assumed where the data are too few to estimate a noise (fewer than 5 usable points).
@@ -93,9 +96,7 @@ class Observed(eqx.Module):
             parts.append(w[1] * (values["lifetime_ns"] - self.lifetime) * self.lifetime_mask)
         if self.log_intensity is not None:
             m = self.intensity_mask > 0
-            photons = jax.vmap(lambda irr, nm: model.absorbed_photons_cm2_s(
-                assembly, params, irr, nm))(protocol.irradiance_mw_cm2,
-                                            protocol.wavelength_nm)[step]
+            photons = model.absorbed_photons_per_step(assembly, params, protocol)[step]
             model_i = jnp.where(m, values["plqy"] * photons, 1.0)  # dark rows: not fitted
             d = jnp.where(m, jnp.log(jnp.maximum(model_i, 1e-300)) - self.log_intensity, 0.0)
             count = jnp.sum(self.intensity_mask)
@@ -226,7 +227,6 @@ def noise_levels(data, given: dict | None = None) -> Noise:
     given = dict(given or {})
     unknown = sorted(set(given) - set(KINDS))
     if unknown:
-        from ..errors import ParameterError
         raise ParameterError(f"noise names unknown kind(s) {unknown}; kinds: {', '.join(KINDS)}")
     sigma, source = {}, {}
     for kind in KINDS:
@@ -239,7 +239,6 @@ def noise_levels(data, given: dict | None = None) -> Noise:
             sigma[kind], source[kind] = DEFAULT_NOISE[kind], "assumed"
     bad = [k for k, s in sigma.items() if not (np.isfinite(s) and s > 0)]
     if bad:
-        from ..errors import ParameterError
         raise ParameterError(f"noise of {bad} must be a positive number, got "
                              f"{[given.get(k) for k in bad]}")
     return Noise(sigma, source)

@@ -18,7 +18,7 @@ from ..models import get_model
 from ..protocol import Protocol
 from ..runtime import cached_program, distributed
 from ..solve import solver_settings
-from ._observations import KINDS, Noise, kind_weights, noise_levels, observed_group
+from ._observations import KINDS, MASKS, Noise, kind_weights, noise_levels, observed_group
 from ._problem import ResidualProblem, _Group, _residuals_and_jacobian_of
 from ._transforms import Transform
 
@@ -60,12 +60,10 @@ def _entry_kinds(groups) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     `KINDS`; `len(KINDS)` for an extra output), its sample and its mask (1: a measured
     value, 0: padding or not fitted)."""
     kinds, samples, masks = [], [], []
-    names = dict(plqy="plqy_mask", lifetime="lifetime_mask", intensity="intensity_mask",
-                 spectrum="spectrum_mask")
     for g in groups:
         o = g.observed
         for j, row in enumerate(g.rows):
-            parts = [np.asarray(getattr(o, names[k])[j]).ravel() for k in o.kinds]
+            parts = [np.asarray(getattr(o, MASKS[k])[j]).ravel() for k in o.kinds]
             kinds.append(np.concatenate([np.full(p.size, KINDS.index(k))
                                          for k, p in zip(o.kinds, parts, strict=True)]
                                         + [np.full(o.n_extra, len(KINDS))]))
@@ -83,21 +81,30 @@ class FitProblem:
     z0: np.ndarray
     kind: np.ndarray  # per residual: its kind (index into KINDS)
     sample_of: np.ndarray  # per residual: its sample (index)
-    counts: dict  # data points of each kind present (`KINDS` names)
+    mask: np.ndarray  # per residual: 1 for a measured value
+    kinds: tuple  # the kinds of data the fit compares (`KINDS` names)
     noise: Noise
     samples: list
     protocols: list
     protocol: Protocol | None  # the one given for every curve, parsed
     notes: list = dataclasses.field(default_factory=list)  # what was not fitted, and why
+    lifetime_weight_per_ns: float | None = None  # the user's weight of lifetimes, if given
+    extra_samples: np.ndarray | None = None  # the sample of each extra output
 
+    _extra_mask: np.ndarray | None = None  # which entries of the program's output are extras
     _program: object = None  # the compiled residual-and-Jacobian program, made on first use
     _failed: object = None  # the last evaluation's result codes or error text if it failed
-    _extra_mask: np.ndarray | None = None  # which entries of the program's output are extras
     extras: tuple | None = None  # the last evaluation's (log factors, their Jacobian)
-    extra_samples: np.ndarray | None = None  # the sample of each extra output
-    mask: np.ndarray | None = None  # per residual: 1 for a measured value
-    weights: np.ndarray | None = None  # each kind's weight (`kind_weights`)
-    lifetime_weight_per_ns: float | None = None  # the user's weight of lifetimes, if given
+
+    @property
+    def counts(self) -> dict:
+        """Data points of each kind the fit compares."""
+        return {k: int(self.mask[self.kind == KINDS.index(k)].sum()) for k in self.kinds}
+
+    @property
+    def weights(self) -> np.ndarray:
+        """Each kind's weight (`kind_weights`)."""
+        return kind_weights(self.noise, self.lifetime_weight_per_ns)
 
     @property
     def n_points(self) -> int:
@@ -214,14 +221,9 @@ def fit_problem(data, assembly, params, free, per_sample, model, protocol, irrad
     notes = ([f"{left_out['dark intensity']} PL intensity value(s) in dark steps not fitted "
               f"(the model's intensity is under the activating light)"]
              if left_out.get("dark intensity") else [])
-    setup = FitProblem(problem, z0, kind[~extra], sample_of[~extra],
-                       _counts(data, groups, kinds), levels, samples, protocols, protocol,
-                       notes)
-    setup._extra_mask, setup.extra_samples = extra, sample_of[extra]
-    setup.mask = mask[~extra]
-    setup.weights = kind_weights(levels, lifetime_weight_per_ns)
-    setup.lifetime_weight_per_ns = lifetime_weight_per_ns
-    return setup
+    return FitProblem(problem, z0, kind[~extra], sample_of[~extra], mask[~extra], kinds,
+                      levels, samples, protocols, protocol, notes, lifetime_weight_per_ns,
+                      sample_of[extra], extra)
 
 
 def _measured(curve) -> bool:
@@ -237,16 +239,6 @@ def _kinds_present(data, lifetime_weight_per_ns) -> tuple:
     lifetimes = has("lifetime_ns") and lifetime_weight_per_ns != 0
     return tuple(k for k, p in zip(KINDS, (True, lifetimes, has("intensity"), has("spectrum")),
                                    strict=True) if p)
-
-
-def _counts(data, groups, kinds) -> dict:
-    """Data points of each kind that enter the fit (masks of the groups)."""
-    counts = {}
-    for k, field in (("plqy", "plqy_mask"), ("lifetime", "lifetime_mask"),
-                     ("intensity", "intensity_mask"), ("spectrum", "spectrum_mask")):
-        if k in kinds:
-            counts[k] = int(sum(float(np.sum(getattr(g.observed, field))) for g in groups))
-    return counts
 
 
 def fit_problem_of(data, assembly, params, free, per_sample, options: dict) -> FitProblem:

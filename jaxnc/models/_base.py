@@ -12,6 +12,7 @@ import abc
 from typing import ClassVar
 
 import equinox as eqx
+import jax
 import jax.numpy as jnp
 
 from ..geometry import Assembly
@@ -176,6 +177,12 @@ class AbstractModel(eqx.Module):
         nx, ny, _ = assembly.shape
         area_cm2 = nx * ny * assembly.pitch_nm**2 * 1e-14
         return jnp.sum(jnp.where(cells.occupied, cells.weight * rate, 0.0)) / area_cm2
+
+    def absorbed_photons_per_step(self, assembly: Assembly, params: Parameters, protocol):
+        """`absorbed_photons_cm2_s` under every step's light of `protocol` (a `Protocol` or
+        its `StepArrays`): `(n_steps,)`, 0 in dark steps."""
+        return jax.vmap(lambda irr, nm: self.absorbed_photons_cm2_s(assembly, params, irr, nm))(
+            protocol.irradiance_mw_cm2, protocol.wavelength_nm)
 
     def site_emission(self, coverage, charge, cells: Cells, assembly: Assembly, probe_weight,
                       params: Parameters, damage=0.0):

@@ -4,7 +4,6 @@ kind's noise (so every kind reads on one scale: a good fit scatters within +-2).
 
 from __future__ import annotations
 
-import jax
 import matplotlib
 import numpy as np
 
@@ -29,8 +28,7 @@ def _model_curves(curve, sol, result, model, asm, params, proto) -> dict:
     out = {"plqy": (t, 100 * plqy), "lifetime": (t, np.asarray(sol.lifetime_ns))}
     factor = result.collection_factor.get(curve.sample)
     if factor is not None:
-        photons = np.asarray(jax.vmap(lambda irr, nm: model.absorbed_photons_cm2_s(
-            asm, params, irr, nm))(proto.irradiance_mw_cm2, proto.wavelength_nm))
+        photons = np.asarray(model.absorbed_photons_per_step(asm, params, proto))
         photons = photons[np.asarray(sol.step_index)]
         out["intensity"] = (t, np.where(photons > 0, factor * plqy * photons, np.nan))
     if curve.spectrum is not None:
